@@ -1,0 +1,102 @@
+"""The Pylon API endpoints this project reads, with their published per-minute rate limits.
+
+Pylon limits requests per organization, per endpoint, per minute. The figures changed between the
+April 2026 spec and the October 2026 SDK (every limit roughly tripled), so both are kept as presets.
+The client paces itself with these numbers; the emulator enforces them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ApiVersion = Literal["2026-04", "2026-10"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One rate-limited route: an HTTP method and a path template such as `/issues/{id}/messages`."""
+
+    method: str
+    path: str
+
+    @property
+    def key(self) -> str:
+        """The name that rate limits and counters use, e.g. `GET /issues/{id}/messages`."""
+        return f"{self.method} {self.path}"
+
+    def url_path(self, **params: str) -> str:
+        return self.path.format(**params)
+
+
+ME = Endpoint("GET", "/me")
+ISSUES_SEARCH = Endpoint("POST", "/issues/search")
+ISSUE = Endpoint("GET", "/issues/{id}")
+ISSUE_MESSAGES = Endpoint("GET", "/issues/{id}/messages")
+ISSUE_THREADS = Endpoint("GET", "/issues/{id}/threads")
+ACCOUNTS = Endpoint("GET", "/accounts")
+CONTACTS = Endpoint("GET", "/contacts")
+USERS = Endpoint("GET", "/users")
+TEAMS = Endpoint("GET", "/teams")
+TAGS = Endpoint("GET", "/tags")
+CUSTOM_FIELDS = Endpoint("GET", "/custom-fields")
+TICKET_FORMS = Endpoint("GET", "/ticket-forms")
+USER_ROLES = Endpoint("GET", "/user-roles")
+ACTIVITY_TYPES = Endpoint("GET", "/activity-types")
+ISSUE_STATUSES = Endpoint("GET", "/issue-statuses")
+KNOWLEDGE_BASES = Endpoint("GET", "/knowledge-bases")
+KNOWLEDGE_BASE_ARTICLES = Endpoint("GET", "/knowledge-bases/{id}/articles")
+KNOWLEDGE_BASE_COLLECTIONS = Endpoint("GET", "/knowledge-bases/{id}/collections")
+
+ALL_ENDPOINTS: tuple[Endpoint, ...] = (
+    ME,
+    ISSUES_SEARCH,
+    ISSUE,
+    ISSUE_MESSAGES,
+    ISSUE_THREADS,
+    ACCOUNTS,
+    CONTACTS,
+    USERS,
+    TEAMS,
+    TAGS,
+    CUSTOM_FIELDS,
+    TICKET_FORMS,
+    USER_ROLES,
+    ACTIVITY_TYPES,
+    ISSUE_STATUSES,
+    KNOWLEDGE_BASES,
+    KNOWLEDGE_BASE_ARTICLES,
+    KNOWLEDGE_BASE_COLLECTIONS,
+)
+
+_APRIL_2026_SPECIAL = {
+    ISSUES_SEARCH.key: 20,
+    ISSUE_MESSAGES.key: 20,
+    ISSUE_THREADS.key: 20,
+    KNOWLEDGE_BASE_ARTICLES.key: 20,
+    KNOWLEDGE_BASE_COLLECTIONS.key: 20,
+    ISSUE_STATUSES.key: 10,
+    ACTIVITY_TYPES.key: 10,
+}
+_APRIL_TO_OCTOBER = {10: 30, 20: 120, 60: 300}
+
+RATE_LIMITS_PER_MINUTE: dict[ApiVersion, dict[str, int]] = {
+    "2026-04": {e.key: _APRIL_2026_SPECIAL.get(e.key, 60) for e in ALL_ENDPOINTS},
+}
+RATE_LIMITS_PER_MINUTE["2026-10"] = {
+    key: _APRIL_TO_OCTOBER[limit] for key, limit in RATE_LIMITS_PER_MINUTE["2026-04"].items()
+}
+
+_TEMPLATES = [
+    (endpoint, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", endpoint.path) + "$"))
+    for endpoint in ALL_ENDPOINTS
+]
+
+
+def endpoint_for(method: str, path: str) -> Endpoint | None:
+    """The catalogue entry a concrete request (`GET /issues/abc/messages`) belongs to, if any."""
+    for endpoint, pattern in _TEMPLATES:
+        if endpoint.method == method.upper() and pattern.match(path):
+            return endpoint
+    return None
