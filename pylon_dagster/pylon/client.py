@@ -1,0 +1,405 @@
+"""`PylonClient`: the one place that speaks HTTP to Pylon.
+
+It paces every endpoint below its published rate limit, retries what is worth retrying (429, 5xx,
+timeouts, dropped connections, truncated bodies) with exponential backoff, full jitter and
+`Retry-After`, fails fast on auth errors, and pages through cursor-paginated lists one page at a time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.endpoints import Endpoint
+from pylon_dagster.pylon.errors import (
+    PylonAuthenticationError,
+    PylonNotFoundError,
+    PylonRequestError,
+    PylonResponseError,
+    PylonUnavailableError,
+)
+from pylon_dagster.pylon.pacing import EndpointLimiters
+from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+
+logger = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+MAX_PAGE_SIZE = 999
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How hard to try before giving up on one request."""
+
+    max_attempts: int = 6
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    retry_after_max_seconds: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given 1-based failed attempt."""
+        ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)
+
+
+@dataclass
+class RequestStats:
+    """What a client did, for materialization metadata and for tests. Thread-safe."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+    transport_errors: int = 0
+    paced_seconds: float = 0.0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, endpoint_key: str, **increments: float) -> None:
+        with self._lock:
+            for name, amount in increments.items():
+                setattr(self, name, getattr(self, name) + amount)
+            if increments.get("requests"):
+                self.by_endpoint[endpoint_key] += 1
+
+    def as_metadata(self) -> dict[str, float | int]:
+        return {
+            "api_requests": self.requests,
+            "api_retries": self.retries,
+            "api_429s": self.rate_limited,
+            "api_5xx": self.server_errors,
+            "api_transport_errors": self.transport_errors,
+            "api_paced_seconds": round(self.paced_seconds, 3),
+        }
+
+
+class _RetryableFailure(Exception):
+    def __init__(self, description: str, retry_after: float | None = None):
+        super().__init__(description)
+        self.description = description
+        self.retry_after = retry_after
+
+
+class PylonClient:
+    """A paced, retrying Pylon API client. Use as a context manager, or call `close()`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_token: str,
+        limiters: EndpointLimiters,
+        retry: RetrySettings | None = None,
+        timeout: httpx.Timeout | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        search_window: timedelta = timedelta(days=30),
+        window_overlap: timedelta = timedelta(seconds=1),
+        max_pages: int = 100_000,
+    ):
+        if not api_token:
+            raise PylonAuthenticationError(
+                status_code=0,
+                base_url=base_url,
+                errors=["no API token configured"],
+                request_id=None,
+            )
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        if search_window <= 2 * window_overlap:
+            raise ValueError("search_window must be longer than twice window_overlap")
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetrySettings()
+        self.page_size = page_size
+        self.search_window = search_window
+        self.window_overlap = window_overlap
+        self.max_pages = max_pages
+        self.stats = RequestStats()
+        self._limiters = limiters
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {api_token}",
+                "Accept": "application/json",
+                "User-Agent": "pylon-dagster",
+            },
+            timeout=timeout or httpx.Timeout(30.0, connect=10.0),
+        )
+
+    def __enter__(self) -> PylonClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"PylonClient(base_url={self.base_url!r})"
+
+    # -- single requests -------------------------------------------------------------------------
+
+    def request(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request (retrying transient failures) and return the decoded JSON envelope."""
+        path = endpoint.url_path(**(path_params or {}))
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                return self._attempt(endpoint, path, params, json_body)
+            except _RetryableFailure as failure:
+                if attempt == self.retry.max_attempts:
+                    raise PylonUnavailableError(
+                        method=endpoint.method,
+                        url=self.base_url + path,
+                        attempts=attempt,
+                        last_failure=failure.description,
+                    ) from None
+                delay = failure.retry_after
+                if delay is None:
+                    delay = self.retry.backoff(attempt)
+                logger.warning(
+                    "%s %s: %s; retrying in %.2fs (attempt %d of %d)",
+                    endpoint.method,
+                    path,
+                    failure.description,
+                    delay,
+                    attempt + 1,
+                    self.retry.max_attempts,
+                )
+                self.stats.add(endpoint.key, retries=1)
+                time.sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        with self._limiters.slot(endpoint.key) as waited:
+            self.stats.add(endpoint.key, requests=1, paced_seconds=waited)
+            try:
+                response = self._http.request(endpoint.method, path, params=params, json=json_body)
+            except httpx.TransportError as exc:
+                # Timeouts, refused or dropped connections, truncated transfers.
+                self.stats.add(endpoint.key, transport_errors=1)
+                raise _RetryableFailure(f"{type(exc).__name__}: {exc}") from None
+        return self._decode(endpoint, path, response)
+
+    def _decode(self, endpoint: Endpoint, path: str, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        if status == 429:
+            self.stats.add(endpoint.key, rate_limited=1)
+            raise _RetryableFailure("429 rate limited", _retry_after_seconds(response, self.retry))
+        if status >= 500:
+            self.stats.add(endpoint.key, server_errors=1)
+            raise _RetryableFailure(
+                f"{status} server error", _retry_after_seconds(response, self.retry)
+            )
+        body = _json_or_none(response)
+        if status in (401, 403):
+            errors, request_id, _ = _error_fields(body)
+            raise PylonAuthenticationError(
+                status_code=status, base_url=self.base_url, errors=errors, request_id=request_id
+            )
+        if status >= 400:
+            errors, request_id, code = _error_fields(body)
+            error_type = PylonNotFoundError if status == 404 else PylonRequestError
+            raise error_type(
+                status_code=status,
+                method=endpoint.method,
+                url=self.base_url + path,
+                errors=errors,
+                request_id=request_id,
+                code=code,
+            )
+        if not isinstance(body, dict):
+            content_type = response.headers.get("content-type", "no content type")
+            raise _RetryableFailure(
+                f"{status} response whose body is not a JSON object ({content_type}, "
+                f"{len(response.content)} bytes): Pylon or a proxy sent a malformed response"
+            )
+        return body
+
+    # -- pagination ------------------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> Iterator[list[Record]]:
+        """Yield the `data` list of each page until Pylon says there is no next page.
+
+        GET endpoints take `cursor`/`limit` as query parameters, POST searches in the JSON body.
+        Paging stops when `has_next_page` is false, the cursor is empty, or `pagination` is missing;
+        a missing `data` is an empty page. A cursor seen twice means the pagination would never end.
+        """
+        in_body = endpoint.method == "POST"
+        base = dict(json_body if in_body else params or {})
+        base["limit"] = self.page_size
+        seen_cursors: set[str] = set()
+        cursor: str | None = None
+        for _ in range(self.max_pages):
+            page_args = dict(base) if cursor is None else {**base, "cursor": cursor}
+            envelope = self.request(
+                endpoint,
+                path_params=path_params,
+                params=None if in_body else page_args,
+                json_body=page_args if in_body else None,
+            )
+            yield _page_records(envelope, endpoint)
+            cursor = _next_cursor(envelope, endpoint)
+            if cursor is None:
+                return
+            if cursor in seen_cursors:
+                raise PylonResponseError(
+                    f"{endpoint.key} returned a cursor it had already returned: the pagination "
+                    "would never end, so the sync stopped instead of looping."
+                )
+            seen_cursors.add(cursor)
+        raise PylonResponseError(
+            f"{endpoint.key} still had more pages after {self.max_pages} pages; stopped as a guard."
+        )
+
+    def iter_records(self, endpoint: Endpoint, **kwargs: Any) -> Iterator[Record]:
+        for page in self.iter_pages(endpoint, **kwargs):
+            yield from page
+
+    # -- Pylon operations ------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """`GET /me`: the cheapest way to check that the token and URL work."""
+        data = self.request(endpoints.ME).get("data")
+        if not isinstance(data, dict):
+            raise PylonResponseError("GET /me answered without a `data` object")
+        return data
+
+    def iter_issue_pages_updated_between(
+        self, start: datetime, end: datetime
+    ) -> Iterator[list[Record]]:
+        """Pages of issues with `start <= updated_at < end`, searched in windows of at most 30 days.
+
+        Whether Pylon's `time_is_after`/`time_is_before` are strict is undocumented, so each search
+        window is widened by `window_overlap` on both sides and the records are then cut back to the
+        half-open window here. A record exactly on a boundary therefore lands in exactly one window.
+        """
+        for window_start, window_end in split_windows(
+            start, end, self.search_window - 2 * self.window_overlap
+        ):
+            body = {
+                "filter": _updated_between_filter(
+                    window_start - self.window_overlap, window_end + self.window_overlap
+                )
+            }
+            for page in self.iter_pages(endpoints.ISSUES_SEARCH, json_body=body):
+                yield [issue for issue in page if _in_window(issue, window_start, window_end)]
+
+
+def split_windows(
+    start: datetime, end: datetime, size: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """Consecutive half-open windows `[a, b)` of at most `size` covering `[start, end)`."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("window bounds must be timezone-aware datetimes")
+    cursor = start
+    while cursor < end:
+        window_end = min(cursor + size, end)
+        yield cursor, window_end
+        cursor = window_end
+
+
+def _updated_between_filter(after: datetime, before: datetime) -> dict[str, Any]:
+    return {
+        "operator": "and",
+        "subfilters": [
+            {"field": "updated_at", "operator": "time_is_after", "value": format_timestamp(after)},
+            {
+                "field": "updated_at",
+                "operator": "time_is_before",
+                "value": format_timestamp(before),
+            },
+        ],
+    }
+
+
+def _in_window(issue: Record, start: datetime, end: datetime) -> bool:
+    updated_at = parse_timestamp(issue.get("updated_at"))
+    # A record whose updated_at cannot be read is kept: Pylon matched it, we cannot place it.
+    return updated_at is None or start <= updated_at < end
+
+
+def _page_records(envelope: dict[str, Any], endpoint: Endpoint) -> list[Record]:
+    data = envelope.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise PylonResponseError(
+            f"{endpoint.key} answered with `data` that is not a list of objects "
+            f"(request_id={envelope.get('request_id')})"
+        )
+    return data
+
+
+def _next_cursor(envelope: dict[str, Any], endpoint: Endpoint) -> str | None:
+    pagination = envelope.get("pagination")
+    if pagination is None:
+        return None
+    if not isinstance(pagination, dict):
+        raise PylonResponseError(f"{endpoint.key} answered with a malformed `pagination`")
+    cursor = pagination.get("cursor")
+    if not pagination.get("has_next_page") or not cursor:
+        return None
+    return str(cursor)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _error_fields(body: Any) -> tuple[list[str], str | None, str | None]:
+    if not isinstance(body, dict):
+        return [], None, None
+    errors = body.get("errors")
+    messages = [str(e) for e in errors] if isinstance(errors, list) else []
+    return messages, body.get("request_id"), body.get("code")
+
+
+def _retry_after_seconds(response: httpx.Response, retry: RetrySettings) -> float | None:
+    """`Retry-After` as seconds (delta-seconds, decimals accepted, or an HTTP date), capped."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), retry.retry_after_max_seconds)
