@@ -8,6 +8,7 @@ timeouts, dropped connections, truncated bodies) with exponential backoff, full 
 from __future__ import annotations
 
 import email.utils
+import itertools
 import json
 import logging
 import random
@@ -64,6 +65,7 @@ class RequestStats:
     server_errors: int = 0
     transport_errors: int = 0
     paced_seconds: float = 0.0
+    search_windows: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -82,6 +84,7 @@ class RequestStats:
             "api_5xx": self.server_errors,
             "api_transport_errors": self.transport_errors,
             "api_paced_seconds": round(self.paced_seconds, 3),
+            "api_search_windows": self.search_windows,
         }
 
 
@@ -106,6 +109,7 @@ class PylonClient:
         page_size: int = MAX_PAGE_SIZE,
         search_window: timedelta = timedelta(days=30),
         window_overlap: timedelta = timedelta(seconds=1),
+        search_span_cap: timedelta | None = None,
         max_pages: int = 100_000,
     ):
         if not api_token:
@@ -119,11 +123,14 @@ class PylonClient:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         if search_window <= 2 * window_overlap:
             raise ValueError("search_window must be longer than twice window_overlap")
+        if search_span_cap is not None and search_span_cap <= 2 * window_overlap:
+            raise ValueError("search_span_cap must be longer than twice window_overlap")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetrySettings()
         self.page_size = page_size
         self.search_window = search_window
         self.window_overlap = window_overlap
+        self.search_span_cap = search_span_cap
         self.max_pages = max_pages
         self.stats = RequestStats()
         self._limiters = limiters
@@ -299,21 +306,43 @@ class PylonClient:
     def iter_issue_pages_updated_between(
         self, start: datetime, end: datetime
     ) -> Iterator[list[Record]]:
-        """Pages of issues with `start <= updated_at < end`, searched in windows of at most 30 days.
+        """Pages of issues with `start <= updated_at < end`, one search per window of <= 30 days.
 
         Whether Pylon's `time_is_after`/`time_is_before` are strict is undocumented, so each search
-        window is widened by `window_overlap` on both sides and the records are then cut back to the
-        half-open window here. A record exactly on a boundary therefore lands in exactly one window.
+        is widened by `window_overlap` on both sides and its records are cut back to the half-open
+        window here: a record exactly on a boundary lands in exactly one window, never in none.
+        Whether Pylon caps a search at 30 days is disputed too. A widened 30-day window is a little
+        longer than 30 days, so when Pylon rejects one, the window is split to fit the cap and the
+        cap is remembered for the rest of this client's life.
         """
-        for window_start, window_end in split_windows(
-            start, end, self.search_window - 2 * self.window_overlap
-        ):
-            body = {
-                "filter": _updated_between_filter(
-                    window_start - self.window_overlap, window_end + self.window_overlap
+        pending = list(split_windows(start, end, self.search_window))
+        while pending:
+            window_start, window_end = pending.pop(0)
+            padded = (window_start - self.window_overlap, window_end + self.window_overlap)
+            if self.search_span_cap and padded[1] - padded[0] > self.search_span_cap:
+                pending[:0] = split_windows(
+                    window_start, window_end, self.search_span_cap - 2 * self.window_overlap
                 )
-            }
-            for page in self.iter_pages(endpoints.ISSUES_SEARCH, json_body=body):
+                continue
+            pages = self.iter_pages(
+                endpoints.ISSUES_SEARCH, json_body={"filter": _updated_between_filter(*padded)}
+            )
+            try:
+                first_page = next(pages, [])
+            except PylonRequestError as exc:
+                if exc.status_code != 400 or padded[1] - padded[0] <= self.search_window:
+                    raise
+                logger.warning(
+                    "Pylon rejected a search window of %s (%s); searching windows of at most %s",
+                    padded[1] - padded[0],
+                    "; ".join(exc.errors),
+                    self.search_window,
+                )
+                self.search_span_cap = self.search_window
+                pending.insert(0, (window_start, window_end))
+                continue
+            self.stats.add(endpoints.ISSUES_SEARCH.key, search_windows=1)
+            for page in itertools.chain([first_page], pages):
                 yield [issue for issue in page if _in_window(issue, window_start, window_end)]
 
 
