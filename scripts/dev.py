@@ -23,7 +23,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 def ensure_venv(extras: str) -> None:
     """Create the venv and (re)install the project when pyproject.toml or the extras change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older python3
         sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}.")
     if not (BIN / "python").exists():
         print(f"Creating virtualenv in {VENV}", flush=True)

@@ -1,0 +1,95 @@
+"""Asset checks that read the warehouse: keys unique, no orphan children, `issues` fresh."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+import sqlalchemy as sa
+
+from pylon_dagster.assets.common import asset_key
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.tables import TABLES
+
+ORPHAN_EXAMPLES = 5
+FRESHNESS_DEADLINE_CRON = "0 3 * * *"
+
+# child table -> (parent key column, parent table)
+CHILD_PARENTS = {
+    "issue_messages": ("issue_id", "issues"),
+    "issue_threads": ("issue_id", "issues"),
+    "knowledge_base_articles": ("knowledge_base_id", "knowledge_bases"),
+    "knowledge_base_collections": ("knowledge_base_id", "knowledge_bases"),
+}
+
+
+def _quoted(warehouse: PostgresWarehouse, table: str) -> str:
+    return f'"{warehouse.schema_name}"."{table}"'
+
+
+def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
+    key_column = TABLES[table].key
+
+    @dg.asset_check(
+        asset=asset_key(table),
+        name="primary_key_unique",
+        description=f"No two rows of `{table}` share a `{key_column}`, and none is null.",
+    )
+    def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+        query = sa.text(
+            f'SELECT count(*) - count(DISTINCT "{key_column}") AS duplicates, '
+            f'count(*) FILTER (WHERE "{key_column}" IS NULL) AS nulls, count(*) AS total_rows '
+            f"FROM {_quoted(warehouse, table)}"
+        )
+        with warehouse.engine.connect() as connection:
+            duplicates, nulls, rows = connection.execute(query).one()
+        return dg.AssetCheckResult(
+            passed=duplicates == 0 and nulls == 0,
+            metadata={"duplicate_keys": duplicates, "null_keys": nulls, "rows": rows},
+        )
+
+    return _check
+
+
+def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
+    parent_column, parent_table = CHILD_PARENTS[table]
+
+    @dg.asset_check(
+        asset=asset_key(table),
+        name=f"belongs_to_known_{parent_table.removesuffix('s')}",
+        description=f"Every row of `{table}` has a `{parent_column}` present in `{parent_table}`.",
+        additional_deps=[asset_key(parent_table)],
+    )
+    def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+        parent_key = TABLES[parent_table].key
+        query = sa.text(
+            f'SELECT c.id, c."{parent_column}" FROM {_quoted(warehouse, table)} c '
+            f'WHERE NOT EXISTS (SELECT 1 FROM {_quoted(warehouse, parent_table)} p '
+            f'WHERE p."{parent_key}" = c."{parent_column}")'
+        )
+        with warehouse.engine.connect() as connection:
+            orphans = connection.execute(query).all()
+        return dg.AssetCheckResult(
+            passed=not orphans,
+            metadata={
+                "orphans": len(orphans),
+                "examples": dg.MetadataValue.json(
+                    [{"id": o[0], parent_column: o[1]} for o in orphans[:ORPHAN_EXAMPLES]]
+                ),
+            },
+        )
+
+    return _check
+
+
+def _all_checks() -> Sequence[dg.AssetChecksDefinition]:
+    unique = [build_unique_key_check(t) for t in TABLES if not TABLES[t].internal]
+    orphans = [build_orphan_check(t) for t in CHILD_PARENTS]
+    freshness = dg.build_time_partition_freshness_checks(
+        assets=[ISSUES], deadline_cron=FRESHNESS_DEADLINE_CRON, timezone="UTC"
+    )
+    return [*unique, *orphans, *freshness]
+
+
+asset_checks = _all_checks()

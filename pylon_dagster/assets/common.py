@@ -1,0 +1,88 @@
+"""What every Pylon asset shares: keys, pool, retry policy, kinds and materialization metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+
+from pylon_dagster.pylon.client import RequestStats
+from pylon_dagster.warehouse import LoadResult
+
+KEY_PREFIX = "pylon"
+PYLON_POOL = "pylon_api"
+KINDS = {"pylon", "postgres"}
+OWNERS = ["team:support-ops"]
+PREVIEW_ROWS = 5
+
+# Transient Pylon trouble is already retried per request; this covers the rest (a dropped database
+# connection, a run killed mid-flight). Loads are idempotent, so a retry is always safe.
+PYLON_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([KEY_PREFIX, table])
+
+
+def table_metadata(warehouse_schema: str, table: str) -> dict[str, Any]:
+    """Definition-time metadata that makes the catalog useful: where the table is and its columns."""
+    from pylon_dagster.warehouse.tables import table_schema
+
+    return {
+        "dagster/table_name": f"{warehouse_schema}.{table}",
+        "dagster/column_schema": table_schema(table),
+    }
+
+
+def materialization_metadata(
+    load: LoadResult,
+    stats: RequestStats,
+    *,
+    preview: Sequence[Mapping[str, Any]] = (),
+    preview_columns: Sequence[str] = ("id",),
+    **extra: Any,
+) -> dict[str, Any]:
+    """Rows written, API cost and a small preview, as shown on every materialization."""
+    metadata: dict[str, Any] = {
+        "rows_received": load.received,
+        "rows_inserted": load.inserted,
+        "rows_updated": load.updated,
+        "rows_unchanged": load.unchanged,
+        "rows_deleted": load.deleted,
+        "rows_sanitized": load.sanitized,
+        **stats.as_metadata(),
+        **extra,
+    }
+    if preview:
+        metadata["preview"] = dg.MetadataValue.md(_markdown_table(preview, preview_columns))
+    return metadata
+
+
+def _markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class PreviewTap:
+    """Passes batches through unchanged while keeping the first few records for the preview."""
+
+    def __init__(self, size: int = PREVIEW_ROWS):
+        self.size = size
+        self.rows: list[Mapping[str, Any]] = []
+
+    def __call__(
+        self, batches: Iterable[Sequence[Mapping[str, Any]]]
+    ) -> Iterator[Sequence[Mapping[str, Any]]]:
+        for batch in batches:
+            if len(self.rows) < self.size:
+                self.rows.extend(batch[: self.size - len(self.rows)])
+            yield batch

@@ -1,0 +1,82 @@
+"""Articles and collections of every knowledge base, fetched per knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from pylon_dagster.assets.common import (
+    KINDS,
+    OWNERS,
+    PYLON_POOL,
+    PYLON_RETRY_POLICY,
+    asset_key,
+    materialization_metadata,
+    table_metadata,
+)
+from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.client import PylonClient
+from pylon_dagster.pylon.resource import PylonResource
+from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
+from pylon_dagster.warehouse.bookkeeping import known_parent_ids, stored_parent_ids
+
+KNOWLEDGE_BASES = asset_key("knowledge_bases")
+KB_CHILD_ENDPOINTS = {
+    "knowledge_base_articles": endpoints.KNOWLEDGE_BASE_ARTICLES,
+    "knowledge_base_collections": endpoints.KNOWLEDGE_BASE_COLLECTIONS,
+}
+DESCRIPTIONS = {
+    "knowledge_base_articles": "Articles of every knowledge base, drafts and published content.",
+    "knowledge_base_collections": "Collections (folders) of every knowledge base.",
+}
+
+
+def _kb_batches(
+    client: PylonClient, stream: str, current: list[str], vanished: list[str]
+) -> Iterator[ChildBatch]:
+    endpoint = KB_CHILD_ENDPOINTS[stream]
+    for kb_id in current:
+        records = [
+            r for page in client.iter_pages(endpoint, path_params={"id": kb_id}) for r in page
+        ]
+        yield ChildBatch(parent_id=kb_id, records=records)
+    # A knowledge base deleted upstream takes its articles and collections with it.
+    for kb_id in vanished:
+        yield ChildBatch(parent_id=kb_id, records=[])
+
+
+@dg.multi_asset(
+    name="knowledge_base_contents",
+    specs=[
+        dg.AssetSpec(
+            asset_key(stream),
+            deps=[KNOWLEDGE_BASES],
+            description=DESCRIPTIONS[stream],
+            group_name="pylon_knowledge_base",
+            kinds=KINDS,
+            owners=OWNERS,
+            skippable=True,
+            metadata=table_metadata("pylon", stream),
+        )
+        for stream in KB_CHILD_ENDPOINTS
+    ],
+    can_subset=True,
+    pool=PYLON_POOL,
+    retry_policy=PYLON_RETRY_POLICY,
+)
+def knowledge_base_contents(
+    context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
+) -> Iterator[dg.MaterializeResult]:
+    warehouse.ensure_tables()
+    for stream in KB_CHILD_ENDPOINTS:
+        if asset_key(stream) not in context.selected_asset_keys:
+            continue
+        with pylon.get_client() as client, warehouse.transaction() as tx:
+            current = known_parent_ids(tx.connection, "knowledge_bases")
+            vanished = sorted(set(stored_parent_ids(tx.connection, stream)) - set(current))
+            load = tx.load(stream, _kb_batches(client, stream, current, vanished))
+        yield dg.MaterializeResult(
+            asset_key=asset_key(stream),
+            metadata=materialization_metadata(load, client.stats, knowledge_bases=len(current)),
+        )
