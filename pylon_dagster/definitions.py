@@ -2,13 +2,26 @@
 
 import dagster as dg
 
-from pylon_dagster.assets import asset_checks, pylon_assets
+from pylon_dagster.assets import asset_checks, freshness_checks, pylon_assets
+from pylon_dagster.automation.children import automation_sensor
+from pylon_dagster.automation.failures import run_failure_sensor
+from pylon_dagster.automation.issue_updates import issue_updates_sensor
+from pylon_dagster.automation.schedules import schedules
 from pylon_dagster.jobs import jobs
 from pylon_dagster.resources import resources
 
 defs = dg.Definitions(
     assets=pylon_assets,
-    asset_checks=asset_checks,
+    asset_checks=[*asset_checks, *freshness_checks],
     jobs=jobs,
+    schedules=schedules,
+    sensors=[
+        issue_updates_sensor,
+        automation_sensor,
+        run_failure_sensor,
+        dg.build_sensor_for_freshness_checks(
+            freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
+        ),
+    ],
     resources=resources(),
 )

@@ -17,3 +17,19 @@ def state_dir() -> Path:
     path = Path(os.environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def dagster_home() -> Path:
+    """`DAGSTER_HOME`, defaulting to `<state>/dagster` with the project's `dagster.yaml` in it.
+
+    Sets the variable for this process and its children (`dagster dev`, run workers).
+    """
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
+    home = state_dir() / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    project_config = Path.cwd() / "dagster.yaml"
+    if project_config.exists():
+        (home / "dagster.yaml").write_text(project_config.read_text())
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

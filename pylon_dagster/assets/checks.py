@@ -83,13 +83,11 @@ def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _all_checks() -> Sequence[dg.AssetChecksDefinition]:
-    unique = [build_unique_key_check(t) for t in TABLES if not TABLES[t].internal]
-    orphans = [build_orphan_check(t) for t in CHILD_PARENTS]
-    freshness = dg.build_time_partition_freshness_checks(
-        assets=[ISSUES], deadline_cron=FRESHNESS_DEADLINE_CRON, timezone="UTC"
-    )
-    return [*unique, *orphans, *freshness]
-
-
-asset_checks = _all_checks()
+asset_checks: Sequence[dg.AssetChecksDefinition] = [
+    *(build_unique_key_check(t) for t in TABLES if not TABLES[t].internal),
+    *(build_orphan_check(t) for t in CHILD_PARENTS),
+]
+# Yesterday's `issues` partition is materialized by 03:00 UTC each day.
+freshness_checks = dg.build_time_partition_freshness_checks(
+    assets=[ISSUES], deadline_cron=FRESHNESS_DEADLINE_CRON, timezone="UTC"
+)

@@ -26,6 +26,7 @@ from pylon_dagster.assets.common import (
 )
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
+from pylon_dagster.automation.children import CHILD_CONDITION
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient, Record
 from pylon_dagster.pylon.errors import PylonNotFoundError
@@ -106,6 +107,7 @@ def _sync_stream(
             skippable=True,
             metadata=table_metadata("pylon", stream),
             partitions_def=issue_partitions(),
+            automation_condition=CHILD_CONDITION,
         )
         for stream in CHILD_ENDPOINTS
     ],

@@ -264,7 +264,7 @@ class PylonClient:
         a missing `data` is an empty page. A cursor seen twice means the pagination would never end.
         """
         in_body = endpoint.method == "POST"
-        base = dict(json_body if in_body else params or {})
+        base = dict((json_body if in_body else params) or {})
         base["limit"] = self.page_size
         seen_cursors: set[str] = set()
         cursor: str | None = None

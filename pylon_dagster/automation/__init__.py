@@ -1,0 +1,1 @@
+"""Schedules and sensors that keep the warehouse fresh without anyone clicking."""

@@ -1,0 +1,57 @@
+"""Daily schedules: yesterday's and today's issues, and a refresh of the full-refresh streams.
+
+Each issues run covers the previous and the current day partitions in one run (one search window),
+so an issue updated just before midnight is picked up even if the sensor missed it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.jobs import issues_job, reference_job
+
+ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
+REFERENCE_CRON_VAR = "PYLON_REFERENCE_SCHEDULE_CRON"
+DEFAULT_ISSUES_CRON = "15 0 * * *"
+DEFAULT_REFERENCE_CRON = "45 0 * * *"
+
+
+def day_range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags that make one run cover the partition keys `first` through `last`."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+@dg.schedule(
+    name="pylon_issues_daily",
+    job=issues_job,
+    cron_schedule=os.environ.get(ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON),
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Brings `issues`, messages and threads up to date for yesterday and today (UTC).",
+)
+def issues_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    today = context.scheduled_execution_time.date()
+    keys = issue_partitions().get_partition_keys(current_time=context.scheduled_execution_time)
+    wanted = [d.isoformat() for d in (today - timedelta(days=1), today) if d.isoformat() in keys]
+    if not wanted:
+        return dg.SkipReason(f"No issue partitions exist yet for {today} (before the start date).")
+    return dg.RunRequest(
+        run_key=f"issues-{wanted[0]}-{wanted[-1]}", tags=day_range_tags(wanted[0], wanted[-1])
+    )
+
+
+reference_daily_schedule = dg.ScheduleDefinition(
+    name="pylon_reference_daily",
+    job=reference_job,
+    cron_schedule=os.environ.get(REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
+)
+
+schedules = [issues_daily_schedule, reference_daily_schedule]

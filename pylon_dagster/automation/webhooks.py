@@ -1,0 +1,102 @@
+"""The webhook sensor: stored Pylon webhook events that name an issue refresh `issues`.
+
+Pylon's webhook bodies are templated by whoever sets up the trigger, so an event is recognised by
+its keys: `issue_id`, `issue_number` or an `issue` object with an `id` or `number`, at any depth.
+An issue that just changed has `updated_at` about when the event arrived, so the partition to
+refresh is the day of receipt (and the day before, when it arrived just after midnight).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
+
+EVENTS_PER_TICK = 1000
+# How long before its receipt an event's change may have happened (delivery delay, clock skew).
+DELIVERY_SLACK = timedelta(minutes=5)
+ISSUE_KEYS = ("issue_id", "issue_number")
+
+
+def issue_refs(payload: Any) -> Iterator[str]:
+    """Every non-empty issue id or number named anywhere in a decoded JSON payload."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key in ISSUE_KEYS:
+                yield from _ref(value)
+            elif key == "issue" and isinstance(value, dict):
+                yield from _ref(value.get("id"))
+                yield from _ref(value.get("number"))
+            yield from issue_refs(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from issue_refs(item)
+
+
+def _ref(value: Any) -> Iterator[str]:
+    # An unfilled template variable arrives as "" (or null): that names nothing.
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        yield str(value).strip()
+
+
+def event_issue_refs(event: StoredEvent) -> set[str]:
+    """The issues an event names; none when its body is not (reasonably nested) JSON."""
+    try:
+        return set(issue_refs(json.loads(event.body)))
+    except (ValueError, RecursionError):
+        return set()
+
+
+def receipt_partitions(event: StoredEvent) -> set[str]:
+    """The daily partition keys the issue's new `updated_at` may fall in."""
+    partitions = issue_partitions()
+    keys = {
+        partitions.get_partition_key_for_timestamp(moment.timestamp())
+        for moment in (event.received_at - DELIVERY_SLACK, event.received_at)
+    }
+    return {key for key in keys if partitions.has_partition_key(key)}
+
+
+@dg.sensor(
+    name="webhook_events_sensor",
+    target=[ISSUES],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Turns Pylon webhook events stored by the web service into `issues` runs for the days "
+        "they arrived on. The cursor is the id of the last event processed."
+    ),
+)
+def webhook_events_sensor(
+    context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
+) -> dg.SensorResult | dg.SkipReason:
+    store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    if not store.exists():
+        return dg.SkipReason("No webhook event stored yet (the web service creates the table).")
+    last_id = int(context.cursor or 0)
+    events = store.events_after(last_id, EVENTS_PER_TICK)
+    if not events:
+        return dg.SkipReason(f"No webhook event after id {last_id}.")
+    cursor = str(events[-1].id)
+    refs = {event.id: event_issue_refs(event) for event in events}
+    relevant = [event for event in events if refs[event.id]]
+    keys = sorted(set().union(*(receipt_partitions(event) for event in relevant)))
+    issues = set().union(*refs.values())
+    context.log.info(
+        f"{len(events)} webhook event(s), {len(relevant)} naming {len(issues)} issue(s): "
+        f"refreshing partitions {keys}"
+    )
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=f"webhook:{key}:{cursor}", partition_key=key) for key in keys
+        ],
+        cursor=cursor,
+    )

@@ -1,0 +1,99 @@
+"""Which parents need their children fetched, and which parents exist.
+
+Child streams (messages, threads) are fetched per issue. `child_fetch_state` remembers, per child
+stream and issue, the issue's `updated_at` when its children were last fetched, so a run fetches
+children only for issues that changed since. `mark_fetched` belongs in the same transaction as the
+child load: either both are stored or neither is.
+
+Every function takes the connection of a warehouse transaction (`tx.connection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from pylon_dagster.warehouse.sql import ident, qualified, schema_of
+from pylon_dagster.warehouse.tables import table_spec
+
+FETCH_STATE_TABLE = "child_fetch_state"
+
+
+def create_table_sql(schema: str) -> str:
+    return f"""
+CREATE TABLE {qualified(schema, FETCH_STATE_TABLE)} (
+    stream text NOT NULL,
+    parent_id text NOT NULL,
+    parent_version timestamptz NOT NULL,
+    fetched_at timestamptz NOT NULL,
+    PRIMARY KEY (stream, parent_id)
+)"""
+
+
+def changed_parents(
+    connection: sa.Connection, stream: str, parent_table: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime]]:
+    """(key, version) of the stored parents with start <= version < end whose children for
+    `stream` were never fetched, or were fetched when the parent had another version."""
+    parent = table_spec(parent_table)
+    if parent.version is None:
+        raise ValueError(f"{parent_table} has no version column to compare fetches against")
+    if table_spec(stream).parent_key is None:
+        raise ValueError(f"{stream} is not a child table")
+    key, version = ident(parent.key), ident(parent.version)
+    schema = schema_of(connection)
+    query = f"""
+        SELECT p.{key}, p.{version}
+        FROM {qualified(schema, parent.name)} AS p
+        LEFT JOIN {qualified(schema, FETCH_STATE_TABLE)} AS f
+            ON f.stream = :stream AND f.parent_id = p.{key}
+        WHERE p.{version} >= :start AND p.{version} < :end
+            AND f.parent_version IS DISTINCT FROM p.{version}
+        ORDER BY p.{version}, p.{key}
+    """
+    rows = connection.execute(sa.text(query), {"stream": stream, "start": start, "end": end})
+    return [(parent_id, parent_version) for parent_id, parent_version in rows]
+
+
+def mark_fetched(
+    connection: sa.Connection, stream: str, parents: Iterable[tuple[str, datetime]]
+) -> None:
+    """Remember that the children of `parents` (key, version) were fetched for `stream`."""
+    latest = dict(parents)  # one row per parent: ON CONFLICT cannot touch a row twice
+    if not latest:
+        return
+    query = f"""
+        INSERT INTO {qualified(schema_of(connection), FETCH_STATE_TABLE)} AS f
+            (stream, parent_id, parent_version, fetched_at)
+        SELECT :stream, u.parent_id, u.parent_version, now()
+        FROM unnest(CAST(:ids AS text[]), CAST(:versions AS timestamptz[]))
+            AS u(parent_id, parent_version)
+        ON CONFLICT (stream, parent_id) DO UPDATE
+            SET parent_version = EXCLUDED.parent_version, fetched_at = EXCLUDED.fetched_at
+    """
+    connection.execute(
+        sa.text(query),
+        {"stream": stream, "ids": list(latest), "versions": list(latest.values())},
+    )
+
+
+def known_parent_ids(connection: sa.Connection, table: str) -> list[str]:
+    """The keys stored in `table` (e.g. the knowledge bases whose contents to fetch)."""
+    key = ident(table_spec(table).key)
+    query = f"SELECT {key} FROM {qualified(schema_of(connection), table)} ORDER BY {key}"
+    return list(connection.execute(sa.text(query)).scalars())
+
+
+def stored_parent_ids(connection: sa.Connection, child_table: str) -> list[str]:
+    """The parent keys that have children stored in `child_table`."""
+    parent_key = table_spec(child_table).parent_key
+    if parent_key is None:
+        raise ValueError(f"{child_table} is not a child table")
+    column = ident(parent_key)
+    query = (
+        f"SELECT DISTINCT {column} FROM {qualified(schema_of(connection), child_table)} "
+        f"ORDER BY {column}"
+    )
+    return list(connection.execute(sa.text(query)).scalars())

@@ -1,0 +1,86 @@
+"""Warehouse URLs and engines: parsing, one engine per process and URL, clear connection errors.
+
+Messages never contain the password: URLs are shown with `***` in its place, and the driver's own
+message is scrubbed of it too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from pylon_dagster.settings import ConfigError
+
+URL_VAR = "PYLON_WAREHOUSE_URL"
+EXAMPLE_URL = "postgresql://pylon:secret@db.example.com:5432/pylon"
+DRIVER = "postgresql+psycopg"
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+class WarehouseUnavailableError(RuntimeError):
+    """The warehouse server cannot be reached (or, embedded, cannot be started)."""
+
+
+def parse_url(raw: str) -> sa.URL:
+    """A Postgres URL for our driver. `postgres://` and `postgresql://` mean psycopg 3."""
+    try:
+        url = sa.make_url(raw.strip())
+    except (sa_exc.ArgumentError, ValueError):
+        # The parser's message may quote the URL, password included: say what is wrong, not what.
+        raise ConfigError(
+            f"{URL_VAR} is not a valid database URL. Use postgresql://USER:PASSWORD@HOST:PORT/"
+            f"DATABASE, e.g. {EXAMPLE_URL}, or unset it to use the embedded Postgres."
+        ) from None
+    if url.get_backend_name() not in _POSTGRES_SCHEMES:
+        raise ConfigError(
+            f"{URL_VAR} must point at PostgreSQL, not {url.get_backend_name()!r}: "
+            f"e.g. {EXAMPLE_URL}, or unset it to use the embedded Postgres."
+        )
+    return url.set(drivername=DRIVER)
+
+
+def describe(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+_engines: dict[str, sa.Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(url: sa.URL) -> sa.Engine:
+    """The process's engine for `url`, created on first use."""
+    key = url.render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            # pre_ping: a pooled connection may outlive a restart of the server.
+            engine = _engines[key] = sa.create_engine(url, pool_pre_ping=True)
+        return engine
+
+
+def _forget_engines_after_fork() -> None:
+    """A forked child must not reuse its parent's sockets: it gets fresh engines."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
+def connect(engine: sa.Engine) -> sa.Connection:
+    """A connection, or `WarehouseUnavailableError` saying where we tried and what to do."""
+    try:
+        return engine.connect()
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
+        reason = " ".join(str(err.orig or err).split())
+        if engine.url.password:
+            reason = reason.replace(str(engine.url.password), "***")
+        raise WarehouseUnavailableError(
+            f"Cannot connect to the warehouse at {describe(engine.url)}: {reason}. Check that the "
+            f"server is running and reachable and that {URL_VAR} is right (e.g. {EXAMPLE_URL}), "
+            "or unset it to use the embedded Postgres."
+        ) from None

@@ -1,0 +1,78 @@
+"""`PostgresWarehouse`: the Dagster resource through which everything reaches the warehouse."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import sqlalchemy as sa
+from pydantic import Field
+
+from pylon_dagster.settings import ConfigError
+from pylon_dagster.state import state_dir
+from pylon_dagster.warehouse import ddl, embedded
+from pylon_dagster.warehouse.engine import URL_VAR, connect, get_engine, parse_url
+from pylon_dagster.warehouse.loader import LoadTransaction
+from pylon_dagster.warehouse.sql import bound_schema, is_plain_name
+
+SCHEMA_VAR = "PYLON_WAREHOUSE_SCHEMA"
+DEFAULT_SCHEMA = "pylon"
+EMBEDDED_DIR = "postgres"
+
+
+def default_schema_name() -> str:
+    return os.environ.get(SCHEMA_VAR, "").strip() or DEFAULT_SCHEMA
+
+
+class PostgresWarehouse(dg.ConfigurableResource):
+    """The Postgres warehouse: `PYLON_WAREHOUSE_URL`, or an embedded server in the state folder.
+
+    The URL is resolved when the warehouse is used, not when the resource is configured, so a
+    password in the environment never appears in the Dagster UI.
+    """
+
+    url: str | None = Field(
+        default=None,
+        description=(
+            f"Postgres URL. Leave unset: then {URL_VAR} is used if set, else an embedded "
+            "Postgres whose data lives in the state folder."
+        ),
+    )
+    schema_name: str = Field(
+        default_factory=default_schema_name,
+        description=f"Schema holding the tables ({SCHEMA_VAR}, default {DEFAULT_SCHEMA!r}).",
+    )
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The process's engine for this warehouse's URL (one per process and URL)."""
+        raw = self.url or os.environ.get(URL_VAR, "").strip()
+        url = parse_url(raw) if raw else embedded.server_url(state_dir() / EMBEDDED_DIR)
+        return get_engine(url)
+
+    def ensure_tables(self) -> None:
+        """Create the schema and tables, and add (and fill) typed columns new in the specs."""
+        with self._begin() as connection:
+            ddl.ensure_tables(connection, self.schema_name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[LoadTransaction]:
+        """One database transaction: committed when the block ends, rolled back on an exception."""
+        with self._begin() as connection:
+            yield LoadTransaction(connection, self.schema_name)
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        if not is_plain_name(self.schema_name):
+            raise ConfigError(
+                f"{SCHEMA_VAR}={self.schema_name!r} is not a plain lower-case Postgres name "
+                f"(letters, digits, underscores; at most 63), e.g. {DEFAULT_SCHEMA}."
+            )
+        with (
+            connect(self.engine) as connection,
+            connection.begin(),
+            bound_schema(connection, self.schema_name),
+        ):
+            yield connection

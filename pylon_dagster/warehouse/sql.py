@@ -1,0 +1,64 @@
+"""SQL text helpers: quoting, and the warehouse schema a connection is working in.
+
+Every identifier in generated SQL goes through `ident` and every constant through `literal`;
+record data never becomes SQL text (it travels through COPY or bound parameters). Names are plain
+lower-case identifiers (`is_plain_name`), so generated SQL never contains the `%` or `:` that the
+driver and SQLAlchemy would read as placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+_SCHEMA_INFO_KEY = "pylon_dagster.warehouse_schema"
+NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def is_plain_name(name: str) -> bool:
+    """A lower-case Postgres identifier that needs no quoting to be typed in a query."""
+    return NAME_PATTERN.fullmatch(name) is not None
+
+
+def ident(name: str) -> str:
+    """A quoted identifier: safe for any name, and exact about case."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    return f"{ident(schema)}.{ident(name)}"
+
+
+def literal(text: str) -> str:
+    """A quoted string constant (standard_conforming_strings: only `'` needs doubling)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@contextmanager
+def bound_schema(connection: sa.Connection, schema: str) -> Iterator[None]:
+    """Set up a connection for one warehouse transaction (call it inside the transaction).
+
+    Binds the schema to the connection, so helpers that only get the connection (bookkeeping)
+    know where the tables are, and pins the time zone to UTC for this transaction, so a timestamp
+    without an offset is read the same way whatever the server's or session's settings. The
+    binding is removed on exit because `connection.info` outlives the checkout in the pool.
+    """
+    connection.info[_SCHEMA_INFO_KEY] = schema
+    try:
+        connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+        yield
+    finally:
+        connection.info.pop(_SCHEMA_INFO_KEY, None)
+
+
+def schema_of(connection: sa.Connection) -> str:
+    try:
+        return connection.info[_SCHEMA_INFO_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "This connection is not in a warehouse transaction: use the one from "
+            "`PostgresWarehouse.transaction()` (`tx.connection`)."
+        ) from None

@@ -1,0 +1,84 @@
+"""Durable storage of received webhook events, in table `webhook_events` of the warehouse schema.
+
+An event is stored once per distinct body (SHA-256 of the raw bytes), so a redelivery adds
+nothing. Ids are handed out and committed strictly in order (inserts take a transaction-level
+advisory lock), which is what lets a reader keep "the last id processed" as its cursor: an event
+with a smaller id can never become visible after a larger one was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+from pylon_dagster.warehouse.engine import connect
+from pylon_dagster.warehouse.sql import qualified
+
+TABLE = "webhook_events"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    received_at: datetime
+    body: bytes
+
+
+class WebhookEventStore:
+    def __init__(self, engine: Engine, schema: str):
+        self._engine = engine
+        self._schema = schema
+        self._table = qualified(schema, TABLE)
+
+    def _lock(self, connection: Connection) -> None:
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+            {"name": f"{self._schema}.{TABLE}"},
+        )
+
+    def ensure_table(self) -> None:
+        """Create the table if missing. The schema itself must exist (`ensure_tables()`)."""
+        with connect(self._engine) as connection, connection.begin():
+            self._lock(connection)
+            connection.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {self._table} ("
+                    " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                    " content_sha256 text NOT NULL UNIQUE,"
+                    " received_at timestamptz NOT NULL,"
+                    " body bytea NOT NULL)"
+                )
+            )
+
+    def exists(self) -> bool:
+        with connect(self._engine) as connection:
+            return inspect(connection).has_table(TABLE, schema=self._schema)
+
+    def record(self, body: bytes, received_at: datetime) -> bool:
+        """Store one event; False when the same body was stored before."""
+        with connect(self._engine) as connection, connection.begin():
+            self._lock(connection)
+            inserted = connection.execute(
+                text(
+                    f"INSERT INTO {self._table} (content_sha256, received_at, body) "
+                    "VALUES (:sha, :received_at, :body) "
+                    "ON CONFLICT (content_sha256) DO NOTHING RETURNING id"
+                ),
+                {"sha": hashlib.sha256(body).hexdigest(), "received_at": received_at, "body": body},
+            ).first()
+        return inserted is not None
+
+    def events_after(self, event_id: int, limit: int) -> list[StoredEvent]:
+        """The next `limit` events with an id above `event_id`, oldest first."""
+        with connect(self._engine) as connection:
+            rows = connection.execute(
+                text(
+                    f"SELECT id, received_at, body FROM {self._table} "
+                    "WHERE id > :after ORDER BY id LIMIT :limit"
+                ),
+                {"after": event_id, "limit": limit},
+            )
+            return [StoredEvent(row.id, row.received_at, bytes(row.body)) for row in rows]

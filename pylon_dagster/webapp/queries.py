@@ -1,0 +1,131 @@
+"""The warehouse reads behind the issue sidebar. Every value is a bound parameter, and every read
+of issues is filtered on one account id, so a query cannot return another account's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+from pylon_dagster.warehouse.sql import ident
+
+
+@dataclass(frozen=True)
+class IssueOwner:
+    """Who an issue belongs to according to the warehouse."""
+
+    account_id: str | None
+    requester_id: str | None
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    open_by_state: dict[str, int]
+    issues_since: int
+    median_first_response_seconds: float | None
+    median_resolution_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The requester to show issues for: by contact id when Pylon sent one, else by email."""
+
+    id: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    number: int | None
+    title: str | None
+    state: str | None
+    created_at: datetime | None
+    link: str | None
+    tags: tuple[str, ...]
+
+
+class SidebarQueries:
+    """Reads on one connection, in one warehouse schema."""
+
+    def __init__(self, connection: Connection, schema: str):
+        self._connection = connection
+        self._schema = ident(schema)
+
+    def _rows(self, sql: str, **params: object) -> list:
+        return list(self._connection.execute(text(sql.format(schema=self._schema)), params))
+
+    def issue_owner(self, issue_id: str) -> IssueOwner | None:
+        rows = self._rows(
+            "SELECT account_id, requester_id FROM {schema}.issues WHERE id = :issue_id",
+            issue_id=issue_id,
+        )
+        return IssueOwner(rows[0].account_id, rows[0].requester_id) if rows else None
+
+    def account(self, account_id: str) -> Account | None:
+        rows = self._rows(
+            "SELECT id, name, tags FROM {schema}.accounts WHERE id = :account_id",
+            account_id=account_id,
+        )
+        return Account(rows[0].id, rows[0].name, tuple(rows[0].tags or ())) if rows else None
+
+    def requester_name(self, requester_id: str, account_id: str) -> str | None:
+        rows = self._rows(
+            "SELECT name FROM {schema}.contacts WHERE id = :requester_id "
+            "AND account_id = :account_id",
+            requester_id=requester_id,
+            account_id=account_id,
+        )
+        return rows[0].name if rows else None
+
+    def account_stats(self, account_id: str, since: datetime) -> AccountStats:
+        """Open issues by state (all time), and the count and median times of issues created
+        since `since`. Medians skip issues without a first response or resolution yet."""
+        open_rows = self._rows(
+            "SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM {schema}.issues "
+            "WHERE account_id = :account_id AND state IS DISTINCT FROM 'closed' "
+            "GROUP BY 1 ORDER BY n DESC, state",
+            account_id=account_id,
+        )
+        (recent,) = self._rows(
+            "SELECT count(*) AS n, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_seconds) AS first_response, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_seconds) AS resolution "
+            "FROM {schema}.issues WHERE account_id = :account_id AND created_at >= :since",
+            account_id=account_id,
+            since=since,
+        )
+        return AccountStats(
+            open_by_state={row.state: row.n for row in open_rows},
+            issues_since=recent.n,
+            median_first_response_seconds=recent.first_response,
+            median_resolution_seconds=recent.resolution,
+        )
+
+    def latest_issues(
+        self, account_id: str, limit: int, requester: Requester | None = None
+    ) -> list[IssueSummary]:
+        """The account's newest issues, optionally only those of one requester."""
+        rows = self._rows(
+            "SELECT number, title, state, created_at, link, tags FROM {schema}.issues "
+            "WHERE account_id = :account_id "
+            "AND (CAST(:requester_id AS text) IS NULL OR requester_id = :requester_id) "
+            "AND (CAST(:requester_email AS text) IS NULL "
+            "     OR lower(requester_email) = lower(:requester_email)) "
+            "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",
+            account_id=account_id,
+            requester_id=requester.id if requester else None,
+            requester_email=requester.email if requester else None,
+            limit=limit,
+        )
+        return [
+            IssueSummary(r.number, r.title, r.state, r.created_at, r.link, tuple(r.tags or ()))
+            for r in rows
+        ]

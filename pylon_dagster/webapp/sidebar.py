@@ -1,0 +1,195 @@
+"""The issue sidebar: what a `fetch_data` request shows, decided from the warehouse.
+
+Pylon sends the issue, its account and its requester. The warehouse may disagree with the request
+(a stale sync, or a request that names another account than the issue's): then nothing is shown
+for the account rather than trusting either side, so one account never sees another's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from pylon_dagster.webapp.components import (
+    AppPayload,
+    Badge,
+    BadgeColor,
+    BadgeItem,
+    Button,
+    Card,
+    DateTime,
+    Divider,
+    Leaf,
+    Text,
+)
+from pylon_dagster.webapp.queries import IssueSummary, Requester, SidebarQueries
+
+TITLE = "Support history"
+RECENT_WINDOW = timedelta(days=90)
+LATEST_ISSUES = 5
+REQUESTER_ISSUES = 5
+NO_DATA = "no data yet"
+
+STATE_COLORS = {
+    "new": BadgeColor.BLUE,
+    "waiting_on_you": BadgeColor.ORANGE,
+    "waiting_on_customer": BadgeColor.GRAY,
+    "on_hold": BadgeColor.GRAY,
+    "closed": BadgeColor.GREEN,
+}
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """The ids of a `fetch_data` request; a missing or blank parameter is None."""
+
+    issue_id: str | None = None
+    account_id: str | None = None
+    requester_id: str | None = None
+    requester_email: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Sequence[str]]) -> FetchRequest:
+        def first(name: str) -> str | None:
+            values = params.get(name) or [""]
+            return values[0].strip() or None
+
+        return cls(
+            issue_id=first("issue_id"),
+            account_id=first("account_id"),
+            requester_id=first("requester_id"),
+            requester_email=first("requester_email"),
+        )
+
+    @property
+    def requester(self) -> Requester | None:
+        if self.requester_id:
+            return Requester(id=self.requester_id, email=None)
+        if self.requester_email:
+            return Requester(id=None, email=self.requester_email)
+        return None
+
+
+def format_duration(seconds: float | None) -> str:
+    """`45s`, `12m`, `3h 05m`, `2d 4h`: precise enough for a sidebar, short enough to fit."""
+    if seconds is None:
+        return NO_DATA
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m" if minutes else f"{secs}s"
+
+
+def note_card(title: str, message: str) -> Card:
+    return Card(title, (Text("Note", message),))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the sidebar may show: one account, optionally one requester's issues in it."""
+
+    account_id: str
+    requester: Requester | None
+    notes: tuple[Card, ...] = ()
+
+
+def resolve_scope(queries: SidebarQueries, request: FetchRequest) -> Scope | Card:
+    """The account and requester that both the request and the warehouse agree on, or a card
+    explaining why there is nothing to show."""
+    account_id, requester, notes = request.account_id, request.requester, ()
+    owner = queries.issue_owner(request.issue_id) if request.issue_id else None
+    if request.issue_id and owner is None:
+        notes = (
+            note_card("Not synced yet", "This issue reaches the warehouse with the next sync."),
+        )
+    elif owner is not None:
+        if request.account_id is not None and owner.account_id != request.account_id:
+            return note_card(
+                "Account mismatch",
+                "The warehouse has this issue under another account than the one Pylon sent. "
+                "Nothing is shown until the next sync agrees.",
+            )
+        account_id = owner.account_id
+        if request.requester_id and owner.requester_id != request.requester_id:
+            requester = None
+    if account_id is None:
+        return note_card("No account", "This issue has no account, so there is no history to show.")
+    return Scope(account_id, requester, notes)
+
+
+def render(queries: SidebarQueries, request: FetchRequest, now: datetime) -> AppPayload:
+    scope = resolve_scope(queries, request)
+    if isinstance(scope, Card):
+        return AppPayload(TITLE, (scope,))
+    account = queries.account(scope.account_id)
+    latest = queries.latest_issues(scope.account_id, LATEST_ISSUES)
+    if account is None and not latest:
+        return AppPayload(
+            TITLE,
+            (note_card("Unknown account", "The warehouse has no data for this account yet."),),
+        )
+    title = account.name if account is not None and account.name else scope.account_id
+    summary = account_summary(queries, scope.account_id, now)
+    if account is not None and account.tags:
+        summary += (tag_badge("Account tags", account.tags),)
+    cards = [*scope.notes, Card(title, summary), Card("Latest issues", issue_list(latest))]
+    if scope.requester is not None:
+        cards.append(requester_card(queries, scope.account_id, scope.requester))
+    return AppPayload(TITLE, tuple(cards))
+
+
+def account_summary(queries: SidebarQueries, account_id: str, now: datetime) -> tuple[Leaf, ...]:
+    stats = queries.account_stats(account_id, since=now - RECENT_WINDOW)
+    summary: list[Leaf] = [Text("Open issues", str(sum(stats.open_by_state.values())))]
+    if stats.open_by_state:
+        items = (
+            BadgeItem(f"{state}: {count}", STATE_COLORS.get(state, BadgeColor.GRAY))
+            for state, count in stats.open_by_state.items()
+        )
+        summary.append(Badge("Open by state", tuple(items)))
+    summary += [
+        Text("Issues in the last 90 days", str(stats.issues_since)),
+        Text(
+            "Median first response (90 days)", format_duration(stats.median_first_response_seconds)
+        ),
+        Text("Median resolution (90 days)", format_duration(stats.median_resolution_seconds)),
+    ]
+    return tuple(summary)
+
+
+def requester_card(queries: SidebarQueries, account_id: str, requester: Requester) -> Card:
+    name = queries.requester_name(requester.id, account_id) if requester.id else None
+    issues = queries.latest_issues(account_id, REQUESTER_ISSUES, requester)
+    return Card(f"Requester: {name or requester.email or requester.id}", issue_list(issues))
+
+
+def tag_badge(label: str, tags: Sequence[str]) -> Badge:
+    return Badge(label, tuple(BadgeItem(tag, BadgeColor.BLUE) for tag in tags))
+
+
+def issue_list(issues: Sequence[IssueSummary]) -> tuple[Leaf, ...]:
+    """Each issue as number, state and title, its creation date, tags and a button to open it."""
+    if not issues:
+        return (Text("Issues", "none in this account"),)
+    components: list[Leaf] = []
+    for index, issue in enumerate(issues):
+        if index:
+            components.append(Divider())
+        number = f"#{issue.number}" if issue.number is not None else "Issue"
+        components.append(
+            Text(f"{number} · {issue.state or 'unknown'}", issue.title or "(no title)")
+        )
+        if issue.created_at is not None:
+            components.append(DateTime("Created", issue.created_at))
+        if issue.tags:
+            components.append(tag_badge("Tags", issue.tags))
+        if issue.link and urlsplit(issue.link).scheme in {"http", "https"}:
+            components.append(Button(f"Open {number}", issue.link))
+    return tuple(components)

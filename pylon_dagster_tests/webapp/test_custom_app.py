@@ -1,0 +1,275 @@
+"""The custom-app endpoint over real HTTP, called exactly as Pylon calls it (signed requests)."""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from pylon_dagster.emulator import Dataset
+from pylon_dagster.emulator.dataset import mini_person
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.webapp.app import CUSTOM_APP_PATH
+from pylon_dagster.webapp.sidebar import NO_DATA, format_duration
+from pylon_dagster.webapp.signatures import sign
+from pylon_dagster_tests.webapp.conftest import APP_SECRET, HEADER, NOW, PylonCaller, load
+from pylon_dagster_tests.webapp.schema_check import schema_errors
+
+Record = dict[str, Any]
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def issues_of(dataset: Dataset, account_id: str) -> list[Record]:
+    return [i for i in dataset.issues if (i["account"] or {}).get("id") == account_id]
+
+
+def newest_first(issues: list[Record]) -> list[Record]:
+    return sorted(issues, key=lambda i: (at(i["created_at"]), i["number"]), reverse=True)
+
+
+def accounts_by_size(dataset: Dataset) -> list[str]:
+    counts = Counter((i["account"] or {}).get("id") for i in dataset.issues)
+    return [account for account, _ in counts.most_common() if account is not None]
+
+
+def fetch_params(**ids: str) -> dict[str, str]:
+    base = {"request_type": "fetch_data", "app_id": "app_1", "widget_id": "widget_1"}
+    return {**base, "organization_id": "org_1", **ids}
+
+
+def issue_params(issue: Record, **overrides: str) -> dict[str, str]:
+    ids = {
+        "issue_id": issue["id"],
+        "account_id": issue["account"]["id"],
+        "requester_id": issue["requester"]["id"],
+        "requester_email": issue["requester"]["email"],
+    }
+    return fetch_params(**{**ids, **overrides})
+
+
+def fetch(pylon: PylonCaller, params: dict[str, str]) -> dict[str, Any]:
+    response = pylon.get(params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    payload = response.json()
+    assert schema_errors(payload) == []
+    return payload
+
+
+def cards(payload: dict[str, Any]) -> dict[str, list[Record]]:
+    return {c["header"]["title"]: c["components"] for c in payload["components"]}
+
+
+def texts(components: list[Record]) -> dict[str, str]:
+    return {c["label"]: c["value"] for c in components if c["type"] == "text"}
+
+
+def badge(components: list[Record], label: str) -> list[str] | None:
+    found = [c for c in components if c["type"] == "badge" and c["label"] == label]
+    return [item["value"] for item in found[0]["items"]] if found else None
+
+
+def issue_entries(components: list[Record]) -> list[list[Record]]:
+    """The components of each issue in a list (issues are separated by dividers)."""
+    entries: list[list[Record]] = [[]]
+    for component in components:
+        if component["type"] == "divider":
+            entries.append([])
+        else:
+            entries[-1].append(component)
+    return entries
+
+
+def assert_issue_list(components: list[Record], expected: list[Record]) -> None:
+    entries = issue_entries(components)
+    assert len(entries) == len(expected)
+    for entry, issue in zip(entries, expected, strict=True):
+        by_type = {c["type"]: c for c in entry if c["type"] != "badge"}
+        assert by_type["text"]["label"] == f"#{issue['number']} · {issue['state']}"
+        assert by_type["text"]["value"] == issue["title"]
+        assert at(by_type["date_time"]["value"]) == at(issue["created_at"]).replace(microsecond=0)
+        assert by_type["button"]["url"] == issue["link"]
+        assert badge(entry, "Tags") == (issue["tags"] or None)
+
+
+def test_handshake_answers_json_by_default(pylon: PylonCaller) -> None:
+    for accept in (None, "application/json", "*/*"):
+        response = pylon.get({"request_type": "verify", "code": "0bcb6f583f0e3ca5"}, accept=accept)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"code": "0bcb6f583f0e3ca5"}
+
+
+def test_handshake_answers_plain_text_when_preferred(pylon: PylonCaller) -> None:
+    response = pylon.get(
+        {"request_type": "verify", "code": "0bcb6f583f0e3ca5"}, accept="text/plain"
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == "text/plain"
+    assert response.text == "0bcb6f583f0e3ca5"
+
+
+def test_signature_covers_go_json_bytes(http: httpx.Client) -> None:
+    # The payload Pylon's Go code signs for this query, written out by hand.
+    signed = '{"code":["a\\u003cb\\u003e\\u0026c d"],"request_type":["verify"]}'
+    response = http.get(
+        CUSTOM_APP_PATH,
+        params={"request_type": "verify", "code": "a<b>&c d"},
+        headers={"X-Pylon-Signature": sign(APP_SECRET, signed.encode()), HEADER[0]: HEADER[1]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"code": "a<b>&c d"}
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["no signature", "wrong secret", "other query", "no header", "wrong header"],
+)
+def test_unauthenticated_requests_get_401(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller, tamper: str
+) -> None:
+    load(warehouse, dataset)
+    issue = newest_first(issues_of(dataset, accounts_by_size(dataset)[0]))[0]
+    params = issue_params(issue)
+    assert pylon.get(params).status_code == 200  # the untampered request passes
+    if tamper == "other query":
+        headers = {"X-Pylon-Signature": pylon.get(params).request.headers["X-Pylon-Signature"]}
+        response = pylon.client.get(
+            CUSTOM_APP_PATH,
+            params={**params, "account_id": accounts_by_size(dataset)[1]},
+            headers={**headers, HEADER[0]: HEADER[1]},
+        )
+    else:
+        response = pylon.get(
+            params,
+            secret={"no signature": None, "wrong secret": "not-the-secret"}.get(tamper, APP_SECRET),
+            header={"no header": None, "wrong header": (HEADER[0], "nope")}.get(tamper, HEADER),
+        )
+    assert response.status_code == 401
+    assert issue["title"] not in response.text
+
+
+def test_fetch_data_shows_the_account_and_the_requester(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    load(warehouse, dataset)
+    tagged = {a["id"]: a for a in dataset.accounts if a["tags"]}
+    account = tagged[next(a for a in accounts_by_size(dataset) if a in tagged)]
+    account_issues = issues_of(dataset, account["id"])
+    per_requester = Counter(i["requester"]["id"] for i in account_issues)
+    issue = next(i for i in newest_first(account_issues) if per_requester[i["requester"]["id"]] > 1)
+    contact = next(c for c in dataset.contacts if c["id"] == issue["requester"]["id"])
+
+    shown = cards(fetch(pylon, issue_params(issue)))
+
+    summary = shown[account["name"]]
+    open_states = Counter(i["state"] for i in account_issues if i["state"] != "closed")
+    recent = [i for i in account_issues if at(i["created_at"]) >= NOW - timedelta(days=90)]
+    assert len(recent) < len(account_issues)  # the 90-day window really cuts
+
+    def median(field: str) -> str:
+        values = [i[field] for i in recent if i[field] is not None]
+        return format_duration(statistics.median(values)) if values else NO_DATA
+
+    assert texts(summary) == {
+        "Open issues": str(sum(open_states.values())),
+        "Issues in the last 90 days": str(len(recent)),
+        "Median first response (90 days)": median("first_response_seconds"),
+        "Median resolution (90 days)": median("resolution_seconds"),
+    }
+    assert sorted(badge(summary, "Open by state")) == sorted(
+        f"{state}: {n}" for state, n in open_states.items()
+    )
+    assert badge(summary, "Account tags") == account["tags"]
+    assert_issue_list(shown["Latest issues"], newest_first(account_issues)[:5])
+    requester_issues = [i for i in account_issues if i["requester"]["id"] == contact["id"]]
+    assert_issue_list(shown[f"Requester: {contact['name']}"], newest_first(requester_issues)[:5])
+
+
+def test_without_issue_id_the_account_view_is_shown(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    load(warehouse, dataset)
+    account_id = accounts_by_size(dataset)[1]
+    account = next(a for a in dataset.accounts if a["id"] == account_id)
+    account_issues = issues_of(dataset, account_id)
+
+    shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
+
+    assert list(shown) == [account["name"], "Latest issues"]
+    open_count = sum(i["state"] != "closed" for i in account_issues)
+    assert texts(shown[account["name"]])["Open issues"] == str(open_count)
+    assert_issue_list(shown["Latest issues"], newest_first(account_issues)[:5])
+
+
+def test_unknown_ids_get_a_friendly_card(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    load(warehouse, dataset)
+    unknown_issue, unknown_account = str(uuid.uuid4()), str(uuid.uuid4())
+
+    shown = cards(fetch(pylon, fetch_params(issue_id=unknown_issue, account_id=unknown_account)))
+    assert list(shown) == ["Unknown account"]
+
+    assert list(cards(fetch(pylon, fetch_params()))) == ["No account"]
+
+    # A new issue of a known account: the account is shown, with a note about the issue.
+    account_id = accounts_by_size(dataset)[0]
+    account = next(a for a in dataset.accounts if a["id"] == account_id)
+    shown = cards(fetch(pylon, fetch_params(issue_id=unknown_issue, account_id=account_id)))
+    assert list(shown) == ["Not synced yet", account["name"], "Latest issues"]
+
+
+def test_never_shows_another_accounts_issues(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    account_a, account_b = accounts_by_size(dataset)[:2]
+    issue = newest_first(issues_of(dataset, account_a))[0]
+    b_issues = issues_of(dataset, account_b)
+    for b_issue in b_issues:
+        b_issue["title"] = f"Only for account B #{b_issue['number']}"
+    # The same requester also has an issue in account B: it must not show under A either.
+    b_issues[0]["requester"] = mini_person(
+        next(c for c in dataset.contacts if c["id"] == issue["requester"]["id"])
+    )
+    load(warehouse, dataset)
+    b_name = next(a["name"] for a in dataset.accounts if a["id"] == account_b)
+
+    def assert_nothing_of_b(body: str) -> None:
+        assert b_name not in body
+        for b_issue in b_issues:
+            assert b_issue["id"] not in body
+            assert b_issue["title"] not in body
+            assert f'"{b_issue["link"]}"' not in body
+
+    response = pylon.get(issue_params(issue))
+    assert response.status_code == 200
+    assert issue["title"] in response.text  # the view itself is not empty
+    assert_nothing_of_b(response.text)
+
+    # Pylon names account A but the issue is B's in the warehouse: trust neither, show neither.
+    response = pylon.get(issue_params(b_issues[1], account_id=account_a))
+    assert list(cards(response.json())) == ["Account mismatch"]
+    assert_nothing_of_b(response.text)
+    for a_issue in issues_of(dataset, account_a):
+        assert a_issue["title"] not in response.text
+
+    # A requester other than the issue's: the account is shown, the requester's issues are not.
+    other = next(i for i in issues_of(dataset, account_a) if i["requester"] != issue["requester"])
+    shown = cards(
+        fetch(pylon, issue_params(issue, requester_id=other["requester"]["id"], requester_email=""))
+    )
+    assert not [title for title in shown if title.startswith("Requester")]
+
+
+def test_unknown_request_type_is_a_bad_request(pylon: PylonCaller) -> None:
+    assert pylon.get({"request_type": "delete_everything"}).status_code == 400
+    assert pylon.get({"request_type": "verify"}).status_code == 400

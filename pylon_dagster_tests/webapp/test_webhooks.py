@@ -1,0 +1,134 @@
+"""The webhook receiver over real HTTP, and the sensor that turns stored events into runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from pylon_dagster.automation.webhooks import issue_refs, webhook_events_sensor
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.webapp.app import WEBHOOK_PATH
+from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
+from pylon_dagster.webapp.signatures import sign
+from pylon_dagster_tests.webapp.conftest import NOW, WEBHOOK_SECRET
+
+TODAY = NOW.date().isoformat()
+
+
+def post(
+    http: httpx.Client,
+    body: bytes,
+    *,
+    secret: str | None = WEBHOOK_SECRET,
+    header: str = "X-Pylon-Signature",
+) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[header] = sign(secret, body)
+    return http.post(WEBHOOK_PATH, content=body, headers=headers)
+
+
+def event(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def stored(warehouse: PostgresWarehouse) -> list[StoredEvent]:
+    return WebhookEventStore(warehouse.engine, warehouse.schema_name).events_after(0, 100)
+
+
+def evaluate(warehouse: PostgresWarehouse, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"warehouse": warehouse}
+    )
+    return webhook_events_sensor(context)
+
+
+def test_bad_signatures_are_refused_and_nothing_is_stored(
+    warehouse: PostgresWarehouse, http: httpx.Client
+) -> None:
+    body = event(event="issue_updated", issue_id="i-1")
+    assert post(http, body, secret=None).status_code == 401
+    assert post(http, body, secret="not-the-secret").status_code == 401
+    forged = {"X-Pylon-Signature": sign(WEBHOOK_SECRET, b"{}"), "Content-Type": "application/json"}
+    assert http.post(WEBHOOK_PATH, content=body, headers=forged).status_code == 401
+    assert stored(warehouse) == []
+
+
+def test_a_redelivered_event_is_stored_once(
+    warehouse: PostgresWarehouse, http: httpx.Client
+) -> None:
+    body = event(event="issue_updated", issue_id="i-1", issue_title="Ça <marche> & 🚀")
+    first = post(http, body)
+    again = post(http, body, header="Pylon-Webhook-Signature")
+    assert (first.status_code, first.json()) == (200, {"stored": True})
+    assert (again.status_code, again.json()) == (200, {"stored": False})
+    events = stored(warehouse)
+    assert [e.body for e in events] == [body]
+    assert events[0].received_at == NOW
+
+
+def test_sensor_requests_the_receipt_day_of_events_naming_issues(
+    warehouse: PostgresWarehouse, http: httpx.Client
+) -> None:
+    for body in (
+        event(event="issue_updated", issue_id="i-1"),
+        event(event="issue_tags_changed", issue={"id": "i-2", "tags": ["vip"]}),
+        event(event="ping"),
+        b"not json",
+    ):
+        assert post(http, body).status_code == 200
+    last_id = stored(warehouse)[-1].id
+
+    result = evaluate(warehouse, cursor=None)
+    assert isinstance(result, dg.SensorResult)
+    assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
+        (TODAY, f"webhook:{TODAY}:{last_id}")
+    ]
+    assert result.cursor == str(last_id)
+
+    assert isinstance(evaluate(warehouse, cursor=result.cursor), dg.SkipReason)
+
+    assert post(http, event(event="ping", at="later")).status_code == 200
+    result = evaluate(warehouse, cursor=result.cursor)
+    assert isinstance(result, dg.SensorResult)
+    assert result.run_requests == []
+    assert result.cursor == str(last_id + 1)
+
+
+def test_an_event_just_after_midnight_also_refreshes_the_day_before(
+    warehouse: PostgresWarehouse,
+) -> None:
+    warehouse.ensure_tables()
+    store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    store.ensure_table()
+    midnight = NOW.replace(hour=0)
+    store.record(event(issue_number=42), received_at=midnight + timedelta(minutes=2))
+
+    result = evaluate(warehouse, cursor=None)
+    assert isinstance(result, dg.SensorResult)
+    yesterday = (midnight - timedelta(days=1)).date().isoformat()
+    assert sorted(r.partition_key for r in result.run_requests) == [yesterday, TODAY]
+
+
+def test_sensor_skips_until_the_service_created_the_table(warehouse: PostgresWarehouse) -> None:
+    warehouse.ensure_tables()
+    assert isinstance(evaluate(warehouse, cursor=None), dg.SkipReason)
+
+
+@pytest.mark.parametrize(
+    ("payload", "refs"),
+    [
+        ({"issue_id": "a", "issue_number": 7}, {"a", "7"}),
+        ({"data": [{"issue": {"id": "b", "number": "8"}}]}, {"b", "8"}),
+        ({"issue_id": "", "issue": {"id": None}, "issue_number": True}, set()),
+        ({"event": "account_updated", "account_id": "x"}, set()),
+        (["not", {"issue_id": " c "}], {"c"}),
+    ],
+)
+def test_issue_refs(payload: Any, refs: set[str]) -> None:
+    assert set(issue_refs(payload)) == refs
