@@ -39,9 +39,34 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     if not all(run.success for run in runs):
-        click.echo("Sync failed; fix the cause above and rerun: finished windows are kept.", err=True)
+        click.echo(
+            "Sync failed; fix the cause above and rerun: finished windows are kept.", err=True
+        )
         sys.exit(1)
     click.echo(f"Sync finished: {len(runs)} runs.")
+
+
+@main.command()
+@click.option("--issues", default=300, show_default=True, help="Issues the emulator generates.")
+@click.option("--time-scale", default=30.0, show_default=True, help="Emulator minutes per minute.")
+@click.option("--emulator-port", default=8765, show_default=True)
+@click.option("--dagster-port", default=3000, show_default=True)
+@click.option("--sync-only", is_flag=True, help="Stop after the first sync (no dagster dev).")
+def demo(
+    issues: int, time_scale: float, emulator_port: int, dagster_port: int, sync_only: bool
+) -> None:
+    """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
+    from pylon_dagster.demo import run_demo
+
+    sys.exit(
+        run_demo(
+            issues=issues,
+            time_scale=time_scale,
+            emulator_port=emulator_port,
+            dagster_port=dagster_port,
+            open_ui=not sync_only,
+        )
+    )
 
 
 def _register_commands() -> None:

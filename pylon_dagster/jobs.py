@@ -6,7 +6,6 @@ import dagster as dg
 
 from pylon_dagster.assets.common import KEY_PREFIX
 from pylon_dagster.assets.issues import ISSUES
-from pylon_dagster.assets.partitions import issue_partitions
 
 ISSUES_SELECTION = dg.AssetSelection.assets(ISSUES).downstream(depth=1)
 REFERENCE_SELECTION = dg.AssetSelection.key_prefixes([KEY_PREFIX]) - ISSUES_SELECTION
@@ -14,7 +13,6 @@ REFERENCE_SELECTION = dg.AssetSelection.key_prefixes([KEY_PREFIX]) - ISSUES_SELE
 issues_job = dg.define_asset_job(
     "pylon_issues_job",
     selection=ISSUES_SELECTION,
-    partitions_def=issue_partitions(),
     description="Issues updated in the partitions' days, then their messages and threads.",
 )
 

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
 from pylon_dagster.jobs import issues_job, reference_job

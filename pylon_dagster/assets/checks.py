@@ -1,7 +1,5 @@
 """Asset checks that read the warehouse: keys unique, no orphan children, `issues` fresh."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import dagster as dg
@@ -10,7 +8,7 @@ import sqlalchemy as sa
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.tables import TABLES
+from pylon_dagster.warehouse.tables import table_spec
 
 ORPHAN_EXAMPLES = 5
 FRESHNESS_DEADLINE_CRON = "0 3 * * *"
@@ -29,7 +27,7 @@ def _quoted(warehouse: PostgresWarehouse, table: str) -> str:
 
 
 def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
-    key_column = TABLES[table].key
+    key_column = table_spec(table).key
 
     @dg.asset_check(
         asset=asset_key(table),
@@ -62,10 +60,10 @@ def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
         additional_deps=[asset_key(parent_table)],
     )
     def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-        parent_key = TABLES[parent_table].key
+        parent_key = table_spec(parent_table).key
         query = sa.text(
             f'SELECT c.id, c."{parent_column}" FROM {_quoted(warehouse, table)} c '
-            f'WHERE NOT EXISTS (SELECT 1 FROM {_quoted(warehouse, parent_table)} p '
+            f"WHERE NOT EXISTS (SELECT 1 FROM {_quoted(warehouse, parent_table)} p "
             f'WHERE p."{parent_key}" = c."{parent_column}")'
         )
         with warehouse.engine.connect() as connection:
@@ -83,10 +81,15 @@ def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-asset_checks: Sequence[dg.AssetChecksDefinition] = [
-    *(build_unique_key_check(t) for t in TABLES if not TABLES[t].internal),
-    *(build_orphan_check(t) for t in CHILD_PARENTS),
-]
+def build_asset_checks(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
+    """A unique-key check on every asset's table and an orphan check on every child table."""
+    tables = [key.path[-1] for a in assets for key in a.keys]
+    return [
+        *(build_unique_key_check(t) for t in tables),
+        *(build_orphan_check(t) for t in tables if t in CHILD_PARENTS),
+    ]
+
+
 # Yesterday's `issues` partition is materialized by 03:00 UTC each day.
 freshness_checks = dg.build_time_partition_freshness_checks(
     assets=[ISSUES], deadline_cron=FRESHNESS_DEADLINE_CRON, timezone="UTC"

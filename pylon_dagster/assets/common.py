@@ -1,7 +1,5 @@
 """What every Pylon asset shares: keys, pool, retry policy, kinds and materialization metadata."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 

@@ -6,8 +6,6 @@ run fetches children only for issues whose `updated_at` has moved since. Message
 separate rate budgets, so the two streams are fetched at the same time.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """`issues`: incremental on `updated_at` through `POST /issues/search`, one daily partition per day."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pylon_dagster.assets.common import (

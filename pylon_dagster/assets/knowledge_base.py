@@ -1,7 +1,5 @@
 """Articles and collections of every knowledge base, fetched per knowledge base."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

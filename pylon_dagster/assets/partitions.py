@@ -4,8 +4,6 @@ Dagster cannot express fixed 30-day partitions (cron has no "every 30 days"), so
 daily and a backfill policy batches at most 30 of them into one run: one run, one search window.
 """
 
-from __future__ import annotations
-
 from functools import cache
 
 import dagster as dg

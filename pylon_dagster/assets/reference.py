@@ -4,8 +4,6 @@ Pylon offers no time filter on these, so each run reads the whole list and the t
 exactly the latest snapshot.
 """
 
-from __future__ import annotations
-
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

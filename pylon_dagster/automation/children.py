@@ -4,8 +4,6 @@ The condition sits on the child assets; this sensor evaluates it and is on by de
 own default automation sensor starts stopped in open-source deployments).
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 CHILD_CONDITION = dg.AutomationCondition.eager()

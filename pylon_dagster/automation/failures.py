@@ -5,13 +5,14 @@ error, so the failure appears on the asset's page next to its materializations. 
 `PYLON_ALERT_WEBHOOK_URL` to also POST a JSON alert (`{"text": ...}`, Slack-compatible).
 """
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg
 import httpx
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from pylon_dagster.jobs import jobs
 
@@ -52,7 +53,9 @@ def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     context.log.error(f"Pylon run failed: {summary}")
     for key in context.dagster_run.asset_selection or []:
         context.instance.report_runless_asset_event(
-            dg.AssetObservation(asset_key=key, metadata={f"last_failure_{k}": v for k, v in summary.items()})
+            dg.AssetObservation(
+                asset_key=key, metadata={f"last_failure_{k}": v for k, v in summary.items()}
+            )
         )
     if url := os.environ.get(ALERT_WEBHOOK_VAR):
         text = f"Pylon run {summary['run_id']} ({summary['job']} {summary['partitions']}) failed: {summary['error']}"

@@ -5,12 +5,11 @@ the boundary is neither lost nor requested twice. A probe that fails leaves the 
 Runs are requested only for the daily partitions the changed issues fall in.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 import dagster as dg
 
@@ -35,24 +34,26 @@ class UpdatesCursor:
     ids_at: set[str] = field(default_factory=set)
 
     @classmethod
-    def parse(cls, raw: str | None, *, default: datetime) -> UpdatesCursor:
+    def parse(cls, raw: str | None, *, default: datetime) -> Self:
         if not raw:
             return cls(default)
         value = json.loads(raw)
         return cls(datetime.fromisoformat(value["updated_at"]), set(value["ids_at"]))
 
     def dumps(self) -> str:
-        return json.dumps({"updated_at": self.updated_at.isoformat(), "ids_at": sorted(self.ids_at)})
+        return json.dumps(
+            {"updated_at": self.updated_at.isoformat(), "ids_at": sorted(self.ids_at)}
+        )
 
     def is_new(self, issue_id: str, updated_at: datetime) -> bool:
         return updated_at > self.updated_at or (
             updated_at == self.updated_at and issue_id not in self.ids_at
         )
 
-    def advanced(self, changes: list[tuple[str, datetime]]) -> UpdatesCursor:
+    def advanced(self, changes: list[tuple[str, datetime]]) -> Self:
         newest = max([self.updated_at, *(at for _, at in changes)])
         ids = {i for i, at in changes if at == newest}
-        return UpdatesCursor(newest, ids | (self.ids_at if newest == self.updated_at else set()))
+        return type(self)(newest, ids | (self.ids_at if newest == self.updated_at else set()))
 
 
 def changed_issues(records: list[Record], cursor: UpdatesCursor) -> list[tuple[str, datetime]]:

@@ -4,13 +4,14 @@ Each issues run covers the previous and the current day partitions in one run (o
 so an issue updated just before midnight is picked up even if the sensor missed it.
 """
 
-from __future__ import annotations
-
 import os
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job, reference_job

@@ -6,8 +6,6 @@ An issue that just changed has `updated_at` about when the event arrived, so the
 refresh is the day of receipt (and the day before, when it arrived just after midnight).
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from datetime import timedelta

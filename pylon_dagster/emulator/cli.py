@@ -62,12 +62,13 @@ def emulator(
     server = EmulatorServer(pylon, host=host, port=port)
     click.echo(
         f"Pylon emulator serving {issues} issues (seed {seed}) at {server.url}\n"
-        f"Rate limits {rate_limits}; a rate-limit minute lasts {pylon.window_seconds:g}s.\n"
+        f"Rate limits {rate_limits}; a rate-limit minute lasts {pylon.window_seconds}s.\n"
         "Point the pipeline at it with:\n"
         f"  export PYLON_API_URL={server.url}\n"
         f"  export PYLON_API_TOKEN={token}\n"
         f"  export PYLON_RATE_LIMITS={rate_limits}\n"
-        f"  export PYLON_RATE_LIMIT_WINDOW_SECONDS={pylon.window_seconds:g}\n"
+        # Exact, not rounded: a client whose minute is shorter than the server's earns 429s.
+        f"  export PYLON_RATE_LIMIT_WINDOW_SECONDS={pylon.window_seconds}\n"
         f"Control API (counters, faults, mutations, truth): {server.url}/_emulator/\n"
         "Press Ctrl-C to stop."
     )

@@ -163,6 +163,8 @@ def generate(
         raise ValueError("accounts, contacts and users must each be at least 1")
     if now is None:
         now = datetime.now(UTC).replace(second=0, microsecond=0)
+    elif now.tzinfo is None:
+        raise ValueError("now must be timezone-aware, e.g. datetime(2026, 3, 14, tzinfo=UTC)")
     builder = _Builder(random.Random(seed), now.astimezone(UTC))
     roles = builder.user_roles()
     user_list = builder.users(users, roles)
@@ -703,8 +705,7 @@ class _Builder:
         ]
         plan: list[datetime] = []
         if midnights:
-            for _ in range(max(3, count // 100)):
-                plan.append(self.rng.choice(midnights))
+            plan.extend(self.rng.choice(midnights) for _ in range(max(3, count // 100)))
         for group in range(max(2, count // 200)):
             shared = (
                 self.rng.choice(midnights) if group == 0 and midnights else self.random_time(start)
@@ -740,9 +741,8 @@ class _Builder:
         requester = self.rng.choice(people.contacts)
         account = people.account_of(requester)
         assignee = None if state == "new" or self.chance(0.1) else self.rng.choice(people.users)
-        title = self.rng.choice(_ISSUE_TITLES)
         issue.update(
-            title=title,
+            title=self.rng.choice(_ISSUE_TITLES),
             body_html=self.html(
                 "Hi team,", *self.rng.sample(_SENTENCES, 2), f"Thanks,<br/>{requester['name']}"
             ),
@@ -871,7 +871,8 @@ class _Builder:
             (m for m in messages if m["author"]["user"] and not m["is_private"]), None
         )
         if first_reply:
-            seconds = int((_parse(first_reply["timestamp"]) - created).total_seconds())
+            replied = datetime.fromisoformat(first_reply["timestamp"])
+            seconds = int((replied - created).total_seconds())
             issue.update(
                 first_response_time=first_reply["timestamp"],
                 first_response_seconds=seconds,
@@ -892,10 +893,6 @@ class _Builder:
 
 def _ts(moment: datetime) -> str:
     return format_timestamp(moment.replace(microsecond=0))
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _author(person: Record, *, contact: Record | None = None, user: Record | None = None) -> Record:

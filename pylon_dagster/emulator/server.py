@@ -107,8 +107,10 @@ class EmulatorServer:
         self._socket.close()
 
     def serve_forever(self) -> None:
-        """Serve from this thread until interrupted (Ctrl-C / SIGTERM)."""
+        """Serve from this (main) thread; returns after Ctrl-C once the server has shut down."""
         try:
             self._server.run(sockets=[self._socket])
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it already handled by shutting down gracefully
         finally:
             self._socket.close()

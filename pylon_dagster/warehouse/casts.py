@@ -12,27 +12,37 @@ for a value of an unexpected JSON type (the record is still complete in `raw`):
 - text[]: a JSON array, each element by the text rule; anything else -> NULL.
 - jsonb: the value as is; JSON null -> NULL.
 
-Only the timestamp cast can raise inside Postgres for a well-typed but invalid string
-("2024-02-30"), so it is a small PL/pgSQL function that catches the error; the rest are inline
-expressions. The function lives in the warehouse schema and is (re)created by `ensure_tables()`.
+The expressions are immutable, so they can define generated columns (the loader's staging table
+uses that). Two casts need a function, created in the warehouse schema by `ensure_tables()`: the
+timestamp cast, because Postgres raises on a well-formed but impossible date ("2024-02-30") and
+only PL/pgSQL can catch that on every supported version, and the array cast, because a generation
+expression cannot hold a subquery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from pylon_dagster.warehouse.sql import ident, literal, qualified
+from pylon_dagster.warehouse.sql import literal, qualified
 from pylon_dagster.warehouse.tables import Column
 
 TIMESTAMPTZ_FUNCTION = "_jsonb_to_timestamptz"
+TEXT_ARRAY_FUNCTION = "_jsonb_to_text_array"
 BIGINT_MAX = 9223372036854775807
 
 
-def function_ddl(schema: str) -> str:
-    """The safe timestamp cast. `data_exception` is SQLSTATE class 22: bad format, out of range."""
-    return f"""
+def _as_text(value: str) -> str:
+    return f"CASE WHEN jsonb_typeof({value}) IN ('string', 'number', 'boolean') THEN {value} #>> '{{}}' END"
+
+
+def functions_ddl(schema: str) -> list[str]:
+    """The two cast functions. `data_exception` is SQLSTATE class 22: bad format, out of range.
+
+    The function-level time zone makes the timestamp cast independent of the session, which is
+    what lets it be immutable.
+    """
+    return [
+        f"""
 CREATE OR REPLACE FUNCTION {qualified(schema, TIMESTAMPTZ_FUNCTION)}(value jsonb)
-RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL SAFE AS $function$
+RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET TimeZone = 'UTC' AS $function$
 BEGIN
     IF jsonb_typeof(value) IS DISTINCT FROM 'string'
             OR (value #>> '{{}}') !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}' THEN
@@ -44,16 +54,24 @@ BEGIN
         RETURN NULL;
     END;
 END
-$function$"""
+$function$""",
+        f"""
+CREATE OR REPLACE FUNCTION {qualified(schema, TEXT_ARRAY_FUNCTION)}(value jsonb)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $function$
+SELECT CASE WHEN jsonb_typeof(value) = 'array' THEN ARRAY(
+    SELECT {_as_text("e.element")}
+    FROM jsonb_array_elements(value) WITH ORDINALITY AS e(element, n) ORDER BY e.n
+) END
+$function$""",
+    ]
 
 
-def _as_text(value: str) -> str:
-    return f"CASE WHEN jsonb_typeof({value}) IN ('string', 'number', 'boolean') THEN {value} #>> '{{}}' END"
-
-
-def typed_value(column: Column, schema: str, source: str) -> str:
-    """SQL for `column` computed from the jsonb expression `source` (the record)."""
-    value = "(" + source + "".join(f" -> {literal(step)}" for step in column.path) + ")"
+def typed_value(column: Column, schema: str) -> str:
+    """SQL computing `column` from the jsonb column `raw` of the row."""
+    if len(column.path) > 1:
+        value = f"(raw #> ARRAY[{', '.join(literal(step) for step in column.path)}])"
+    else:
+        value = f"(raw -> {literal(column.path[0])})"
     match column.pg_type:
         case "text":
             return _as_text(value)
@@ -69,16 +87,7 @@ def typed_value(column: Column, schema: str, source: str) -> str:
         case "timestamptz":
             return f"{qualified(schema, TIMESTAMPTZ_FUNCTION)}({value})"
         case "text[]":
-            return (
-                f"CASE WHEN jsonb_typeof({value}) = 'array' THEN ARRAY("
-                f"SELECT {_as_text('e.value')} FROM jsonb_array_elements({value}) "
-                "WITH ORDINALITY AS e(value, n) ORDER BY e.n) END"
-            )
+            return f"{qualified(schema, TEXT_ARRAY_FUNCTION)}({value})"
         case "jsonb":
             return f"NULLIF({value}, 'null'::jsonb)"
     raise ValueError(f"no cast for type {column.pg_type!r}")
-
-
-def typed_values(columns: Sequence[Column], schema: str, source: str) -> list[str]:
-    """`typed_value` of each column, aliased with its name (for a SELECT list)."""
-    return [f"{typed_value(c, schema, source)} AS {ident(c.name)}" for c in columns]

@@ -46,7 +46,8 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
     for table, column in connection.execute(_EXISTING_COLUMNS, {"schema": schema}):
         existing[table].add(column)
 
-    connection.exec_driver_sql(casts.function_ddl(schema))
+    for statement in casts.functions_ddl(schema):
+        connection.exec_driver_sql(statement)
     for spec in TABLES.values():
         if spec.name not in existing:
             for statement in create_table_sql(spec, schema):
@@ -85,9 +86,7 @@ def _add_missing_columns(
         f"ALTER TABLE {table} "
         + ", ".join(f"ADD COLUMN {ident(c.name)} {c.pg_type}" for c in missing)
     )
-    assignments = ", ".join(
-        f"{ident(c.name)} = {casts.typed_value(c, schema, 'raw')}" for c in missing
-    )
+    assignments = ", ".join(f"{ident(c.name)} = {casts.typed_value(c, schema)}" for c in missing)
     filled = connection.exec_driver_sql(f"UPDATE {table} SET {assignments}").rowcount
     log.info(
         "%s: added %s, filled from raw for %d rows",

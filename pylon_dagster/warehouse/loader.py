@@ -4,9 +4,11 @@ Everything runs in the caller's transaction (`PostgresWarehouse.transaction()`):
 point, including an exception raised by the batches iterator halfway, leaves the tables as they
 were. Memory stays bounded: each record is encoded and written to COPY as its batch arrives.
 
-Only (arrival order, key, parent key, raw) are copied. Typed columns are computed in SQL from
-`raw` (`casts.py`), the same expressions that fill a column added later, so there is a single
-definition of every column.
+Only (arrival order, key, parent key, raw) are copied. The typed columns are generated columns of
+the staging table, defined by the same expressions (`casts.py`) that fill a column added to a
+table later, so each column has a single definition. Postgres computes them, and compresses
+`raw`, while the COPY streams, in parallel with the client encoding the next records; the final
+INSERT then only moves finished values (a compressed `raw` is stored as is).
 
 A key may arrive more than once in one load (the same issue in two overlapping search windows);
 the newest version wins: the highest `version` (the spec's timestamp column), then the last seen.
@@ -20,10 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pylon_dagster.warehouse.casts import typed_value, typed_values
+from pylon_dagster.warehouse.casts import typed_value
 from pylon_dagster.warehouse.sanitize import clean_text, encode_record
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import TableSpec, WriteMode, table_spec
+from pylon_dagster.warehouse.tables import Column, TableSpec, WriteMode, table_spec
 
 Record = Mapping[str, Any]
 STAGING = "pg_temp.pylon_staging"
@@ -68,30 +70,37 @@ class LoadTransaction:
         `ChildBatch`es.
         """
         spec = table_spec(table)
-        received, sanitized = self._stage(spec, batches)
+        history = table_spec(spec.history) if spec.history else None
+        self._create_staging(staged_columns(spec, history))
+        received, sanitized = self._copy(spec, batches)
         if spec.mode is WriteMode.APPEND:
             inserted, unchanged = self._append(spec)
             result = LoadResult(received, inserted, 0, unchanged, 0, sanitized)
         else:
             inserted, updated, distinct = self._upsert(spec)
             deleted = 0 if spec.mode is WriteMode.MERGE else self._delete_missing(spec)
-            result = LoadResult(
-                received, inserted, updated, distinct - inserted - updated, deleted, sanitized
-            )
-        if spec.history:
-            self._append(table_spec(spec.history))
+            unchanged = distinct - inserted - updated
+            result = LoadResult(received, inserted, updated, unchanged, deleted, sanitized)
+        if history:
+            self._append(history)
         self.connection.exec_driver_sql(f"DROP TABLE {STAGING}")
         return result
 
-    def _stage(self, spec: TableSpec, batches: Iterable[Any]) -> tuple[int, int]:
-        """COPY the records into a fresh staging table; (records received, records sanitised)."""
+    def _create_staging(self, columns: Sequence[Column]) -> None:
+        """A temp table for the records, their typed columns generated as they arrive."""
+        generated = [
+            f"{ident(c.name)} {c.pg_type} GENERATED ALWAYS AS ({typed_value(c, self.schema)}) STORED"
+            for c in columns
+        ]
+        definition = ", ".join(["seq bigint NOT NULL", "key text", "parent text", "raw jsonb"])
         self.connection.exec_driver_sql(
             f"CREATE TEMP TABLE {STAGING.removeprefix('pg_temp.')} "
-            "(seq bigint NOT NULL, key text, parent text, raw jsonb) "
-            # Records up to a page stay inline and uncompressed: computing the typed columns then
-            # reads `raw` in place, instead of decompressing it once per column.
-            "WITH (toast_tuple_target = 8160) ON COMMIT DROP"
+            f"({', '.join([definition, *generated])}) "
+            "ON COMMIT DROP"
         )
+
+    def _copy(self, spec: TableSpec, batches: Iterable[Any]) -> tuple[int, int]:
+        """COPY the records into staging; (records received, records sanitised)."""
         received = sanitized = 0
         driver_connection = self.connection.connection.driver_connection
         with (
@@ -111,28 +120,28 @@ class LoadTransaction:
 
     def _upsert(self, spec: TableSpec) -> tuple[int, int, int]:
         """Insert new keys, update changed rows; (inserted, updated, distinct keys staged)."""
-        table = qualified(self.schema, spec.name)
         names = spec.column_names
-        changed = [
+        changed = " OR ".join(
             f"t.{ident(n)} IS DISTINCT FROM EXCLUDED.{ident(n)}"
             for n in ("raw", spec.parent_key)
             if n
-        ]
-        guard = "(" + " OR ".join(changed) + ")"
+        )
+        guard = f"({changed})"
         if spec.version:
             version = ident(spec.version)
             guard += f" AND (t.{version} IS NULL OR EXCLUDED.{version} >= t.{version})"
         query = f"""
-            WITH written AS (
-                INSERT INTO {table} AS t ({", ".join(map(ident, names))})
-                {self._newest_rows(spec)}
+            WITH newest AS MATERIALIZED ({_newest_seqs(spec)}),
+            written AS (
+                INSERT INTO {qualified(self.schema, spec.name)} AS t ({", ".join(map(ident, names))})
+                {_rows_to_write(spec, "newest")}
                 ON CONFLICT ({ident(spec.key)}) DO UPDATE
                     SET {", ".join(f"{ident(n)} = EXCLUDED.{ident(n)}" for n in names[1:])}
                     WHERE {guard}
-                RETURNING t.xmax = 0 AS inserted
+                RETURNING t.xmax = 0 AS inserted  -- an updated row version has an xmax
             )
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-                (SELECT count(DISTINCT key) FROM {STAGING})
+                (SELECT count(*) FROM newest)
             FROM written
         """
         inserted, updated, distinct = self.connection.exec_driver_sql(query).one()
@@ -149,60 +158,60 @@ class LoadTransaction:
 
     def _append(self, spec: TableSpec) -> tuple[int, int]:
         """Insert the versions not stored yet; (inserted, distinct versions staged)."""
-        version = self._version_value(spec)
         query = f"""
-            WITH written AS (
-                INSERT INTO {qualified(self.schema, spec.name)} ({", ".join(map(ident, spec.column_names))})
-                {self._newest_rows(spec, per_version=True)}
+            WITH newest AS MATERIALIZED ({_newest_seqs(spec, per_version=True)}),
+            written AS (
+                INSERT INTO {qualified(self.schema, spec.name)}
+                    ({", ".join(map(ident, spec.column_names))})
+                {_rows_to_write(spec, "newest")}
                 ON CONFLICT ({", ".join(map(ident, spec.primary_key))}) DO NOTHING
                 RETURNING 1
             )
-            SELECT count(*), (
-                SELECT count(*) FROM (
-                    SELECT DISTINCT s.key, {version} FROM {STAGING} AS s
-                    WHERE s.key IS NOT NULL AND {version} IS NOT NULL
-                ) AS versions
-            )
-            FROM written
+            SELECT count(*), (SELECT count(*) FROM newest) FROM written
         """
         inserted, distinct = self.connection.exec_driver_sql(query).one()
         return inserted, distinct - inserted
 
-    def _newest_rows(self, spec: TableSpec, *, per_version: bool = False) -> str:
-        """SELECT of the rows to write, in table column order: for each key (and version, when
-        `per_version`) the newest staged record.
 
-        The winners are picked on narrow (key, version, seq) tuples and joined back, so the wide
-        rows are read once and never sorted.
-        """
-        version = self._version_value(spec)
-        values = [
-            "s.key",
-            *(["s.parent"] if spec.parent_key else []),
-            *typed_values(spec.columns, self.schema, "s.raw"),
-            "s.raw",
-            "now()",
-        ]
-        if version and not per_version:
-            newest = (
-                f"SELECT DISTINCT ON (s.key) s.seq FROM {STAGING} AS s WHERE s.key IS NOT NULL "
-                f"ORDER BY s.key, {version} DESC NULLS LAST, s.seq DESC"
-            )
-        else:
-            groups = ["s.key", *([version] if per_version else [])]
-            newest = (
-                f"SELECT max(s.seq) FROM {STAGING} AS s "
-                f"WHERE {' AND '.join(f'{g} IS NOT NULL' for g in groups)} "
-                f"GROUP BY {', '.join(groups)}"
-            )
-        return f"SELECT {', '.join(values)} FROM {STAGING} AS s WHERE s.seq IN ({newest})"
+def staged_columns(spec: TableSpec, history: TableSpec | None) -> list[Column]:
+    """The typed columns staging computes: the table's, and its history table's."""
+    columns = {c.name: c for c in spec.columns}
+    for column in history.columns if history else ():
+        if columns.setdefault(column.name, column).path != column.path:
+            raise ValueError(f"{spec.name} and {spec.history} define {column.name} differently")
+    return list(columns.values())
 
-    def _version_value(self, spec: TableSpec) -> str | None:
-        """The staged record's version, as SQL (None: the table has no version column)."""
-        if spec.version is None:
-            return None
-        column = next(c for c in spec.columns if c.name == spec.version)
-        return typed_value(column, self.schema, "s.raw")
+
+def _newest_seqs(spec: TableSpec, *, per_version: bool = False) -> str:
+    """SELECT of the staged rows to write (their `seq`): for each key, or (key, version) when
+    `per_version`, the newest one. Picked on narrow tuples, so wide rows are never sorted."""
+    pick = f"FROM {STAGING} AS s WHERE s.key IS NOT NULL"
+    if spec.version and per_version:
+        version = f"s.{ident(spec.version)}"
+        return (
+            f"SELECT max(s.seq) AS seq {pick} AND {version} IS NOT NULL GROUP BY s.key, {version}"
+        )
+    if spec.version:
+        version = f"s.{ident(spec.version)}"
+        return (
+            f"SELECT DISTINCT ON (s.key) s.seq {pick} "
+            f"ORDER BY s.key, {version} DESC NULLS LAST, s.seq DESC"
+        )
+    return f"SELECT max(s.seq) AS seq {pick} GROUP BY s.key"
+
+
+def _rows_to_write(spec: TableSpec, newest: str) -> str:
+    """SELECT of the staged rows listed in `newest`, in the table's column order."""
+    values = [
+        "s.key",
+        *(["s.parent"] if spec.parent_key else []),
+        *(f"s.{ident(c.name)}" for c in spec.columns),
+        "s.raw",
+        "now()",
+    ]
+    return (
+        f"SELECT {', '.join(values)} FROM {STAGING} AS s WHERE s.seq IN (SELECT seq FROM {newest})"
+    )
 
 
 def _records_by_parent(

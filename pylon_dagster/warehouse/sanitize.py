@@ -20,12 +20,15 @@ from collections.abc import Mapping
 from typing import Any
 
 REPLACEMENT = "\ufffd"
+# Built once: `json.dumps` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_STRICT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def encode_record(record: Mapping[str, Any]) -> tuple[str, bool]:
     """The record as compact JSON text, and whether the sanitising rule changed it."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODER.encode(record)
     # NUL appears escaped in the encoded text. These tests only decide whether to take the exact
     # (slower) path: a false positive such as the word "NaN" inside a string is harmless.
     suspect = "\\u0000" in text or "NaN" in text or "Infinity" in text
@@ -34,7 +37,7 @@ def encode_record(record: Mapping[str, Any]) -> tuple[str, bool]:
     clean, changed = _scrub(record)
     if not changed:
         return text, False
-    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=False), True
+    return _STRICT_ENCODER.encode(clean), True
 
 
 def _utf8_encodable(text: str) -> bool:

@@ -39,16 +39,13 @@ def literal(text: str) -> str:
 
 @contextmanager
 def bound_schema(connection: sa.Connection, schema: str) -> Iterator[None]:
-    """Set up a connection for one warehouse transaction (call it inside the transaction).
+    """Bind the warehouse schema to a connection for one transaction.
 
-    Binds the schema to the connection, so helpers that only get the connection (bookkeeping)
-    know where the tables are, and pins the time zone to UTC for this transaction, so a timestamp
-    without an offset is read the same way whatever the server's or session's settings. The
-    binding is removed on exit because `connection.info` outlives the checkout in the pool.
+    Helpers that only get the connection (bookkeeping) find the tables through it. The binding is
+    removed on exit because `connection.info` outlives the checkout from the pool.
     """
     connection.info[_SCHEMA_INFO_KEY] = schema
     try:
-        connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
         yield
     finally:
         connection.info.pop(_SCHEMA_INFO_KEY, None)

@@ -95,7 +95,40 @@ def _ts(name: str, path: str | None = None, description: str = "") -> Column:
     return col(name, "timestamptz", path, description)
 
 
-ISSUE_VERSION = _ts("updated_at", description="Last change of the issue; orders its versions.")
+ISSUE_COLUMNS = (
+    col("number", "bigint", description="Issue number shown in Pylon."),
+    col("title"),
+    col("state", description="new, waiting_on_you, ... or a custom status slug."),
+    col("type", description="conversation or ticket."),
+    col("source", description="Channel the issue came from (slack, email, ...)."),
+    col("link", description="URL of the issue in Pylon."),
+    col("account_id", path="account.id"),
+    col("requester_id", path="requester.id"),
+    col("requester_email", path="requester.email"),
+    col("assignee_id", path="assignee.id"),
+    col("assignee_email", path="assignee.email"),
+    col("team_id", path="team.id"),
+    col("tags", "text[]"),
+    _ts("created_at"),
+    _ts("updated_at", description="Last change of the issue; orders its versions."),
+    _ts("first_response_time"),
+    col("first_response_seconds", "bigint"),
+    col("business_hours_first_response_seconds", "bigint"),
+    _ts("resolution_time"),
+    col("resolution_seconds", "bigint"),
+    col("business_hours_resolution_seconds", "bigint"),
+    _ts("latest_message_time"),
+    _ts("snoozed_until_time"),
+    col("number_of_touches", "bigint"),
+    col("customer_portal_visible", "boolean"),
+    col("is_issue_group", "boolean"),
+)
+# The history keeps the fields whose changes people follow, defined exactly as in `issues`.
+HISTORY_COLUMNS = tuple(
+    c
+    for c in ISSUE_COLUMNS
+    if c.name in {"updated_at", "number", "state", "assignee_id", "team_id"}
+)
 
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
@@ -103,34 +136,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "issues",
             WriteMode.MERGE,
-            (
-                col("number", "bigint", description="Issue number shown in Pylon."),
-                col("title"),
-                col("state", description="new, waiting_on_you, ... or a custom status slug."),
-                col("type", description="conversation or ticket."),
-                col("source", description="Channel the issue came from (slack, email, ...)."),
-                col("link", description="URL of the issue in Pylon."),
-                col("account_id", path="account.id"),
-                col("requester_id", path="requester.id"),
-                col("requester_email", path="requester.email"),
-                col("assignee_id", path="assignee.id"),
-                col("assignee_email", path="assignee.email"),
-                col("team_id", path="team.id"),
-                col("tags", "text[]"),
-                _ts("created_at"),
-                ISSUE_VERSION,
-                _ts("first_response_time"),
-                col("first_response_seconds", "bigint"),
-                col("business_hours_first_response_seconds", "bigint"),
-                _ts("resolution_time"),
-                col("resolution_seconds", "bigint"),
-                col("business_hours_resolution_seconds", "bigint"),
-                _ts("latest_message_time"),
-                _ts("snoozed_until_time"),
-                col("number_of_touches", "bigint"),
-                col("customer_portal_visible", "boolean"),
-                col("is_issue_group", "boolean"),
-            ),
+            ISSUE_COLUMNS,
             "Pylon issues, one row per issue (its latest version).",
             version="updated_at",
             history="issues_history",
@@ -138,13 +144,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "issues_history",
             WriteMode.APPEND,
-            (
-                ISSUE_VERSION,
-                col("number", "bigint"),
-                col("state"),
-                col("assignee_id", path="assignee.id"),
-                col("team_id", path="team.id"),
-            ),
+            HISTORY_COLUMNS,
             "Every version of every issue seen, one row per (id, updated_at).",
             version="updated_at",
         ),

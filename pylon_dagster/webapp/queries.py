@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from pylon_dagster.warehouse.sql import ident
 
@@ -17,6 +18,12 @@ class IssueOwner:
 
     account_id: str | None
     requester_id: str | None
+    requester_email: str | None
+
+    def is_requester(self, requester: Requester) -> bool:
+        if requester.id is not None:
+            return requester.id == self.requester_id
+        return (requester.email or "").lower() == (self.requester_email or "").lower()
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class AccountStats:
 
 @dataclass(frozen=True)
 class Requester:
-    """The requester to show issues for: by contact id when Pylon sent one, else by email."""
+    """The requester Pylon named: matched by contact id when there is one, else by email."""
 
     id: str | None
     email: str | None
@@ -59,15 +66,16 @@ class SidebarQueries:
         self._connection = connection
         self._schema = ident(schema)
 
-    def _rows(self, sql: str, **params: object) -> list:
+    def _rows(self, sql: str, **params: object) -> list[Row[Any]]:
         return list(self._connection.execute(text(sql.format(schema=self._schema)), params))
 
     def issue_owner(self, issue_id: str) -> IssueOwner | None:
         rows = self._rows(
-            "SELECT account_id, requester_id FROM {schema}.issues WHERE id = :issue_id",
+            "SELECT account_id, requester_id, requester_email FROM {schema}.issues "
+            "WHERE id = :issue_id",
             issue_id=issue_id,
         )
-        return IssueOwner(rows[0].account_id, rows[0].requester_id) if rows else None
+        return IssueOwner(*rows[0]) if rows else None
 
     def account(self, account_id: str) -> Account | None:
         rows = self._rows(
@@ -113,17 +121,20 @@ class SidebarQueries:
         self, account_id: str, limit: int, requester: Requester | None = None
     ) -> list[IssueSummary]:
         """The account's newest issues, optionally only those of one requester."""
+        params: dict[str, object] = {"account_id": account_id, "limit": limit}
+        of_requester = ""
+        if requester is not None and requester.id is not None:
+            of_requester = "AND requester_id = :requester_id "
+            params["requester_id"] = requester.id
+        elif requester is not None:
+            of_requester = "AND lower(requester_email) = lower(:requester_email) "
+            params["requester_email"] = requester.email
         rows = self._rows(
             "SELECT number, title, state, created_at, link, tags FROM {schema}.issues "
             "WHERE account_id = :account_id "
-            "AND (CAST(:requester_id AS text) IS NULL OR requester_id = :requester_id) "
-            "AND (CAST(:requester_email AS text) IS NULL "
-            "     OR lower(requester_email) = lower(:requester_email)) "
-            "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",
-            account_id=account_id,
-            requester_id=requester.id if requester else None,
-            requester_email=requester.email if requester else None,
-            limit=limit,
+            + of_requester
+            + "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",
+            **params,
         )
         return [
             IssueSummary(r.number, r.title, r.state, r.created_at, r.link, tuple(r.tags or ()))

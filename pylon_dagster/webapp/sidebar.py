@@ -65,11 +65,9 @@ class FetchRequest:
 
     @property
     def requester(self) -> Requester | None:
-        if self.requester_id:
-            return Requester(id=self.requester_id, email=None)
-        if self.requester_email:
-            return Requester(id=None, email=self.requester_email)
-        return None
+        if self.requester_id is None and self.requester_email is None:
+            return None
+        return Requester(id=self.requester_id, email=self.requester_email)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -117,7 +115,7 @@ def resolve_scope(queries: SidebarQueries, request: FetchRequest) -> Scope | Car
                 "Nothing is shown until the next sync agrees.",
             )
         account_id = owner.account_id
-        if request.requester_id and owner.requester_id != request.requester_id:
+        if requester is not None and not owner.is_requester(requester):
             requester = None
     if account_id is None:
         return note_card("No account", "This issue has no account, so there is no history to show.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pylon_dagster.warehouse import LoadResult, PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.tables import table_spec
+from pylon_dagster.warehouse.tables import TABLES, table_spec
 
 
 def load(warehouse: PostgresWarehouse, table: str, batches: Iterable[Any]) -> LoadResult:
@@ -17,7 +17,7 @@ def load(warehouse: PostgresWarehouse, table: str, batches: Iterable[Any]) -> Lo
 
 def rows(warehouse: PostgresWarehouse, table: str) -> list[dict[str, Any]]:
     """Every row of `table`, all columns, in primary key order."""
-    order = ", ".join(table_spec(table).primary_key) if table in _SPEC_TABLES else "1"
+    order = ", ".join(TABLES[table].primary_key) if table in TABLES else "1, 2"
     with warehouse.transaction() as tx:
         result = tx.connection.exec_driver_sql(
             f"SELECT * FROM {qualified(warehouse.schema_name, table)} ORDER BY {order}"
@@ -33,6 +33,3 @@ def column(warehouse: PostgresWarehouse, table: str, name: str) -> dict[str, Any
 
 def issue(issue_id: str, updated_at: str, **fields: Any) -> dict[str, Any]:
     return {"id": issue_id, "title": f"Issue {issue_id}", "updated_at": updated_at, **fields}
-
-
-_SPEC_TABLES = {"issues", "issues_history", "issue_messages", "issue_threads", "accounts"}

@@ -50,7 +50,7 @@ def issue_params(issue: Record, **overrides: str) -> dict[str, str]:
         "issue_id": issue["id"],
         "account_id": issue["account"]["id"],
         "requester_id": issue["requester"]["id"],
-        "requester_email": issue["requester"]["email"],
+        "requester_email": issue["requester"]["email"] or "",
     }
     return fetch_params(**{**ids, **overrides})
 
@@ -165,7 +165,11 @@ def test_fetch_data_shows_the_account_and_the_requester(
     account = tagged[next(a for a in accounts_by_size(dataset) if a in tagged)]
     account_issues = issues_of(dataset, account["id"])
     per_requester = Counter(i["requester"]["id"] for i in account_issues)
-    issue = next(i for i in newest_first(account_issues) if per_requester[i["requester"]["id"]] > 1)
+    issue = next(
+        i
+        for i in newest_first(account_issues)
+        if per_requester[i["requester"]["id"]] > 1 and i["requester"]["email"]
+    )
     contact = next(c for c in dataset.contacts if c["id"] == issue["requester"]["id"])
 
     shown = cards(fetch(pylon, issue_params(issue)))
@@ -192,6 +196,11 @@ def test_fetch_data_shows_the_account_and_the_requester(
     assert_issue_list(shown["Latest issues"], newest_first(account_issues)[:5])
     requester_issues = [i for i in account_issues if i["requester"]["id"] == contact["id"]]
     assert_issue_list(shown[f"Requester: {contact['name']}"], newest_first(requester_issues)[:5])
+
+    # Without a requester id, the requester is matched by email (in any case).
+    email = contact["email"].upper()
+    shown = cards(fetch(pylon, issue_params(issue, requester_id="", requester_email=email)))
+    assert_issue_list(shown[f"Requester: {email}"], newest_first(requester_issues)[:5])
 
 
 def test_without_issue_id_the_account_view_is_shown(
@@ -242,6 +251,7 @@ def test_never_shows_another_accounts_issues(
     )
     load(warehouse, dataset)
     b_name = next(a["name"] for a in dataset.accounts if a["id"] == account_b)
+    account_a_name = next(a["name"] for a in dataset.accounts if a["id"] == account_a)
 
     def assert_nothing_of_b(body: str) -> None:
         assert b_name not in body
@@ -263,11 +273,17 @@ def test_never_shows_another_accounts_issues(
         assert a_issue["title"] not in response.text
 
     # A requester other than the issue's: the account is shown, the requester's issues are not.
-    other = next(i for i in issues_of(dataset, account_a) if i["requester"] != issue["requester"])
-    shown = cards(
-        fetch(pylon, issue_params(issue, requester_id=other["requester"]["id"], requester_email=""))
+    other = next(
+        i
+        for i in issues_of(dataset, account_a)
+        if i["requester"]["email"] and i["requester"] != issue["requester"]
     )
-    assert not [title for title in shown if title.startswith("Requester")]
+    for requester in (
+        {"requester_id": other["requester"]["id"], "requester_email": ""},
+        {"requester_id": "", "requester_email": other["requester"]["email"]},
+    ):
+        shown = cards(fetch(pylon, issue_params(issue, **requester)))
+        assert list(shown) == [account_a_name, "Latest issues"]
 
 
 def test_unknown_request_type_is_a_bad_request(pylon: PylonCaller) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from pylon_dagster.automation.webhooks import issue_refs, webhook_events_sensor
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.webapp.app import WEBHOOK_PATH
+from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.webapp.conftest import NOW, WEBHOOK_SECRET
@@ -56,6 +56,12 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(
     assert post(http, body, secret="not-the-secret").status_code == 401
     forged = {"X-Pylon-Signature": sign(WEBHOOK_SECRET, b"{}"), "Content-Type": "application/json"}
     assert http.post(WEBHOOK_PATH, content=body, headers=forged).status_code == 401
+    assert stored(warehouse) == []
+
+
+def test_an_oversized_body_is_refused(warehouse: PostgresWarehouse, http: httpx.Client) -> None:
+    body = event(issue_id="i-1", padding="x" * MAX_WEBHOOK_BYTES)
+    assert post(http, body).status_code == 413
     assert stored(warehouse) == []
 
 

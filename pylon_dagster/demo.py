@@ -1,0 +1,65 @@
+"""`pylon-dagster demo`: the emulator, the embedded Postgres, a first sync, then `dagster dev`.
+
+Everything lives in the state folder, so a second demo reuses the warehouse and the Dagster
+instance. The emulator runs time-scaled (a rate-limit "minute" lasts a couple of seconds) so the
+first sync takes about a minute instead of an hour; the client paces itself to the same minute.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import dagster as dg
+
+from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
+from pylon_dagster.state import dagster_home
+from pylon_dagster.sync import run_sync
+
+DEMO_SEED = 1
+# The default partitions start 30 days back: generate exactly the issues they cover.
+DEMO_DAYS = 30
+
+
+def run_demo(
+    *, issues: int, time_scale: float, emulator_port: int, dagster_port: int, open_ui: bool
+) -> int:
+    home = dagster_home()
+    emulator = PylonEmulator(
+        generate(DEMO_SEED, issues=issues, days=DEMO_DAYS), time_scale=time_scale
+    )
+    with EmulatorServer(emulator, port=emulator_port) as server:
+        os.environ.update(
+            PYLON_API_URL=server.url,
+            PYLON_API_TOKEN=emulator.token,
+            PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
+        )
+        click.echo(f"Pylon emulator on {server.url} ({issues} issues, time scale {time_scale})")
+        # Imported only now: the code location reads the environment set just above.
+        from pylon_dagster.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            runs = run_sync(defs, instance, echo=click.echo)
+        if not all(run.success for run in runs):
+            return 1
+        if not open_ui:
+            return 0
+        click.echo(f"Opening dagster dev on http://127.0.0.1:{dagster_port} (DAGSTER_HOME={home})")
+        dagster = Path(sys.executable).with_name("dagster")
+        command = [
+            str(dagster),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(dagster_port),
+        ]
+        try:
+            return subprocess.run(command, check=False).returncode
+        except KeyboardInterrupt:
+            return 0

@@ -1,0 +1,87 @@
+"""Which issues need their children fetched, remembered in the same transaction as the load."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
+from pylon_dagster.warehouse.bookkeeping import (
+    changed_parents,
+    known_parent_ids,
+    mark_fetched,
+    stored_parent_ids,
+)
+from pylon_dagster_tests.warehouse.helpers import issue, load
+
+START, END = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)
+
+
+def day(d: int, hour: int = 0) -> datetime:
+    return datetime(2026, 3, d, hour, tzinfo=UTC)
+
+
+def changed(warehouse: PostgresWarehouse, stream: str = "issue_messages") -> list[tuple]:
+    with warehouse.transaction() as tx:
+        return changed_parents(tx.connection, stream, "issues", START, END)
+
+
+@pytest.fixture
+def wh(warehouse: PostgresWarehouse) -> PostgresWarehouse:
+    warehouse.ensure_tables()
+    load(
+        warehouse,
+        "issues",
+        [
+            [
+                issue("before", "2026-02-28T23:59:59Z"),
+                issue("start", "2026-03-01T00:00:00Z"),
+                issue("inside", "2026-03-02T12:00:00Z"),
+                issue("end", "2026-03-03T00:00:00Z"),
+            ]
+        ],
+    )
+    return warehouse
+
+
+def test_never_fetched_issues_in_the_window_are_returned_in_order(wh: PostgresWarehouse):
+    assert changed(wh) == [("start", day(1)), ("inside", day(2, 12))]
+
+
+def test_fetched_issues_come_back_only_when_they_change(wh: PostgresWarehouse):
+    with wh.transaction() as tx:
+        todo = changed_parents(tx.connection, "issue_messages", "issues", START, END)
+        tx.load("issue_messages", [ChildBatch(issue_id, []) for issue_id, _ in todo])
+        mark_fetched(tx.connection, "issue_messages", todo)
+    assert changed(wh) == []
+    assert changed(wh, "issue_threads") == [("start", day(1)), ("inside", day(2, 12))]
+
+    load(wh, "issues", [[issue("inside", "2026-03-02T13:00:00Z")]])
+    assert changed(wh) == [("inside", day(2, 13))]
+
+
+def test_marks_roll_back_with_a_failed_load(wh: PostgresWarehouse):
+    with pytest.raises(RuntimeError), wh.transaction() as tx:
+        mark_fetched(tx.connection, "issue_messages", [("start", day(1)), ("start", day(1))])
+        raise RuntimeError("the child fetch failed")
+    assert changed(wh) == [("start", day(1)), ("inside", day(2, 12))]
+
+
+def test_parent_ids(wh: PostgresWarehouse):
+    load(wh, "knowledge_bases", [[{"id": "kb2"}, {"id": "kb1"}]])
+    load(
+        wh,
+        "knowledge_base_articles",
+        [ChildBatch("kb1", [{"id": "a"}]), ChildBatch("kb9", [{"id": "b"}])],
+    )
+    with wh.transaction() as tx:
+        assert known_parent_ids(tx.connection, "knowledge_bases") == ["kb1", "kb2"]
+        assert stored_parent_ids(tx.connection, "knowledge_base_articles") == ["kb1", "kb9"]
+        with pytest.raises(ValueError, match="not a child table"):
+            stored_parent_ids(tx.connection, "accounts")
+
+
+def test_a_connection_outside_a_warehouse_transaction_is_refused(wh: PostgresWarehouse):
+    with wh.engine.connect() as connection, pytest.raises(RuntimeError, match="transaction"):
+        known_parent_ids(connection, "knowledge_bases")
