@@ -71,8 +71,10 @@ def demo(
 
 def _register_commands() -> None:
     from pylon_dagster.emulator.cli import emulator
+    from pylon_dagster.webapp.cli import app
 
     main.add_command(emulator)
+    main.add_command(app)
 
 
 _register_commands()

@@ -7,6 +7,7 @@ from pylon_dagster.automation.children import automation_sensor
 from pylon_dagster.automation.failures import run_failure_sensor
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
 from pylon_dagster.automation.schedules import schedules
+from pylon_dagster.automation.webhooks import webhook_events_sensor
 from pylon_dagster.jobs import jobs
 from pylon_dagster.resources import resources
 
@@ -19,6 +20,7 @@ defs = dg.Definitions(
         issue_updates_sensor,
         automation_sensor,
         run_failure_sensor,
+        webhook_events_sensor,
         dg.build_sensor_for_freshness_checks(
             freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
         ),

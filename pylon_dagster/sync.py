@@ -22,6 +22,8 @@ from pylon_dagster.jobs import issues_job, reference_job
 from pylon_dagster.settings import ConfigError
 
 Echo = Callable[[str], None]
+# Progress is one line per run; Dagster's own step-by-step events stay in the run's event log.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def _execute(
     tags: dict[str, str],
 ) -> SyncRun:
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    result = job.execute_in_process(
+        run_config=QUIET_LOGS, instance=instance, tags=tags, raise_on_error=False
+    )
     return SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
 
 

@@ -1,4 +1,5 @@
-"""The webhook sensor: stored Pylon webhook events that name an issue refresh `issues`.
+"""The webhook sensor: stored Pylon webhook events that name an issue refresh `issues`
+(and, in the same run, its messages and threads).
 
 Pylon's webhook bodies are templated by whoever sets up the trigger, so an event is recognised by
 its keys: `issue_id`, `issue_number` or an `issue` object with an `id` or `number`, at any depth.
@@ -13,8 +14,8 @@ from typing import Any
 
 import dagster as dg
 
-from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.jobs import issues_job
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 
@@ -65,7 +66,7 @@ def receipt_partitions(event: StoredEvent) -> set[str]:
 
 @dg.sensor(
     name="webhook_events_sensor",
-    target=[ISSUES],
+    job=issues_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(

@@ -50,7 +50,7 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
         connection.exec_driver_sql(statement)
     for spec in TABLES.values():
         if spec.name not in existing:
-            for statement in create_table_sql(spec, schema):
+            for statement in _create_table_sql(spec, schema):
                 connection.exec_driver_sql(statement)
         else:
             _add_missing_columns(connection, spec, schema, existing[spec.name])
@@ -58,7 +58,7 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
         connection.exec_driver_sql(bookkeeping.create_table_sql(schema))
 
 
-def create_table_sql(spec: TableSpec, schema: str) -> list[str]:
+def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:
     table = qualified(schema, spec.name)
     columns = [f"{ident(spec.key)} text NOT NULL"]
     if spec.parent_key:

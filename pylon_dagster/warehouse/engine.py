@@ -18,6 +18,7 @@ URL_VAR = "PYLON_WAREHOUSE_URL"
 EXAMPLE_URL = "postgresql://pylon:secret@db.example.com:5432/pylon"
 DRIVER = "postgresql+psycopg"
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
+CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "pylon-dagster"}
 
 
 class WarehouseUnavailableError(RuntimeError):
@@ -56,8 +57,12 @@ def get_engine(url: sa.URL) -> sa.Engine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            # pre_ping: a pooled connection may outlive a restart of the server.
-            engine = _engines[key] = sa.create_engine(url, pool_pre_ping=True)
+            # Defaults a URL can override: a dead host fails in seconds instead of hanging, and
+            # the server's activity view names us. pre_ping: a pooled connection may outlive a
+            # restart of the server.
+            connect_args = {k: v for k, v in CONNECT_DEFAULTS.items() if k not in url.query}
+            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+            _engines[key] = engine
         return engine
 
 

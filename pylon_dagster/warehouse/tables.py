@@ -40,6 +40,8 @@ class Column:
     def __post_init__(self) -> None:
         if not is_plain_name(self.name):
             raise ValueError(f"column {self.name!r}: use a lower-case identifier")
+        if not all(step.isidentifier() for step in self.path):
+            raise ValueError(f"column {self.name}: path {self.path} has a step that is no name")
         if self.pg_type not in PG_TYPES:
             raise ValueError(f"column {self.name}: type {self.pg_type!r} is not one of {PG_TYPES}")
 

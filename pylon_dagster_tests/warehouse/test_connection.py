@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from pylon_dagster.settings import ConfigError
 from pylon_dagster.state import STATE_DIR_VAR
@@ -156,8 +156,13 @@ def test_processes_share_one_embedded_server_that_outlives_them(tmp_path: Path):
         embedded.stop_server(tmp_path / EMBEDDED_DIR)
 
 
-def test_the_resource_config_shows_no_url(warehouse: PostgresWarehouse):
-    """The URL comes from the environment when used; the configured value stays None."""
-    assert os.environ[URL_VAR]
-    assert warehouse.url is None
-    assert isinstance(warehouse.engine, sa.Engine)
+def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
+    @dg.asset
+    def accounts(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+        warehouse.ensure_tables()
+        with warehouse.transaction() as tx:
+            loaded = tx.load("accounts", [[{"id": "a1", "name": "From a run"}]])
+        return dg.MaterializeResult(metadata={"inserted": loaded.inserted})
+
+    assert dg.materialize([accounts], resources={"warehouse": PostgresWarehouse()}).success
+    assert [r["name"] for r in rows(warehouse, "accounts")] == ["From a run"]
