@@ -22,12 +22,15 @@ def sync(start: datetime | None, end: datetime | None) -> None:
 
     from pylon_dagster.settings import ConfigError
     from pylon_dagster.state import dagster_home
-    from pylon_dagster.sync import run_sync
 
     dagster_home()
     try:
+        # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
+        # mistake there is a ConfigError for the user, not a traceback.
         from pylon_dagster.definitions import defs
+        from pylon_dagster.sync import preflight, run_sync
 
+        preflight(defs)
         with dg.DagsterInstance.get() as instance:
             runs = run_sync(
                 defs,

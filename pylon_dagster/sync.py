@@ -7,6 +7,7 @@ covers at most one API search window.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,16 @@ from dagster._core.storage.tags import (
 
 from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
 from pylon_dagster.jobs import issues_job, reference_job
-from pylon_dagster.settings import ConfigError
+from pylon_dagster.pylon.errors import (
+    PylonAuthenticationError,
+    PylonError,
+    PylonUnavailableError,
+)
+from pylon_dagster.settings import API_URL_VAR, ConfigError
+from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
+
+API_TOKEN_VAR = "PYLON_API_TOKEN"
+PREFLIGHT_ATTEMPTS = 2
 
 Echo = Callable[[str], None]
 # Progress is one line per run; Dagster's own step-by-step events stay in the run's event log.
@@ -49,6 +59,41 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
         )
     selected = [key for key in keys if first <= key <= last]
     return [selected[i : i + MAX_DAYS_PER_RUN] for i in range(0, len(selected), MAX_DAYS_PER_RUN)]
+
+
+def preflight(defs: dg.Definitions) -> None:
+    """Check the token, the API URL and the warehouse before any data is read or written.
+
+    Raises `ConfigError` naming the setting at fault and what a valid value looks like. Messages
+    never contain the token.
+    """
+    if not os.environ.get(API_TOKEN_VAR, "").strip():
+        raise ConfigError(
+            f"{API_TOKEN_VAR} is not set. Set it to an API token made by an Admin in Pylon under "
+            f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
+        )
+    pylon = defs.resources["pylon"].process_config_and_initialize()
+    try:
+        with pylon.get_client(max_attempts=PREFLIGHT_ATTEMPTS) as client:
+            client.me()
+    except PylonAuthenticationError as error:
+        raise ConfigError(str(error)) from None
+    except PylonUnavailableError as error:
+        raise ConfigError(
+            f"{API_URL_VAR}={pylon.base_url!r} cannot be reached ({error.last_failure}). Use "
+            "https://api.usepylon.com, https://api.eu.usepylon.com for EU organizations, or "
+            "the emulator's URL, e.g. http://127.0.0.1:8765."
+        ) from None
+    except PylonError as error:
+        raise ConfigError(
+            f"{API_URL_VAR}={pylon.base_url!r} does not answer like Pylon's API ({error}). Use "
+            "https://api.usepylon.com or https://api.eu.usepylon.com."
+        ) from None
+    warehouse = defs.resources["warehouse"].process_config_and_initialize()
+    try:
+        connect(warehouse.engine).close()
+    except WarehouseUnavailableError as error:
+        raise ConfigError(str(error)) from None
 
 
 def run_sync(

@@ -1,11 +1,17 @@
 """What every Pylon asset shares: keys, pool, retry policy, kinds and materialization metadata."""
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 
 from pylon_dagster.pylon.client import RequestStats
+from pylon_dagster.pylon.errors import (
+    PylonAuthenticationError,
+    PylonRequestError,
+    PylonResponseError,
+)
 from pylon_dagster.warehouse import LoadResult
 
 KEY_PREFIX = "pylon"
@@ -19,6 +25,22 @@ PREVIEW_ROWS = 5
 PYLON_RETRY_POLICY = dg.RetryPolicy(
     max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+
+# What no retry can fix: a refused token, a request Pylon rejects, an answer that is not Pylon's
+# envelope or a pagination that never ends. Retrying these would only delay the failure by minutes.
+PERMANENT_PYLON_ERRORS = (PylonAuthenticationError, PylonRequestError, PylonResponseError)
+
+
+@contextmanager
+def fail_fast_on_permanent_errors() -> Iterator[None]:
+    """Fail the step at once, skipping the retry policy, when Pylon's answer cannot change."""
+    try:
+        yield
+    except PERMANENT_PYLON_ERRORS as error:
+        raise dg.Failure(
+            description=f"{type(error).__name__}: {error}", allow_retries=False
+        ) from error
 
 
 def asset_key(table: str) -> dg.AssetKey:

@@ -19,6 +19,7 @@ from pylon_dagster.assets.common import (
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     asset_key,
+    fail_fast_on_permanent_errors,
     materialization_metadata,
     table_metadata,
 )
@@ -75,7 +76,11 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
 def _sync_stream(
     stream: str, pylon: PylonResource, warehouse: PostgresWarehouse, window: dg.TimeWindow
 ) -> dg.MaterializeResult:
-    with pylon.get_client() as client, warehouse.transaction() as tx:
+    with (
+        fail_fast_on_permanent_errors(),
+        pylon.get_client() as client,
+        warehouse.transaction() as tx,
+    ):
         fetch = _ChildFetch(
             stream, changed_parents(tx.connection, stream, "issues", window.start, window.end)
         )

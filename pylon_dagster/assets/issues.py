@@ -9,6 +9,7 @@ from pylon_dagster.assets.common import (
     PYLON_RETRY_POLICY,
     PreviewTap,
     asset_key,
+    fail_fast_on_permanent_errors,
     materialization_metadata,
     table_metadata,
 )
@@ -42,7 +43,7 @@ def issues(
     window = context.partition_time_window
     warehouse.ensure_tables()
     preview = PreviewTap()
-    with pylon.get_client() as client:
+    with fail_fast_on_permanent_errors(), pylon.get_client() as client:
         pages = client.iter_issue_pages_updated_between(window.start, window.end)
         with warehouse.transaction() as tx:
             load = tx.load("issues", preview(pages))

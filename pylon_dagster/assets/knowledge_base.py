@@ -10,6 +10,7 @@ from pylon_dagster.assets.common import (
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     asset_key,
+    fail_fast_on_permanent_errors,
     materialization_metadata,
     table_metadata,
 )
@@ -70,7 +71,11 @@ def knowledge_base_contents(
     for stream in KB_CHILD_ENDPOINTS:
         if asset_key(stream) not in context.selected_asset_keys:
             continue
-        with pylon.get_client() as client, warehouse.transaction() as tx:
+        with (
+            fail_fast_on_permanent_errors(),
+            pylon.get_client() as client,
+            warehouse.transaction() as tx,
+        ):
             current = known_parent_ids(tx.connection, "knowledge_bases")
             vanished = sorted(set(stored_parent_ids(tx.connection, stream)) - set(current))
             load = tx.load(stream, _kb_batches(client, stream, current, vanished))

@@ -17,6 +17,7 @@ from pylon_dagster.assets.common import (
     PYLON_RETRY_POLICY,
     PreviewTap,
     asset_key,
+    fail_fast_on_permanent_errors,
     materialization_metadata,
     table_metadata,
 )
@@ -109,7 +110,11 @@ def build_reference_asset(stream: ReferenceStream) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         warehouse.ensure_tables()
         preview = PreviewTap()
-        with pylon.get_client() as client, warehouse.transaction() as tx:
+        with (
+            fail_fast_on_permanent_errors(),
+            pylon.get_client() as client,
+            warehouse.transaction() as tx,
+        ):
             pages = itertools.chain.from_iterable(
                 client.iter_pages(stream.endpoint, params=query) for query in stream.queries
             )

@@ -1,23 +1,36 @@
 """The run-failure sensor: every failed Pylon run is recorded where the UI shows it.
 
-Each asset the run targeted gets an observation carrying the run id, the partition range and the
-error, so the failure appears on the asset's page next to its materializations. Set
+Each asset the run was to materialize gets an observation carrying the run id, the partition range
+and the error, so the failure appears on the asset's page next to its materializations. Set
 `PYLON_ALERT_WEBHOOK_URL` to also POST a JSON alert (`{"text": ...}`, Slack-compatible).
+
+Every run of this code location is watched: UI backfills and the automation sensor launch their
+runs under Dagster's implicit asset job, not under `pylon_issues_job` or `pylon_reference_job`.
 """
 
 import os
 
 import dagster as dg
 import httpx
+from dagster._utils.error import SerializableErrorInfo
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pylon_dagster.jobs import jobs
-
 ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
 MAX_ERROR_CHARS = 2000
+
+
+def _error_text(error: SerializableErrorInfo) -> str:
+    """The error and its causes: a step that used up its RetryPolicy only says "Exceeded
+    max_retries"; what went wrong is in the cause."""
+    parts = []
+    current: SerializableErrorInfo | None = error
+    while current is not None:
+        parts.append(current.message.strip())
+        current = current.cause
+    return " <- ".join(part for part in parts if part)
 
 
 def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:
@@ -30,7 +43,7 @@ def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:
     )
     message = context.failure_event.message or "run failed"
     step_errors = [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        f"{event.step_key}: {_error_text(event.step_failure_data.error)}"
         for event in context.get_step_failure_events()
         if event.step_failure_data.error is not None
     ]
@@ -42,16 +55,26 @@ def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:
     }
 
 
+def targeted_assets(context: dg.RunFailureSensorContext) -> list[dg.AssetKey]:
+    """The assets the run planned to materialize. A job run launched by a schedule or a sensor
+    has no `asset_selection` (it runs the whole job), so the run's own plan is the reference."""
+    planned = context.instance.all_logs(
+        context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    )
+    keys = {entry.dagster_event.asset_key for entry in planned if entry.dagster_event}
+    keys |= set(context.dagster_run.asset_selection or ())
+    return sorted((key for key in keys if key is not None), key=lambda key: key.to_string())
+
+
 @dg.run_failure_sensor(
     name="pylon_run_failures",
-    monitored_jobs=jobs,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records failed Pylon runs on the assets they targeted, and alerts if configured.",
 )
 def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     summary = failure_summary(context)
     context.log.error(f"Pylon run failed: {summary}")
-    for key in context.dagster_run.asset_selection or []:
+    for key in targeted_assets(context):
         context.instance.report_runless_asset_event(
             dg.AssetObservation(
                 asset_key=key, metadata={f"last_failure_{k}": v for k, v in summary.items()}

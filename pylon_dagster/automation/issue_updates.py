@@ -3,8 +3,14 @@
 The cursor is the newest `updated_at` seen plus the ids seen at exactly that instant, so a tie on
 the boundary is neither lost nor requested twice. A probe that fails leaves the cursor where it was.
 Runs are requested only for the daily partitions the changed issues fall in.
+
+The probe is the only Pylon request made outside the `pylon_api` pool, from another process than
+the runs' steps, so no client-side limiter sees both. It therefore waits its turn: no probe while
+a Pylon run is in progress, or within one rate-limit window after one ended (its requests still
+count against Pylon's per-minute budget). Such a tick is skipped and the cursor stays.
 """
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -13,8 +19,9 @@ from typing import Self
 
 import dagster as dg
 
+from pylon_dagster.assets.common import KEY_PREFIX
 from pylon_dagster.assets.partitions import issue_partitions
-from pylon_dagster.jobs import issues_job
+from pylon_dagster.jobs import issues_job, jobs
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
@@ -24,6 +31,17 @@ INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 300
 # Pylon's `time_is_after` may be strict or inclusive (undocumented): ask from a little earlier.
 PROBE_OVERLAP = timedelta(seconds=1)
+ACTIVE_STATUSES = (
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+)
+FINISHED_STATUSES = (
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+)
+PYLON_JOB_NAMES = frozenset(job.name for job in jobs)
 
 
 @dataclass
@@ -45,6 +63,11 @@ class UpdatesCursor:
             {"updated_at": self.updated_at.isoformat(), "ids_at": sorted(self.ids_at)}
         )
 
+    def digest(self) -> str:
+        """Short and unique per cursor value: run keys built from it differ whenever the cursor
+        moves, including when only the ids at an unchanged instant grew."""
+        return hashlib.sha256(self.dumps().encode()).hexdigest()[:12]
+
     def is_new(self, issue_id: str, updated_at: datetime) -> bool:
         return updated_at > self.updated_at or (
             updated_at == self.updated_at and issue_id not in self.ids_at
@@ -64,6 +87,28 @@ def changed_issues(records: list[Record], cursor: UpdatesCursor) -> list[tuple[s
         if updated_at is not None and cursor.is_new(str(record.get("id")), updated_at):
             changes.append((str(record["id"]), updated_at))
     return changes
+
+
+def calls_pylon(run: dg.DagsterRun) -> bool:
+    """Whether a run materializes Pylon assets (a job of this project, or a selection of them)."""
+    return run.job_name in PYLON_JOB_NAMES or any(
+        key.path[0] == KEY_PREFIX for key in run.asset_selection or ()
+    )
+
+
+def pylon_busy(instance: dg.DagsterInstance, window: timedelta, now: datetime) -> str | None:
+    """Why a probe now could share a rate-limit window with a run's requests, or None."""
+    for run in instance.get_runs(dg.RunsFilter(statuses=list(ACTIVE_STATUSES))):
+        if calls_pylon(run):
+            return f"Pylon run {run.run_id} is in progress"
+    recent = dg.RunsFilter(statuses=list(FINISHED_STATUSES), updated_after=now - window)
+    for run in instance.get_runs(recent):
+        if calls_pylon(run):
+            return (
+                f"Pylon run {run.run_id} ended less than one rate-limit window "
+                f"({window.total_seconds():g}s) ago"
+            )
+    return None
 
 
 def affected_partitions(
@@ -99,6 +144,9 @@ def issue_updates_sensor(
     if not context.cursor:
         context.update_cursor(cursor.dumps())
         return dg.SkipReason(f"First tick: watching for issues updated after {cursor.updated_at}.")
+    window = timedelta(seconds=pylon.rate_limit_window_seconds)
+    if busy := pylon_busy(context.instance, window, now):
+        return dg.SkipReason(f"Not probing while Pylon's budget is in use: {busy}.")
     search = {
         "filter": {
             "field": "updated_at",
@@ -120,7 +168,7 @@ def issue_updates_sensor(
     context.log.info(f"{len(changes)} issue(s) changed; refreshing partitions {partitions}")
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"{key}@{new_cursor.updated_at.isoformat()}", partition_key=key)
+            dg.RunRequest(run_key=f"{key}@{new_cursor.digest()}", partition_key=key)
             for key in partitions
         ],
         cursor=new_cursor.dumps(),

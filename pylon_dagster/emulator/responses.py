@@ -25,9 +25,25 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+class _JSONResponse(JSONResponse):
+    """JSON as UTF-8; text UTF-8 cannot carry (a lone surrogate) goes out `\\uXXXX`-escaped.
+
+    A JSON string may hold an unpaired surrogate escape such as `"\\ud800"`, and APIs do send
+    them; Starlette's own rendering would crash on one instead of serving it.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(
+                content, ensure_ascii=True, allow_nan=False, indent=None, separators=(",", ":")
+            ).encode("ascii")
+
+
 def envelope(payload: Mapping[str, Any]) -> JSONResponse:
     """A 200 with `payload` (`data`, `pagination` when paginated) and a fresh `request_id`."""
-    return JSONResponse({**payload, "request_id": new_request_id()})
+    return _JSONResponse({**payload, "request_id": new_request_id()})
 
 
 def error_response(

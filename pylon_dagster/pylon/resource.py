@@ -70,7 +70,8 @@ class PylonResource(dg.ConfigurableResource):
         return {**RATE_LIMITS_PER_MINUTE[self.rate_limit_preset], **self.rate_limits}
 
     @contextmanager
-    def get_client(self) -> Iterator[PylonClient]:
+    def get_client(self, *, max_attempts: int | None = None) -> Iterator[PylonClient]:
+        """A client; `max_attempts` overrides the configured one (e.g. for a quick preflight)."""
         limiters = _shared_limiters(
             self.base_url, self.rate_limits_per_minute(), self.rate_limit_window_seconds
         )
@@ -79,7 +80,7 @@ class PylonResource(dg.ConfigurableResource):
             api_token=self.api_token,
             limiters=limiters,
             retry=RetrySettings(
-                max_attempts=self.max_attempts,
+                max_attempts=max_attempts or self.max_attempts,
                 backoff_base_seconds=self.backoff_base_seconds,
                 backoff_max_seconds=self.backoff_max_seconds,
             ),

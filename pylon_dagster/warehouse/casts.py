@@ -37,19 +37,23 @@ def functions_ddl(schema: str) -> list[str]:
     """The two cast functions. `data_exception` is SQLSTATE class 22: bad format, out of range.
 
     The function-level time zone makes the timestamp cast independent of the session, which is
-    what lets it be immutable.
+    what lets it be immutable. It is parallel restricted because its exception block is a
+    subtransaction, which a parallel worker cannot start.
     """
     return [
         f"""
 CREATE OR REPLACE FUNCTION {qualified(schema, TIMESTAMPTZ_FUNCTION)}(value jsonb)
-RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET TimeZone = 'UTC' AS $function$
+RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL RESTRICTED SET TimeZone = 'UTC'
+AS $function$
+DECLARE
+    text_value text := value #>> '{{}}';
 BEGIN
     IF jsonb_typeof(value) IS DISTINCT FROM 'string'
-            OR (value #>> '{{}}') !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}' THEN
+            OR text_value !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}' THEN
         RETURN NULL;
     END IF;
     BEGIN
-        RETURN (value #>> '{{}}')::timestamptz;
+        RETURN text_value::timestamptz;
     EXCEPTION WHEN data_exception THEN
         RETURN NULL;
     END;

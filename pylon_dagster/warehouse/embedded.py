@@ -37,6 +37,7 @@ from pylon_dagster.warehouse.engine import DRIVER, EXAMPLE_URL, URL_VAR, Warehou
 STOP_TIMEOUT_SECONDS = 30
 # pgserver's lock is between processes; threads of one process need their own.
 _lock = threading.Lock()
+_urls: dict[Path, sa.URL] = {}
 
 
 def _pgserver() -> ModuleType:
@@ -49,17 +50,23 @@ def _pgserver() -> ModuleType:
 
 def server_url(data_dir: Path) -> sa.URL:
     """Start the embedded server on `data_dir` (or join the one running there); its URL."""
-    pgserver = _pgserver()
     data_dir = data_dir.resolve()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     with _lock:
-        try:
-            info = pgserver.get_server(data_dir, cleanup_mode=None).get_postmaster_info()
-        except Exception as err:
-            raise WarehouseUnavailableError(
-                f"Could not start the embedded Postgres in {data_dir} ({err}); its log is "
-                f"{data_dir / 'log'}. To use another server set {URL_VAR}, e.g. {EXAMPLE_URL}."
-            ) from err
+        if data_dir not in _urls:
+            _urls[data_dir] = _start(data_dir)
+        return _urls[data_dir]
+
+
+def _start(data_dir: Path) -> sa.URL:
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = _pgserver().get_server(data_dir, cleanup_mode=None)
+    except Exception as err:
+        raise WarehouseUnavailableError(
+            f"Could not start the embedded Postgres in {data_dir} ({err}); its log is "
+            f"{data_dir / 'log'}. To use another server set {URL_VAR}, e.g. {EXAMPLE_URL}."
+        ) from err
+    info = server.get_postmaster_info()
     host = str(info.socket_dir) if info.socket_dir else info.hostname
     return sa.URL.create(
         DRIVER,

@@ -29,6 +29,10 @@ from pylon_dagster.warehouse.tables import Column, TableSpec, WriteMode, table_s
 
 Record = Mapping[str, Any]
 STAGING = "pg_temp.pylon_staging"
+# COPY's text format, written directly: quicker than the driver's row-by-row formatting, and the
+# JSON is encoded to UTF-8 only once (see `sanitize.encode_record`).
+NULL = b"\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class LoadTransaction:
         history = table_spec(spec.history) if spec.history else None
         self._create_staging(staged_columns(spec, history))
         received, sanitized = self._copy(spec, batches)
+        # Statistics let the planner pick index lookups for a small load into a big table.
+        self.connection.exec_driver_sql(f"ANALYZE {STAGING} (seq, key, parent)")
         if spec.mode is WriteMode.APPEND:
             inserted, unchanged = self._append(spec)
             result = LoadResult(received, inserted, 0, unchanged, 0, sanitized)
@@ -108,14 +114,18 @@ class LoadTransaction:
             cursor.copy(f"COPY {STAGING} (seq, key, parent, raw) FROM STDIN") as copy,
         ):
             for parent_id, records in _records_by_parent(spec, batches):
-                if parent_id is not None:
-                    # A row without a key names the parent even when it has no children left.
-                    copy.write_row((0, None, parent_id, None))
+                parent = NULL if parent_id is None else _copy_text(parent_id)
+                # A row without a key names the parent even when it has no children left.
+                lines = [] if parent_id is None else [b"0\t%s\t%s\t%s\n" % (NULL, parent, NULL)]
                 for record in records:
                     raw, changed = encode_record(record)
                     received += 1
                     sanitized += changed
-                    copy.write_row((received, _key(spec, record), parent_id, raw))
+                    key = _copy_text(_key(spec, record))
+                    # JSON text holds no raw tab or newline: only backslashes need escaping.
+                    raw = raw.replace(b"\\", b"\\\\")
+                    lines.append(b"%d\t%s\t%s\t%s\n" % (received, key, parent, raw))
+                copy.write(b"".join(lines))
         return received, sanitized
 
     def _upsert(self, spec: TableSpec) -> tuple[int, int, int]:
@@ -228,6 +238,11 @@ def _records_by_parent(
             yield None, batch
 
 
+def _copy_text(value: str) -> bytes:
+    """A text value for COPY: sanitised (as `raw` is), escaped, UTF-8."""
+    return clean_text(value).translate(_COPY_ESCAPES).encode()
+
+
 def _key(spec: TableSpec, record: Record) -> str:
     value = record.get(spec.key)
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
@@ -235,4 +250,4 @@ def _key(spec: TableSpec, record: Record) -> str:
             f"{spec.name}: a record has no usable {spec.key!r} (got {value!r:.80}); "
             "records without a key cannot be stored"
         )
-    return clean_text(str(value))
+    return str(value)

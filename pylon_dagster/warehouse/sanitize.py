@@ -26,29 +26,19 @@ _STRICT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), al
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def encode_record(record: Mapping[str, Any]) -> tuple[str, bool]:
-    """The record as compact JSON text, and whether the sanitising rule changed it."""
+def encode_record(record: Mapping[str, Any]) -> tuple[bytes, bool]:
+    """The record as compact UTF-8 JSON, and whether the sanitising rule changed it."""
     text = _ENCODER.encode(record)
-    # NUL appears escaped in the encoded text. These tests only decide whether to take the exact
-    # (slower) path: a false positive such as the word "NaN" inside a string is harmless.
-    suspect = "\\u0000" in text or "NaN" in text or "Infinity" in text
-    if not suspect and _utf8_encodable(text):
-        return text, False
+    # NUL appears escaped in the encoded text, and a lone surrogate makes UTF-8 encoding fail.
+    # These tests only decide whether to take the exact (slower) path: a false positive such as
+    # the word "NaN" inside a string is harmless.
+    if "\\u0000" not in text and "NaN" not in text and "Infinity" not in text:
+        try:
+            return text.encode(), False
+        except UnicodeEncodeError:
+            pass
     clean, changed = _scrub(record)
-    if not changed:
-        return text, False
-    return _STRICT_ENCODER.encode(clean), True
-
-
-def _utf8_encodable(text: str) -> bool:
-    """False when `text` holds a lone surrogate (quicker than searching for one)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return (_STRICT_ENCODER.encode(clean).encode(), True) if changed else (text.encode(), False)
 
 
 def _scrub(value: Any) -> tuple[Any, bool]:

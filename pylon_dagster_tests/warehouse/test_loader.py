@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -256,3 +257,16 @@ def test_batches_must_fit_the_table(wh: PostgresWarehouse):
     with pytest.raises(ValueError, match="no usable 'id'"):
         load(wh, "accounts", [[{"id": "a1"}, {"name": "no id"}]])
     assert rows(wh, "accounts") == []
+
+
+def test_loads_in_parallel_threads_keep_apart(wh: PostgresWarehouse):
+    def load_children(table: str) -> LoadResult:
+        batches = [
+            ChildBatch(f"i{n}", [{"id": f"{table}-{n}-{k}"} for k in range(50)]) for n in range(20)
+        ]
+        return load(wh, table, batches)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(load_children, ["issue_messages", "issue_threads"]))
+    assert [r.inserted for r in results] == [1000, 1000]
+    assert {r["id"].split("-")[0] for r in rows(wh, "issue_threads")} == {"issue_threads"}

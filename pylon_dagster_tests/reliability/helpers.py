@@ -1,0 +1,74 @@
+"""Shared helpers of the reliability suite: run a sync that may fail, compare with the truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from pylon_dagster.emulator.store import STREAMS
+from pylon_dagster.sync import SyncRun, run_sync
+from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
+from pylon_dagster_tests.fixtures.pipeline import Pipeline
+
+DATA_END = EMULATOR_NOW.date()
+FULL_START = DATA_END - timedelta(days=EMULATOR_DAYS + 1)
+CHILD_STREAMS = ("issue_messages", "issue_threads")
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def try_sync(pipeline: Pipeline, start: date, end: date) -> list[SyncRun]:
+    """A sync that may fail: every run it made, the failed one last."""
+    return run_sync(pipeline.defs, pipeline.instance, start=start, end=end, echo=lambda _: None)
+
+
+def full_sync(pipeline: Pipeline) -> list[SyncRun]:
+    return try_sync(pipeline, FULL_START, DATA_END)
+
+
+def incremental_sync(pipeline: Pipeline) -> list[SyncRun]:
+    return try_sync(pipeline, today() - timedelta(days=1), today())
+
+
+def failure(runs: list[SyncRun]) -> str:
+    assert runs, "the sync made no run"
+    assert not runs[-1].success, "the sync was expected to fail"
+    return runs[-1].error or ""
+
+
+def succeeded(runs: list[SyncRun]) -> bool:
+    return bool(runs) and all(run.success for run in runs)
+
+
+def assert_equals_truth(pipeline: Pipeline, streams: tuple[str, ...] = STREAMS) -> None:
+    for stream in streams:
+        assert pipeline.rows(stream) == pipeline.truth(stream), stream
+
+
+def assert_no_duplicates(pipeline: Pipeline) -> None:
+    """No key stored twice, and no child stored under another parent than its own."""
+    schema = pipeline.warehouse.schema_name
+    with pipeline.warehouse.engine.connect() as connection:
+        for stream in STREAMS:
+            key = "slug" if stream == "issue_statuses" else "id"
+            query = f'SELECT count(*) - count(DISTINCT "{key}") FROM "{schema}"."{stream}"'
+            assert connection.execute(sa.text(query)).scalar() == 0, stream
+
+
+def snapshot(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+    """Every warehouse table the sync writes, as `{key: raw}`."""
+    return {stream: pipeline.rows(stream) for stream in STREAMS}
+
+
+def mutate_some(pipeline: Pipeline, count: int = 3) -> list[str]:
+    """Update a few issues (their `updated_at` becomes now) and add a message to one."""
+    emulator = pipeline.emulator
+    ids = sorted(pipeline.truth("issues"))[:count]
+    for number, issue_id in enumerate(ids):
+        emulator.update_issue(issue_id, state="closed", title=f"changed {number}")
+    emulator.add_message(ids[0], message_html="<p>a new reply</p>")
+    return ids

@@ -1,0 +1,106 @@
+"""Bad configuration through the real entry point: `pylon-dagster sync` in a subprocess.
+
+Each mistake must exit non-zero with a message naming the setting and showing a valid value,
+before any data is read from Pylon or written to the warehouse, and never show the token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pylon_dagster.emulator import EmulatorServer
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
+
+WRONG_TOKEN = "wrong-token-0d1e5ecret"
+WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
+
+# name: (environment overrides, text the message must contain)
+CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
+    "token_missing": ({"PYLON_API_TOKEN": None}, ("PYLON_API_TOKEN is not set", "Settings > API")),
+    "token_empty": ({"PYLON_API_TOKEN": "  "}, ("PYLON_API_TOKEN is not set", "Settings > API")),
+    "token_wrong": (
+        {"PYLON_API_TOKEN": WRONG_TOKEN},
+        ("refused the API token (401", "PYLON_API_TOKEN", "https://api.usepylon.com"),
+    ),
+    "api_url_unreachable": (
+        {"PYLON_API_URL": f"http://127.0.0.1:{closed_port()}"},
+        ("PYLON_API_URL=", "cannot be reached", "https://api.usepylon.com"),
+    ),
+    "api_url_not_a_url": (
+        {"PYLON_API_URL": "api.usepylon.com"},
+        ("PYLON_API_URL='api.usepylon.com' is not an http(s) URL", "https://api.usepylon.com"),
+    ),
+    "start_date_malformed": (
+        {"PYLON_START_DATE": "2024-13-45"},
+        ("PYLON_START_DATE='2024-13-45' is not a date", "YYYY-MM-DD", "2024-01-01"),
+    ),
+    "start_date_in_the_future": (
+        {"PYLON_START_DATE": TOMORROW},
+        ("PYLON_START_DATE=", "is in the future", "2024-01-01"),
+    ),
+    "warehouse_url_not_postgres": (
+        {"PYLON_WAREHOUSE_URL": f"mysql://u:{WAREHOUSE_PASSWORD}@localhost/db"},
+        ("PYLON_WAREHOUSE_URL must point at PostgreSQL", "postgresql://"),
+    ),
+    "warehouse_url_garbage": (
+        {"PYLON_WAREHOUSE_URL": "::not a url::"},
+        ("PYLON_WAREHOUSE_URL is not a valid database URL", "postgresql://"),
+    ),
+    "warehouse_unreachable": (
+        {
+            "PYLON_WAREHOUSE_URL": (
+                f"postgresql://u:{WAREHOUSE_PASSWORD}@127.0.0.1:{closed_port()}/db"
+            )
+        },
+        ("Cannot connect to the warehouse", "PYLON_WAREHOUSE_URL", "postgresql://"),
+    ),
+}
+# Only `GET /me` may be asked before the configuration is known to be good.
+DATA_REQUESTS_ALLOWED: set[str] = set()
+
+
+def _tables(warehouse: PostgresWarehouse) -> list[str]:
+    query = "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"
+    with warehouse.engine.connect() as connection:
+        return list(connection.execute(sa.text(query), {"schema": warehouse.schema_name}).scalars())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_setting_fails_before_any_data_naming_the_setting(
+    case: str, emulator_server: EmulatorServer, warehouse: PostgresWarehouse, tmp_path: Path
+):
+    overrides, expected = CASES[case]
+    env = cli_env(emulator_server, warehouse, tmp_path, **overrides)
+
+    result = run_cli(env, *ONE_DAY)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    for text in expected:
+        assert text in output, (text, output)
+    assert "Traceback" not in output, output
+    for secret in (emulator_server.emulator.token, WRONG_TOKEN, WAREHOUSE_PASSWORD):
+        assert secret not in output
+    requested = set(emulator_server.emulator.counters().to_json()["requests"]) - {"GET /me"}
+    assert requested == DATA_REQUESTS_ALLOWED, requested
+    assert _tables(warehouse) == []
+
+
+def test_good_configuration_syncs(
+    emulator_server: EmulatorServer, warehouse: PostgresWarehouse, tmp_path: Path
+):
+    """The control: the same command with nothing wrong succeeds and writes data."""
+    result = run_cli(cli_env(emulator_server, warehouse, tmp_path), *ONE_DAY)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Sync finished" in output
+    assert emulator_server.emulator.token not in output
+    assert "issues" in _tables(warehouse)

@@ -1,0 +1,149 @@
+"""Runs killed with SIGKILL mid-flight: `pylon-dagster sync` in a subprocess, stopped while it is
+fetching or while a load transaction is open, leaves every stream in its old or its new state
+(never a partial window), and the next run converges to the truth.
+
+The kill point is deterministic: the emulator (served from this process) holds the Nth request
+matching a route until the subprocess has been killed, so the subprocess is known to be exactly
+there when the signal lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pylon_dagster.emulator import EmulatorServer, PylonEmulator
+from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.reliability.cli_process import (
+    CLI_TIMEOUT_SECONDS,
+    cli_env,
+    run_cli,
+    sync_command,
+)
+from pylon_dagster_tests.reliability.helpers import (
+    assert_equals_truth,
+    assert_no_duplicates,
+    full_sync,
+    mutate_some,
+    snapshot,
+    succeeded,
+    today,
+)
+
+GATE_DEADLINE_SECONDS = 120.0
+
+
+class Gate:
+    """ASGI middleware: once armed, holds the `nth` request whose `METHOD path` matches until
+    released (and lets every other request through)."""
+
+    def __init__(self, app, pattern: str, nth: int):
+        self.app = app
+        self.pattern = re.compile(pattern)
+        self.nth = nth
+        self.seen = 0
+        self.armed = False
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self._lock = threading.Lock()
+
+    def arm(self) -> None:
+        with self._lock:
+            self.armed, self.seen = True, 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self.pattern.fullmatch(f"{scope['method']} {scope['path']}"):
+            with self._lock:
+                self.seen += self.armed
+                hold = self.armed and self.seen == self.nth
+            if hold:
+                self.reached.set()
+                await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def gated_server(emulator: PylonEmulator, request) -> Iterator[tuple[EmulatorServer, Gate]]:
+    pattern, nth = request.param
+    gate = Gate(emulator.app, pattern, nth)
+    emulator.app = gate  # the server serves `emulator.app`
+    with EmulatorServer(emulator) as server:
+        try:
+            yield server, gate
+        finally:
+            gate.released.set()
+
+
+@pytest.fixture
+def emulator_server(gated_server) -> EmulatorServer:
+    """The pipeline fixture's server is the gated one."""
+    return gated_server[0]
+
+
+# label: (request pattern, which match of the killed run to hold). Holding the 2nd child fetch
+# kills the run with the children's load transaction open and the first batch already staged.
+KILL_POINTS = {
+    "reference_fetch": (r"GET /accounts", 1),
+    "issues_search": (r"POST /issues/search", 1),
+    "messages_load_open": (r"GET /issues/[^/]+/messages", 2),
+    "threads_load_open": (r"GET /issues/[^/]+/threads", 2),
+}
+
+
+def _wait_for_gate(process: subprocess.Popen, gate: Gate) -> None:
+    deadline = time.monotonic() + GATE_DEADLINE_SECONDS
+    while not gate.reached.wait(timeout=0.1):
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the sync ended before the kill point:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            pytest.fail("the kill point was never reached")
+
+
+@pytest.mark.parametrize(
+    "gated_server", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
+)
+def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
+    gated_server, pipeline: Pipeline, tmp_path: Path
+):
+    server, gate = gated_server
+    # Old state: a clean sync, with the gate not armed yet.
+    assert succeeded(full_sync(pipeline))
+    mutate_some(pipeline)
+    before = snapshot(pipeline)
+    truth = {stream: pipeline.truth(stream) for stream in before}
+    assert truth["issues"] != before["issues"]
+
+    env = cli_env(server, pipeline.warehouse, tmp_path)
+    window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
+    gate.arm()
+    process = subprocess.Popen(
+        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for_gate(process, gate)
+        process.kill()
+        process.wait(timeout=CLI_TIMEOUT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        gate.released.set()
+    assert process.returncode == -9
+
+    after = snapshot(pipeline)
+    for stream, rows in after.items():
+        assert rows in (before[stream], truth[stream]), f"{stream} holds a partial window"
+    assert_no_duplicates(pipeline)
+
+    rerun = run_cli(env, *window)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert_equals_truth(pipeline)
+    assert_no_duplicates(pipeline)
