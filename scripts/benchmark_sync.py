@@ -101,5 +101,18 @@ def main() -> None:
         print(f"  429s                  {incremental.rate_limited:8d}")
 
 
+def run() -> None:
+    """`main()`, then stop the embedded server this script started in its temporary state."""
+    try:
+        main()
+    finally:
+        if not os.environ.get("PYLON_WAREHOUSE_URL") and "PYLON_DAGSTER_STATE" in os.environ:
+            from pylon_dagster.state import state_dir
+            from pylon_dagster.warehouse import embedded
+            from pylon_dagster.warehouse.resource import EMBEDDED_DIR
+
+            embedded.stop_server(state_dir() / EMBEDDED_DIR)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.sql import ident, qualified
 from pylon_dagster.warehouse.tables import table_spec
 
 ORPHAN_EXAMPLES = 5
@@ -22,10 +23,6 @@ CHILD_PARENTS = {
 }
 
 
-def _quoted(warehouse: PostgresWarehouse, table: str) -> str:
-    return f'"{warehouse.schema_name}"."{table}"'
-
-
 def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
     key_column = table_spec(table).key
 
@@ -35,10 +32,10 @@ def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
         description=f"No two rows of `{table}` share a `{key_column}`, and none is null.",
     )
     def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+        key = ident(key_column)
         query = sa.text(
-            f'SELECT count(*) - count(DISTINCT "{key_column}") AS duplicates, '
-            f'count(*) FILTER (WHERE "{key_column}" IS NULL) AS nulls, count(*) AS total_rows '
-            f"FROM {_quoted(warehouse, table)}"
+            f"SELECT count(*) - count(DISTINCT {key}), count(*) FILTER (WHERE {key} IS NULL), "
+            f"count(*) FROM {qualified(warehouse.schema_name, table)}"
         )
         with warehouse.engine.connect() as connection:
             duplicates, nulls, rows = connection.execute(query).one()
@@ -60,11 +57,11 @@ def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
         additional_deps=[asset_key(parent_table)],
     )
     def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-        parent_key = table_spec(parent_table).key
+        parent_key, child_key = ident(table_spec(parent_table).key), ident(parent_column)
         query = sa.text(
-            f'SELECT c.id, c."{parent_column}" FROM {_quoted(warehouse, table)} c '
-            f"WHERE NOT EXISTS (SELECT 1 FROM {_quoted(warehouse, parent_table)} p "
-            f'WHERE p."{parent_key}" = c."{parent_column}")'
+            f"SELECT c.id, c.{child_key} FROM {qualified(warehouse.schema_name, table)} c "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {qualified(warehouse.schema_name, parent_table)} p "
+            f"WHERE p.{parent_key} = c.{child_key})"
         )
         with warehouse.engine.connect() as connection:
             orphans = connection.execute(query).all()

@@ -47,12 +47,13 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([KEY_PREFIX, table])
 
 
-def table_metadata(warehouse_schema: str, table: str) -> dict[str, Any]:
+def table_metadata(table: str) -> dict[str, Any]:
     """Definition-time metadata that makes the catalog useful: where the table is and its columns."""
+    from pylon_dagster.warehouse.resource import default_schema_name
     from pylon_dagster.warehouse.tables import table_schema
 
     return {
-        "dagster/table_name": f"{warehouse_schema}.{table}",
+        "dagster/table_name": f"{default_schema_name()}.{table}",
         "dagster/column_schema": table_schema(table),
     }
 

@@ -108,7 +108,7 @@ def _sync_stream(
             kinds=KINDS,
             owners=OWNERS,
             skippable=True,
-            metadata=table_metadata("pylon", stream),
+            metadata=table_metadata(stream),
             partitions_def=issue_partitions(),
             automation_condition=CHILD_CONDITION,
         )

@@ -35,7 +35,7 @@ ISSUES = asset_key("issues")
     retry_policy=PYLON_RETRY_POLICY,
     kinds=KINDS,
     owners=OWNERS,
-    metadata=table_metadata("pylon", "issues"),
+    metadata=table_metadata("issues"),
 )
 def issues(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse

@@ -56,7 +56,7 @@ def _kb_batches(
             kinds=KINDS,
             owners=OWNERS,
             skippable=True,
-            metadata=table_metadata("pylon", stream),
+            metadata=table_metadata(stream),
         )
         for stream in KB_CHILD_ENDPOINTS
     ],

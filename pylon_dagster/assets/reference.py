@@ -103,7 +103,7 @@ def build_reference_asset(stream: ReferenceStream) -> dg.AssetsDefinition:
         retry_policy=PYLON_RETRY_POLICY,
         kinds=KINDS,
         owners=OWNERS,
-        metadata=table_metadata("pylon", stream.table),
+        metadata=table_metadata(stream.table),
     )
     def _reference_asset(
         pylon: PylonResource, warehouse: PostgresWarehouse
