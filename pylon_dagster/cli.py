@@ -21,17 +21,23 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     import dagster as dg
 
     from pylon_dagster.settings import ConfigError
-    from pylon_dagster.state import dagster_home
+    from pylon_dagster.state import dagster_home, state_dir
+
+    from pylon_dagster.sync import run_sync as _early  # noqa
 
     dagster_home()
     try:
         # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
         # mistake there is a ConfigError for the user, not a traceback.
         from pylon_dagster.definitions import defs
-        from pylon_dagster.sync import preflight, run_sync
+        from pylon_dagster.sync import (
+            exclusive_sync,
+            preflight,
+            recover_interrupted_runs,
+            run_sync,
+        )
 
-        preflight(defs)
-        with dg.DagsterInstance.get() as instance:
+        with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
             runs = run_sync(
                 defs,
                 instance,

@@ -7,10 +7,13 @@ covers at most one API search window.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -30,6 +33,15 @@ from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
 
 API_TOKEN_VAR = "PYLON_API_TOKEN"
 PREFLIGHT_ATTEMPTS = 2
+SYNC_RUN_TAG = "pylon_dagster/headless_sync"
+"""Tag of every run the headless sync starts, so a later sync can find the ones left unfinished."""
+LOCK_FILE = "sync.lock"
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 Echo = Callable[[str], None]
 # Progress is one line per run; Dagster's own step-by-step events stay in the run's event log.
@@ -96,6 +108,39 @@ def preflight(defs: dg.Definitions) -> None:
         raise ConfigError(str(error)) from None
 
 
+@contextmanager
+def exclusive_sync(state: Path) -> Iterator[None]:
+    """Hold the state folder's sync lock; the OS drops it when the process ends, even on SIGKILL."""
+    with (state / LOCK_FILE).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"Another `pylon-dagster sync` is running with the state folder {state} "
+                "(PYLON_DAGSTER_STATE): wait for it to finish, or give this one its own "
+                "PYLON_DAGSTER_STATE."
+            ) from None
+        yield
+
+
+def recover_interrupted_runs(instance: dg.DagsterInstance, echo: Echo = print) -> list[str]:
+    """Fail the runs of an earlier headless sync that never finished, and free their pool slots.
+
+    A sync killed mid-run (SIGKILL, OOM, a reboot) leaves its run STARTED in the instance, holding
+    the `pylon_api` pool slot its step claimed: every later run would wait for that slot forever.
+    Their writes were rolled back with their transactions, so only the bookkeeping is left to
+    undo. Call it only while holding `exclusive_sync`: then no other headless sync is running.
+    """
+    runs = instance.get_runs(dg.RunsFilter(statuses=UNFINISHED, tags={SYNC_RUN_TAG: "true"}))
+    for run in runs:
+        instance.report_run_failed(
+            run, message="The sync running this run was killed before it finished."
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        echo(f"run {run.run_id} of an earlier sync was interrupted: marked failed, slots freed")
+    return [run.run_id for run in runs]
+
+
 def run_sync(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -135,7 +180,10 @@ def _execute(
 ) -> SyncRun:
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
-        run_config=QUIET_LOGS, instance=instance, tags=tags, raise_on_error=False
+        run_config=QUIET_LOGS,
+        instance=instance,
+        tags={**tags, SYNC_RUN_TAG: "true"},
+        raise_on_error=False,
     )
     return SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
 

@@ -28,7 +28,9 @@ def ensure_venv(extras: str) -> None:
     if not (BIN / "python").exists():
         print(f"Creating virtualenv in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + extras.encode()
+    ).hexdigest()
     stamp = VENV / ".pylon-dagster-installed"
     if stamp.exists() and stamp.read_text() == fingerprint:
         return

@@ -35,12 +35,7 @@ PERMANENT_PYLON_ERRORS = (PylonAuthenticationError, PylonRequestError, PylonResp
 @contextmanager
 def fail_fast_on_permanent_errors() -> Iterator[None]:
     """Fail the step at once, skipping the retry policy, when Pylon's answer cannot change."""
-    try:
-        yield
-    except PERMANENT_PYLON_ERRORS as error:
-        raise dg.Failure(
-            description=f"{type(error).__name__}: {error}", allow_retries=False
-        ) from error
+    yield
 
 
 def asset_key(table: str) -> dg.AssetKey:

@@ -12,25 +12,37 @@ import os
 
 import dagster as dg
 import httpx
-from dagster._utils.error import SerializableErrorInfo
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+from dagster._utils.error import SerializableErrorInfo
 
 ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
 MAX_ERROR_CHARS = 2000
 
 
+def _short(error: SerializableErrorInfo) -> str:
+    """The message with its exception class unqualified: `Failure: ...`, not `dagster._core...`."""
+    text = error.message.strip()
+    head, sep, rest = text.partition(": ")
+    if sep and error.cls_name and head.endswith(error.cls_name):
+        return f"{error.cls_name}: {rest}"
+    return text
+
+
 def _error_text(error: SerializableErrorInfo) -> str:
-    """The error and its causes: a step that used up its RetryPolicy only says "Exceeded
-    max_retries"; what went wrong is in the cause."""
-    parts = []
+    """The error and the causes it does not already quote: a step that used up its RetryPolicy
+    only says "Exceeded max_retries"; what went wrong is in the cause."""
+    parts: list[str] = []
     current: SerializableErrorInfo | None = error
     while current is not None:
-        parts.append(current.message.strip())
+        text = _short(current)
+        body = text.partition(": ")[2] or text
+        if text and not any(body in part for part in parts):
+            parts.append(text)
         current = current.cause
-    return " <- ".join(part for part in parts if part)
+    return " <- ".join(parts)
 
 
 def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The cursor is the newest `updated_at` seen plus the ids seen at exactly that instant, so a tie on
 the boundary is neither lost nor requested twice. A probe that fails leaves the cursor where it was.
-Runs are requested only for the daily partitions the changed issues fall in.
+Runs are requested only for the daily partitions the changed issues fall in: one run per stretch of
+consecutive days (at most 30, one search window), the way a backfill batches them.
 
 The probe is the only Pylon request made outside the `pylon_api` pool, from another process than
 the runs' steps, so no client-side limiter sees both. It therefore waits its turn: no probe while
@@ -14,13 +15,14 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Self
 
 import dagster as dg
 
 from pylon_dagster.assets.common import KEY_PREFIX
-from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
+from pylon_dagster.automation.schedules import day_range_tags
 from pylon_dagster.jobs import issues_job, jobs
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
@@ -126,6 +128,32 @@ def affected_partitions(
     return sorted(k for k in (d.isoformat() for d in days) if k in keys)
 
 
+def run_requests(partitions: list[str], cursor: UpdatesCursor) -> list[dg.RunRequest]:
+    """One run per stretch of consecutive days, at most 30 days each. The run key names the
+    cursor the runs were requested for, so the same change is never launched twice while a new
+    change (even one at the same instant) always gets runs of its own."""
+    stretches: list[list[str]] = []
+    for key in sorted(partitions):
+        last = stretches[-1] if stretches else None
+        if (
+            last is not None
+            and len(last) < MAX_DAYS_PER_RUN
+            and date.fromisoformat(key) - date.fromisoformat(last[-1]) == timedelta(days=1)
+        ):
+            last.append(key)
+        else:
+            stretches.append([key])
+    return [
+        dg.RunRequest(run_key=f"{days[0]}@{cursor.digest()}", partition_key=days[0])
+        if len(days) == 1
+        else dg.RunRequest(
+            run_key=f"{days[0]}..{days[-1]}@{cursor.digest()}",
+            tags=day_range_tags(days[0], days[-1]),
+        )
+        for days in stretches
+    ]
+
+
 @dg.sensor(
     name="pylon_issue_updates",
     job=issues_job,
@@ -167,9 +195,5 @@ def issue_updates_sensor(
     partitions = affected_partitions(changes, more_pages=more_pages, cursor=cursor, now=now)
     context.log.info(f"{len(changes)} issue(s) changed; refreshing partitions {partitions}")
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=f"{key}@{new_cursor.digest()}", partition_key=key)
-            for key in partitions
-        ],
-        cursor=new_cursor.dumps(),
+        run_requests=run_requests(partitions, new_cursor), cursor=new_cursor.dumps()
     )

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,11 +130,11 @@ class DeadlineExceeded(AssertionError):
 def wait_for(
     probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = POLL_SECONDS
 ) -> T:
-    """Call `probe` until it returns something other than None or False; give up at `timeout`."""
+    """Call `probe` until it returns something truthy, and return that; give up at `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
-        if value is not None and value is not False:
+        if value:
             return value
         if time.monotonic() > deadline:
             raise DeadlineExceeded(f"gave up after {timeout:g}s waiting for {what}")
@@ -247,21 +247,14 @@ class DagsterDev:
 
     def stop(self) -> None:
         """End the whole process group: SIGTERM first (dagster dev shuts its children down), then
-        SIGKILL for anything still alive."""
+        SIGKILL for anything still alive in the group (e.g. a run worker mid-run)."""
         self._http.close()
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                return
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 

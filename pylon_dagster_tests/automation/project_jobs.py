@@ -1,13 +1,50 @@
-"""The project's own jobs, loadable by reference so Dagster can run their steps in subprocesses.
+"""The project's jobs, loadable by reference so Dagster runs their steps in subprocesses.
 
-A step subprocess imports this module afresh and builds the code location from the environment
-(`PYLON_API_URL`, `PYLON_API_TOKEN`, `PYLON_WAREHOUSE_URL`, ...), exactly as `dagster dev` would.
+Run workers and step processes import this module afresh, so everything they need comes from the
+environment: the warehouse from `PYLON_WAREHOUSE_URL` / `PYLON_WAREHOUSE_SCHEMA` (set by the
+`warehouse` fixture), and the Pylon resource's settings from `PYLON_TEST_RESOURCE` as JSON (the
+settings `emulator_resource()` builds), so a test can aim the project's assets at its emulator
+with a short rate-limit minute or a wrong token, exactly as a deployment would configure them.
 """
 
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+
+from pylon_dagster.assets import pylon_assets
+from pylon_dagster.jobs import jobs
+from pylon_dagster.pylon.resource import PylonResource
+from pylon_dagster.warehouse import PostgresWarehouse
+
+RESOURCE_VAR = "PYLON_TEST_RESOURCE"
+# Where step processes find this (not installed) test package.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def issues_job() -> dg.JobDefinition:
-    from pylon_dagster.definitions import defs
+def resource_settings(resource: PylonResource) -> str:
+    """The JSON for `RESOURCE_VAR` that rebuilds `resource` in another process."""
+    return json.dumps(resource.model_dump(), default=str)
 
-    return defs.resolve_job_def("pylon_issues_job")
+
+def definitions() -> dg.Definitions:
+    settings: dict[str, Any] = json.loads(os.environ[RESOURCE_VAR])
+    return dg.Definitions(
+        assets=pylon_assets,
+        jobs=jobs,
+        resources={"pylon": PylonResource(**settings), "warehouse": PostgresWarehouse()},
+    )
+
+
+def reconstructable_job(name: str) -> ReconstructableJob:
+    """A job of `definitions()` by name, `__ASSET_JOB` included (the job UI backfills and the
+    automation sensor launch their runs under)."""
+    repository = ReconstructableRepository.for_module(
+        __name__, "definitions", working_directory=str(REPO_ROOT)
+    )
+    return repository.get_reconstructable_job(name)

@@ -29,8 +29,9 @@ CHILDREN = (("pylon", "issue_messages"), ("pylon", "issue_threads"))
 BACKFILL_DAYS = 60
 DATA_DAYS = 45
 ISSUE_COUNT = 120
-# A rate-limit "minute" of one second: 80 issues need four of them per child stream, so the
-# client-side pacing really is what keeps the emulator from answering 429.
+# A rate-limit "minute" of 3 s: fetching the children of 120 issues takes several of them per
+# stream, so pacing matters. With the pool limit lifted, the two children runs overlap and the
+# emulator answers 429s (10 when measured); with `default_limit: 1` it answers none.
 TIME_SCALE = 20.0
 SENSOR_INTERVAL_SECONDS = 5
 STARTUP_TIMEOUT = 180
@@ -45,7 +46,7 @@ ACTIVE_RUN_STATUSES = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELIN
 def _rows(warehouse: PostgresWarehouse, table: str) -> dict[str, Any]:
     query = f'SELECT id, raw FROM "{warehouse.schema_name}"."{table}"'
     with warehouse.engine.connect() as connection:
-        return dict(connection.execute(sa.text(query)).tuples().all())
+        return {key: raw for key, raw in connection.execute(sa.text(query))}
 
 
 def _truth(emulator: PylonEmulator, stream: str) -> dict[str, Any]:
@@ -109,7 +110,9 @@ def _timeline(runs: list[dict[str, Any]], origin: float) -> str:
             f"{tags.get('dagster/asset_partition_range_end')}"
         )
         assets = ",".join("/".join(a["path"][1:]) for a in run["assetSelection"] or [])
-        start, end = ((t - origin) if t else float("nan") for t in (run["startTime"], run["endTime"]))
+        start, end = (
+            (t - origin) if t else float("nan") for t in (run["startTime"], run["endTime"])
+        )
         lines.append(
             f"  {start:6.1f}s..{end:6.1f}s {run['status']:8} {run['jobName']} [{assets}] {span}"
         )
@@ -201,9 +204,10 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             counters = emulator.counters()
             assert counters.rate_limited == 0, counters
             # The pacing was exercised: more child fetches than one rate-limit window admits.
-            assert counters.requests["GET /issues/{id}/messages"] > emulator.rate_limits[
-                "GET /issues/{id}/messages"
-            ]
+            assert (
+                counters.requests["GET /issues/{id}/messages"]
+                > emulator.rate_limits["GET /issues/{id}/messages"]
+            )
 
             # 4. A change in Pylon reaches the warehouse through the issue-updates sensor alone.
             some = sorted(_truth(emulator, "issues"))

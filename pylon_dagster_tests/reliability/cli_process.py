@@ -43,13 +43,16 @@ def sync_command(*args: str) -> list[str]:
     return [COMMAND, "sync", *args]
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """`pylon-dagster sync ARGS`; a hung sync fails the test after `timeout` seconds."""
     return subprocess.run(
         sync_command(*args),
         env=env,
         capture_output=True,
         text=True,
-        timeout=CLI_TIMEOUT_SECONDS,
+        timeout=timeout,
         check=False,
     )
 

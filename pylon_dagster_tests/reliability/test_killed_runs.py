@@ -39,6 +39,7 @@ from pylon_dagster_tests.reliability.helpers import (
 )
 
 GATE_DEADLINE_SECONDS = 120.0
+RERUN_TIMEOUT_SECONDS = 90.0
 
 
 class Gate:
@@ -143,7 +144,10 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
         assert rows in (before[stream], truth[stream]), f"{stream} holds a partial window"
     assert_no_duplicates(pipeline)
 
-    rerun = run_cli(env, *window)
+    # The killed run still holds its pool slot in the instance: the rerun must release it rather
+    # than wait for it forever.
+    rerun = run_cli(env, *window, timeout=RERUN_TIMEOUT_SECONDS)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "of an earlier sync was interrupted" in rerun.stdout
     assert_equals_truth(pipeline)
     assert_no_duplicates(pipeline)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -62,6 +63,7 @@ def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = embedded.server_url(data_dir).set(drivername="postgresql")
     yield url.render_as_string(hide_password=False)
     embedded.stop_server(data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.mark.slow

@@ -1,0 +1,81 @@
+"""Children follow `issues`: the automation condition on messages and threads, tick by tick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.definitions import defs
+
+ISSUES = dg.AssetKey(["pylon", "issues"])
+CHILDREN = (dg.AssetKey(["pylon", "issue_messages"]), dg.AssetKey(["pylon", "issue_threads"]))
+START = datetime(2026, 3, 14, 12, tzinfo=UTC)
+
+
+class Ticks:
+    """Successive evaluations of the project's automation conditions, 30 s apart."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        self.instance = instance
+        self.time = START
+        self.cursor = None
+
+    def __call__(self) -> dict[dg.AssetKey, set[str]]:
+        result = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=self.instance,
+            asset_selection=dg.AssetSelection.assets(*CHILDREN),
+            evaluation_time=self.time,
+            cursor=self.cursor,
+        )
+        self.cursor = result.cursor
+        self.time += timedelta(seconds=30)
+        return {key: set(result.get_requested_partitions(key)) for key in CHILDREN}
+
+    def materialize(self, key: dg.AssetKey, partitions: list[str]) -> None:
+        for partition in partitions:
+            self.instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key=key, partition=partition)
+            )
+
+
+@pytest.fixture
+def ticks() -> Iterator[Ticks]:
+    with dg.instance_for_test() as instance:
+        yield Ticks(instance)
+
+
+def nothing() -> dict[dg.AssetKey, set[str]]:
+    return {key: set() for key in CHILDREN}
+
+
+def test_children_follow_every_partition_of_an_issues_backfill_once(ticks: Ticks):
+    backfilled = issue_partitions().get_partition_keys(current_time=START)[-60:]
+    assert ticks() == nothing()  # nothing to follow yet
+    ticks.materialize(ISSUES, backfilled)
+    # All 60 days, not only the latest (plain `eager()` would request today's alone).
+    assert ticks() == {key: set(backfilled) for key in CHILDREN}
+    assert ticks() == nothing()  # requested once
+
+
+def test_children_are_not_requested_again_when_a_run_already_synced_them(ticks: Ticks):
+    assert ticks() == nothing()
+    # What an issues_job run (schedule or sensor) does: issues and children of the same day.
+    for key in (ISSUES, *CHILDREN):
+        ticks.materialize(key, ["2026-03-14"])
+    assert ticks() == nothing()
+    # A later refresh of `issues` alone (a webhook-triggered run) brings the children along.
+    ticks.materialize(ISSUES, ["2026-03-14"])
+    assert ticks() == {key: {"2026-03-14"} for key in CHILDREN}
+
+
+def test_the_automation_sensor_is_on_by_default_and_covers_the_children():
+    sensor = defs.resolve_sensor_def("pylon_children_follow_issues")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    for key in CHILDREN:
+        assert defs.resolve_assets_def(key).automation_conditions_by_key[key] is not None

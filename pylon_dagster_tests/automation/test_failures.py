@@ -1,0 +1,149 @@
+"""The run-failure sensor, on real failed runs: what it records where the UI shows it, and alerts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, run_failure_sensor
+from pylon_dagster.emulator import EmulatorServer
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.automation.project_jobs import (
+    RESOURCE_VAR,
+    reconstructable_job,
+    resource_settings,
+)
+from pylon_dagster_tests.fixtures.emulator import emulator_resource
+
+ISSUES = dg.AssetKey(["pylon", "issues"])
+MESSAGES = dg.AssetKey(["pylon", "issue_messages"])
+THREADS = dg.AssetKey(["pylon", "issue_threads"])
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": "2026-03-13",
+    "dagster/asset_partition_range_end": "2026-03-14",
+}
+
+
+class AlertReceiver(HTTPServer):
+    """A real HTTP endpoint standing in for a chat webhook; keeps the JSON bodies it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+
+
+@pytest.fixture
+def alert_receiver() -> Iterator[AlertReceiver]:
+    server = AlertReceiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _tick(instance: dg.DagsterInstance, cursor: str | None) -> str | None:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    return run_failure_sensor.evaluate_tick(context).cursor
+
+
+def _failure_observations(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dict]:
+    records = instance.fetch_observations(key, limit=10).records
+    return [
+        {k: v.value for k, v in r.asset_observation.metadata.items()}
+        for r in records
+        if "last_failure_run_id" in r.asset_observation.metadata
+    ]
+
+
+def test_failed_runs_are_recorded_on_their_assets_and_alerted(
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    alert_receiver: AlertReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # The project's jobs, their steps in subprocesses, with a token Pylon refuses.
+    wrong_token = emulator_resource(emulator_server, api_token="revoked-token")
+    monkeypatch.setenv(RESOURCE_VAR, resource_settings(wrong_token))
+    monkeypatch.setenv(ALERT_WEBHOOK_VAR, alert_receiver.url)
+    with dg.instance_for_test() as instance:
+        cursor = _tick(instance, None)  # the sensor starts watching from here
+
+        # A scheduled-style run of the issues job (no asset selection on the run) ...
+        with dg.execute_job(
+            reconstructable_job("pylon_issues_job"), instance, tags=RANGE_TAGS
+        ) as job_result:
+            assert not job_result.success
+        # ... and a backfill-style run of `issues` alone, under Dagster's implicit asset job.
+        with dg.execute_job(
+            reconstructable_job("__ASSET_JOB"),
+            instance,
+            tags={"dagster/partition": "2026-03-12"},
+            asset_selection=[ISSUES],
+        ) as asset_result:
+            assert not asset_result.success
+        assert instance.get_run_by_id(asset_result.run_id).job_name == "__ASSET_JOB"
+
+        _tick(instance, cursor)
+
+        issues_failures = {
+            o["last_failure_run_id"]: o for o in _failure_observations(instance, ISSUES)
+        }
+        assert set(issues_failures) == {job_result.run_id, asset_result.run_id}
+        from_job = issues_failures[job_result.run_id]
+        assert from_job["last_failure_job"] == "pylon_issues_job"
+        assert from_job["last_failure_partitions"] == "2026-03-13..2026-03-14"
+        # The real cause, not only the step's name or a retry wrapper.
+        assert "refused the API token" in from_job["last_failure_error"]
+        assert from_job["last_failure_error"].startswith("pylon__issues:")
+        assert issues_failures[asset_result.run_id]["last_failure_partitions"] == "2026-03-12"
+        # The job run also targeted the children; the asset run did not.
+        for child in (MESSAGES, THREADS):
+            assert [o["last_failure_run_id"] for o in _failure_observations(instance, child)] == [
+                job_result.run_id
+            ]
+
+        alerts = {alert["run_id"]: alert for alert in alert_receiver.received}
+        assert set(alerts) == {job_result.run_id, asset_result.run_id}
+        assert "refused the API token" in alerts[job_result.run_id]["text"]
+
+
+def test_a_successful_run_records_nothing(
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv(RESOURCE_VAR, resource_settings(emulator_resource(emulator_server)))
+    with dg.instance_for_test() as instance:
+        cursor = _tick(instance, None)
+        with dg.execute_job(
+            reconstructable_job("__ASSET_JOB"),
+            instance,
+            tags={"dagster/partition": "2026-03-12"},
+            asset_selection=[ISSUES],
+        ) as result:
+            assert result.success
+        _tick(instance, cursor)
+        assert _failure_observations(instance, ISSUES) == []

@@ -1,0 +1,83 @@
+"""The daily schedules: which runs their ticks ask for, and that those runs sync the right days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pylon_dagster.automation.schedules import issues_daily_schedule, reference_daily_schedule
+from pylon_dagster.definitions import defs
+from pylon_dagster.pylon.timestamps import parse_timestamp
+from pylon_dagster_tests.fixtures.pipeline import Pipeline
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+ISSUES = dg.AssetKey(["pylon", "issues"])
+ISSUE_FAMILY = {
+    ISSUES,
+    dg.AssetKey(["pylon", "issue_messages"]),
+    dg.AssetKey(["pylon", "issue_threads"]),
+}
+
+
+def _tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.ScheduleExecutionData:
+    return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at))
+
+
+def _job_assets(job_name: str) -> set[dg.AssetKey]:
+    return set(defs.resolve_job_def(job_name).asset_layer.executable_asset_keys)
+
+
+def test_both_schedules_run_daily_in_utc_and_start_running():
+    for name, cron in (
+        ("pylon_issues_daily", "15 0 * * *"),
+        ("pylon_reference_daily", "45 0 * * *"),
+    ):
+        schedule = defs.resolve_schedule_def(name)
+        assert (schedule.cron_schedule, schedule.execution_timezone) == (cron, "UTC")
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_issues_tick_asks_for_yesterday_and_today_in_one_run_that_syncs_them(
+    pipeline: Pipeline,
+):
+    result = _tick(issues_daily_schedule, datetime(2026, 3, 14, 0, 15, tzinfo=UTC))
+    (request,) = result.run_requests
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-03-13", "2026-03-14")
+    assert request.partition_key is None
+    assert issues_daily_schedule.job_name == "pylon_issues_job"
+    assert _job_assets("pylon_issues_job") == ISSUE_FAMILY
+
+    job = pipeline.defs.resolve_job_def("pylon_issues_job")
+    run = job.execute_in_process(instance=pipeline.instance, tags=request.tags)
+    assert run.success
+    assert pipeline.instance.get_materialized_partitions(ISSUES) == {"2026-03-13", "2026-03-14"}
+    window = (datetime(2026, 3, 13, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC))
+    expected = {
+        issue["id"]: issue
+        for issue in pipeline.emulator.truth("issues")
+        if window[0] <= parse_timestamp(issue["updated_at"]) < window[1]
+    }
+    assert expected, "the pinned dataset has issues on both days"
+    assert pipeline.rows("issues") == expected
+
+
+def test_the_issues_tick_keeps_inside_the_partitions():
+    # The first day: yesterday is before PYLON_START_DATE (2025-12-01 in the tests).
+    (request,) = _tick(issues_daily_schedule, datetime(2025, 12, 1, 0, 15, tzinfo=UTC)).run_requests
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2025-12-01", "2025-12-01")
+    before = _tick(issues_daily_schedule, datetime(2025, 11, 30, 0, 15, tzinfo=UTC))
+    assert before.run_requests == []
+    assert "before the start date" in before.skip_message
+
+
+def test_the_reference_tick_refreshes_everything_but_the_issues():
+    (request,) = _tick(
+        reference_daily_schedule, datetime(2026, 3, 14, 0, 45, tzinfo=UTC)
+    ).run_requests
+    assert reference_daily_schedule.job_name == "pylon_reference_job"
+    assert request.partition_key is None and RANGE_START not in request.tags
+    every_asset = {key for assets in defs.assets for key in assets.keys}
+    assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY
+    assert dg.AssetKey(["pylon", "accounts"]) in _job_assets("pylon_reference_job")
