@@ -241,7 +241,7 @@ class PylonClient:
             )
         if not isinstance(body, dict):
             content_type = response.headers.get("content-type", "no content type")
-            raise PylonResponseError(
+            raise _RetryableFailure(
                 f"{status} response whose body is not a JSON object ({content_type}, "
                 f"{len(response.content)} bytes): Pylon or a proxy sent a malformed response"
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 Clock = Callable[[], float]
@@ -32,6 +32,7 @@ class SlidingWindowLimiter:
         self.window_seconds = window_seconds
         self._clock = clock
         self._completed: deque[float] = deque()
+        self._own: deque[float] = deque()  # wall-clock, for handing over to other processes
         self._in_flight = 0
         self._condition = threading.Condition()
 
@@ -48,6 +49,7 @@ class SlidingWindowLimiter:
             with self._condition:
                 self._in_flight -= 1
                 self._completed.append(self._clock())
+                self._own.append(time.time())
                 self._condition.notify_all()
 
     def _acquire(self) -> float:
@@ -65,6 +67,21 @@ class SlidingWindowLimiter:
                 else:
                     timeout = None  # every slot is in flight: a completion will notify us
                 self._condition.wait(timeout)
+
+    def own_completions(self) -> list[float]:
+        """Wall-clock times of this limiter's own completions still inside the window."""
+        with self._condition:
+            horizon = time.time() - self.window_seconds
+            while self._own and self._own[0] <= horizon:
+                self._own.popleft()
+            return list(self._own)
+
+    def absorb(self, ages: Iterable[float]) -> None:
+        """Count completions made elsewhere (another process) `ages` seconds ago."""
+        with self._condition:
+            now = self._clock()
+            merged = [*self._completed, *(now - age for age in ages if age < self.window_seconds)]
+            self._completed = deque(sorted(merged))
 
 
 class EndpointLimiters:
@@ -85,3 +102,13 @@ class EndpointLimiters:
             return
         with limiter.slot() as waited:
             yield waited
+
+    def own_completions(self) -> dict[str, list[float]]:
+        """Per endpoint, wall-clock times of this process's requests still inside the window."""
+        return {key: limiter.own_completions() for key, limiter in self._limiters.items()}
+
+    def absorb(self, ages_by_endpoint: Mapping[str, Iterable[float]]) -> None:
+        """Count requests that other processes made against the same budgets."""
+        for key, ages in ages_by_endpoint.items():
+            if key in self._limiters:
+                self._limiters[key].absorb(ages)

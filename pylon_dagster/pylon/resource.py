@@ -11,6 +11,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
+from pylon_dagster.pylon.budget_log import BudgetLog
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
 from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion
 from pylon_dagster.pylon.pacing import EndpointLimiters
@@ -18,17 +19,21 @@ from pylon_dagster.pylon.pacing import EndpointLimiters
 DEFAULT_BASE_URL = "https://api.usepylon.com"
 
 _limiters_lock = threading.Lock()
-_limiters_by_budget: dict[tuple, EndpointLimiters] = {}
+_limiters_by_budget: dict[tuple, tuple[EndpointLimiters, BudgetLog]] = {}
 
 
 def _shared_limiters(
     base_url: str, limits: dict[str, int], window_seconds: float
-) -> EndpointLimiters:
-    """One set of limiters per (host, limits) in this process, so concurrent clients share budgets."""
+) -> tuple[EndpointLimiters, BudgetLog]:
+    """One set of limiters per (host, limits) in this process, so concurrent clients share budgets,
+    with the log through which processes hand their recent requests to each other."""
     key = (base_url.rstrip("/"), window_seconds, tuple(sorted(limits.items())))
     with _limiters_lock:
         if key not in _limiters_by_budget:
-            _limiters_by_budget[key] = EndpointLimiters(limits, window_seconds)
+            _limiters_by_budget[key] = (
+                EndpointLimiters(limits, window_seconds),
+                BudgetLog.for_host(base_url, window_seconds=window_seconds),
+            )
         return _limiters_by_budget[key]
 
 
@@ -72,9 +77,10 @@ class PylonResource(dg.ConfigurableResource):
     @contextmanager
     def get_client(self, *, max_attempts: int | None = None) -> Iterator[PylonClient]:
         """A client; `max_attempts` overrides the configured one (e.g. for a quick preflight)."""
-        limiters = _shared_limiters(
+        limiters, budget_log = _shared_limiters(
             self.base_url, self.rate_limits_per_minute(), self.rate_limit_window_seconds
         )
+        limiters.absorb(budget_log.ages_from_other_processes())
         client = PylonClient(
             base_url=self.base_url,
             api_token=self.api_token,
@@ -88,5 +94,8 @@ class PylonResource(dg.ConfigurableResource):
             page_size=self.page_size,
             search_window=timedelta(days=self.search_window_days),
         )
-        with client:
-            yield client
+        try:
+            with client:
+                yield client
+        finally:
+            budget_log.record(limiters.own_completions())
