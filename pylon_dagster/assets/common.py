@@ -35,11 +35,33 @@ PERMANENT_PYLON_ERRORS = (PylonAuthenticationError, PylonRequestError, PylonResp
 @contextmanager
 def fail_fast_on_permanent_errors() -> Iterator[None]:
     """Fail the step at once, skipping the retry policy, when Pylon's answer cannot change."""
-    yield
+    try:
+        yield
+    except PERMANENT_PYLON_ERRORS as error:
+        raise dg.Failure(
+            description=f"{type(error).__name__}: {error}", allow_retries=False
+        ) from error
 
 
 def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([KEY_PREFIX, table])
+
+
+def child_table_spec(
+    table: str, *, parent: dg.AssetKey, group: str, description: str, **extra: Any
+) -> dg.AssetSpec:
+    """The spec of one child table of a multi-asset that fetches children per parent record."""
+    return dg.AssetSpec(
+        asset_key(table),
+        deps=[parent],
+        description=description,
+        group_name=group,
+        kinds=KINDS,
+        owners=OWNERS,
+        skippable=True,
+        metadata=table_metadata(table),
+        **extra,
+    )
 
 
 def table_metadata(table: str) -> dict[str, Any]:

@@ -14,14 +14,12 @@ from datetime import datetime
 import dagster as dg
 
 from pylon_dagster.assets.common import (
-    KINDS,
-    OWNERS,
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     asset_key,
+    child_table_spec,
     fail_fast_on_permanent_errors,
     materialization_metadata,
-    table_metadata,
 )
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
@@ -100,15 +98,11 @@ def _sync_stream(
 @dg.multi_asset(
     name="issue_children",
     specs=[
-        dg.AssetSpec(
-            asset_key(stream),
-            deps=[ISSUES],
+        child_table_spec(
+            stream,
+            parent=ISSUES,
+            group="pylon_issues",
             description=DESCRIPTIONS[stream],
-            group_name="pylon_issues",
-            kinds=KINDS,
-            owners=OWNERS,
-            skippable=True,
-            metadata=table_metadata(stream),
             partitions_def=issue_partitions(),
             automation_condition=CHILD_CONDITION,
         )

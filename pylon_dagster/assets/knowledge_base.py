@@ -5,14 +5,12 @@ from collections.abc import Iterator
 import dagster as dg
 
 from pylon_dagster.assets.common import (
-    KINDS,
-    OWNERS,
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     asset_key,
+    child_table_spec,
     fail_fast_on_permanent_errors,
     materialization_metadata,
-    table_metadata,
 )
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient
@@ -48,15 +46,11 @@ def _kb_batches(
 @dg.multi_asset(
     name="knowledge_base_contents",
     specs=[
-        dg.AssetSpec(
-            asset_key(stream),
-            deps=[KNOWLEDGE_BASES],
+        child_table_spec(
+            stream,
+            parent=KNOWLEDGE_BASES,
+            group="pylon_knowledge_base",
             description=DESCRIPTIONS[stream],
-            group_name="pylon_knowledge_base",
-            kinds=KINDS,
-            owners=OWNERS,
-            skippable=True,
-            metadata=table_metadata(stream),
         )
         for stream in KB_CHILD_ENDPOINTS
     ],
