@@ -23,8 +23,6 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     from pylon_dagster.settings import ConfigError
     from pylon_dagster.state import dagster_home, state_dir
 
-    from pylon_dagster.sync import run_sync as _early  # noqa
-
     dagster_home()
     try:
         # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
@@ -37,7 +35,9 @@ def sync(start: datetime | None, end: datetime | None) -> None:
             run_sync,
         )
 
+        preflight(defs)
         with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
+            recover_interrupted_runs(instance, echo=click.echo)
             runs = run_sync(
                 defs,
                 instance,

@@ -31,7 +31,7 @@ def _short(error: SerializableErrorInfo) -> str:
     return text
 
 
-def _error_text(error: SerializableErrorInfo) -> str:
+def error_text(error: SerializableErrorInfo) -> str:
     """The error and the causes it does not already quote: a step that used up its RetryPolicy
     only says "Exceeded max_retries"; what went wrong is in the cause."""
     parts: list[str] = []
@@ -55,7 +55,7 @@ def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:
     )
     message = context.failure_event.message or "run failed"
     step_errors = [
-        f"{event.step_key}: {_error_text(event.step_failure_data.error)}"
+        f"{event.step_key}: {error_text(event.step_failure_data.error)}"
         for event in context.get_step_failure_events()
         if event.step_failure_data.error is not None
     ]

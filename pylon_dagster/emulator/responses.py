@@ -43,7 +43,7 @@ class _JSONResponse(JSONResponse):
 
 def envelope(payload: Mapping[str, Any]) -> JSONResponse:
     """A 200 with `payload` (`data`, `pagination` when paginated) and a fresh `request_id`."""
-    return JSONResponse({**payload, "request_id": new_request_id()})
+    return _JSONResponse({**payload, "request_id": new_request_id()})
 
 
 def error_response(

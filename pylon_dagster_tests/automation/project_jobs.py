@@ -23,6 +23,9 @@ from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.warehouse import PostgresWarehouse
 
 RESOURCE_VAR = "PYLON_TEST_RESOURCE"
+# Step failures fail the run at once instead of waiting out the assets' RetryPolicy (30 s, then
+# 60 s): what the tests look at is the failure, not the retries.
+NO_STEP_RETRIES = {"execution": {"config": {"multiprocess": {"retries": {"disabled": {}}}}}}
 # Where step processes find this (not installed) test package.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -68,7 +68,7 @@ def test_children_are_not_requested_again_when_a_run_already_synced_them(ticks: 
     for key in (ISSUES, *CHILDREN):
         ticks.materialize(key, ["2026-03-14"])
     assert ticks() == nothing()
-    # A later refresh of `issues` alone (a webhook-triggered run) brings the children along.
+    # A later materialization of `issues` alone (from the UI, say) brings the children along.
     ticks.materialize(ISSUES, ["2026-03-14"])
     assert ticks() == {key: {"2026-03-14"} for key in CHILDREN}
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._utils.error import SerializableErrorInfo
 
-from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, run_failure_sensor
+from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, error_text, run_failure_sensor
 from pylon_dagster.emulator import EmulatorServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.project_jobs import (
+    NO_STEP_RETRIES,
     RESOURCE_VAR,
     reconstructable_job,
     resource_settings,
@@ -93,13 +95,17 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
 
         # A scheduled-style run of the issues job (no asset selection on the run) ...
         with dg.execute_job(
-            reconstructable_job("pylon_issues_job"), instance, tags=RANGE_TAGS
+            reconstructable_job("pylon_issues_job"),
+            instance,
+            run_config=NO_STEP_RETRIES,
+            tags=RANGE_TAGS,
         ) as job_result:
             assert not job_result.success
         # ... and a backfill-style run of `issues` alone, under Dagster's implicit asset job.
         with dg.execute_job(
             reconstructable_job("__ASSET_JOB"),
             instance,
+            run_config=NO_STEP_RETRIES,
             tags={"dagster/partition": "2026-03-12"},
             asset_selection=[ISSUES],
         ) as asset_result:
@@ -141,9 +147,39 @@ def test_a_successful_run_records_nothing(
         with dg.execute_job(
             reconstructable_job("__ASSET_JOB"),
             instance,
+            run_config=NO_STEP_RETRIES,
             tags={"dagster/partition": "2026-03-12"},
             asset_selection=[ISSUES],
         ) as result:
             assert result.success
         _tick(instance, cursor)
         assert _failure_observations(instance, ISSUES) == []
+
+
+def test_the_recorded_error_reaches_the_cause_behind_a_retry_policy():
+    # What a step that used up its RetryPolicy reports: the wrapper first, the real error as cause.
+    cause = SerializableErrorInfo(
+        message="pylon_dagster.pylon.errors.PylonUnavailableError: POST /issues/search still "
+        "failed after 6 attempts (last: 503 server error)\n",
+        stack=[],
+        cls_name="PylonUnavailableError",
+    )
+    wrapper = SerializableErrorInfo(
+        message="Exceeded max_retries of 2\n", stack=[], cls_name=None, cause=cause
+    )
+    assert error_text(wrapper) == (
+        "Exceeded max_retries of 2 <- PylonUnavailableError: POST /issues/search still failed "
+        "after 6 attempts (last: 503 server error)"
+    )
+    # A dg.Failure that quotes its cause is not repeated.
+    failure = SerializableErrorInfo(
+        message="dagster._core.definitions.events.Failure: PylonUnavailableError: POST "
+        "/issues/search still failed after 6 attempts (last: 503 server error)\n",
+        stack=[],
+        cls_name="Failure",
+        cause=cause,
+    )
+    assert error_text(failure) == (
+        "Failure: PylonUnavailableError: POST /issues/search still failed after 6 attempts "
+        "(last: 503 server error)"
+    )
