@@ -18,33 +18,22 @@ def main() -> None:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of issues to sync.")
 def sync(start: datetime | None, end: datetime | None) -> None:
     """Materialize every asset now (issues in runs of at most 30 days), without the daemon."""
-    import dagster as dg
-
     from pylon_dagster.settings import ConfigError
-    from pylon_dagster.state import dagster_home, state_dir
+    from pylon_dagster.state import dagster_home
 
     dagster_home()
     try:
         # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
         # mistake there is a ConfigError for the user, not a traceback.
         from pylon_dagster.definitions import defs
-        from pylon_dagster.sync import (
-            exclusive_sync,
-            preflight,
-            recover_interrupted_runs,
-            run_sync,
-        )
+        from pylon_dagster.sync import headless_sync
 
-        preflight(defs)
-        with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
-            recover_interrupted_runs(instance, echo=click.echo)
-            runs = run_sync(
-                defs,
-                instance,
-                start=start.date() if start else None,
-                end=end.date() if end else None,
-                echo=click.echo,
-            )
+        runs = headless_sync(
+            defs,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            echo=click.echo,
+        )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     if not all(run.success for run in runs):
@@ -66,16 +55,19 @@ def demo(
 ) -> None:
     """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
     from pylon_dagster.demo import run_demo
+    from pylon_dagster.settings import ConfigError
 
-    sys.exit(
-        run_demo(
+    try:
+        code = run_demo(
             issues=issues,
             time_scale=time_scale,
             emulator_port=emulator_port,
             dagster_port=dagster_port,
             open_ui=not sync_only,
         )
-    )
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(code)
 
 
 def _register_commands() -> None:

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import click
-import dagster as dg
 
 from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
 from pylon_dagster.state import dagster_home
-from pylon_dagster.sync import run_sync
+from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1
 # The default partitions start 30 days back: generate exactly the issues they cover.
@@ -41,8 +40,7 @@ def run_demo(
         # Imported only now: the code location reads the environment set just above.
         from pylon_dagster.definitions import defs
 
-        with dg.DagsterInstance.get() as instance:
-            runs = run_sync(defs, instance, echo=click.echo)
+        runs = headless_sync(defs, echo=click.echo)
         if not all(run.success for run in runs):
             return 1
         if not open_ui:

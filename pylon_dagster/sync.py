@@ -29,6 +29,7 @@ from pylon_dagster.pylon.errors import (
     PylonUnavailableError,
 )
 from pylon_dagster.settings import API_URL_VAR, ConfigError
+from pylon_dagster.state import state_dir
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
 
 API_TOKEN_VAR = "PYLON_API_TOKEN"
@@ -139,6 +140,21 @@ def recover_interrupted_runs(instance: dg.DagsterInstance, echo: Echo = print) -
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         echo(f"run {run.run_id} of an earlier sync was interrupted: marked failed, slots freed")
     return [run.run_id for run in runs]
+
+
+def headless_sync(
+    defs: dg.Definitions,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    echo: Echo = print,
+) -> list[SyncRun]:
+    """The whole headless sync on the instance in DAGSTER_HOME: settings checked first, one sync
+    per state folder at a time, and the runs of an earlier killed sync cleaned up."""
+    preflight(defs)
+    with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
+        recover_interrupted_runs(instance, echo=echo)
+        return run_sync(defs, instance, start=start, end=end, echo=echo)
 
 
 def run_sync(
