@@ -2,7 +2,8 @@
 
 Used when no `PYLON_WAREHOUSE_URL` is set, so nothing needs installing. Several processes use it
 at once (Dagster webserver, daemon, code servers, run workers, the web app). pgserver makes
-sharing safe: initdb and start happen under an inter-process lock, and a process that finds the
+sharing safe: initdb and start happen under an inter-process lock (ours around pgserver's, which
+does not cover creating the data directory), and a process that finds the
 server already running (its `postmaster.pid` in the data directory) connects to that server.
 Postgres itself refuses a second postmaster on the same data directory.
 
@@ -23,6 +24,7 @@ the connection elsewhere).
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import threading
 import time
@@ -60,7 +62,11 @@ def server_url(data_dir: Path) -> sa.URL:
 def _start(data_dir: Path) -> sa.URL:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = _pgserver().get_server(data_dir, cleanup_mode=None)
+        # pgserver creates the data directory before taking its own lock: two processes starting
+        # at once on a fresh state folder (dagster dev's webserver and daemon) would race there.
+        with (data_dir.parent / f".{data_dir.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            server = _pgserver().get_server(data_dir, cleanup_mode=None)
     except Exception as err:
         raise WarehouseUnavailableError(
             f"Could not start the embedded Postgres in {data_dir} ({err}); its log is "
