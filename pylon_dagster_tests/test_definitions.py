@@ -1,0 +1,62 @@
+"""The code location loads the way `dagster dev` and `dagster definitions validate` load it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_dagster_definitions_validate_accepts_the_code_location(tmp_path: Path):
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "pylon_dagster.definitions"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
+    from pylon_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    tables = {key.path[-1] for key in graph.get_all_asset_keys()}
+    assert {
+        "issues",
+        "issue_messages",
+        "issue_threads",
+        "accounts",
+        "contacts",
+        "users",
+        "teams",
+        "tags",
+        "custom_fields",
+        "knowledge_bases",
+        "knowledge_base_articles",
+        "knowledge_base_collections",
+        "ticket_forms",
+        "user_roles",
+        "activity_types",
+        "issue_statuses",
+    } <= tables
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert key.path[0] == "pylon" and {"pylon", "postgres"} <= set(node.kinds)
+        assert node.pools == {"pylon_api"}, key
+    running = {
+        sensor.name
+        for sensor in defs.get_repository_def().sensor_defs
+        if sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    }
+    assert {"pylon_issue_updates", "pylon_children_follow_issues", "pylon_run_failures"} <= running
