@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from pylon_dagster.emulator import Dataset, generate
+from pylon_dagster.serving import AppServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH, create_app
 from pylon_dagster.webapp.settings import AppSettings
 from pylon_dagster.webapp.signatures import go_query_json, sign
-from pylon_dagster_tests.webapp.server import serve
 
 APP_SECRET = "app-secret-for-tests"
 HEADER = ("X-App-Token", "header-secret-for-tests")
@@ -64,8 +64,9 @@ def load(warehouse: PostgresWarehouse, dataset: Dataset) -> None:
 
 @pytest.fixture
 def service_url(warehouse: PostgresWarehouse) -> Iterator[str]:
-    with serve(create_app(warehouse, SETTINGS, clock=lambda: NOW)) as url:
-        yield url
+    app = create_app(warehouse, SETTINGS, clock=lambda: NOW)
+    with AppServer(app, lifespan="on") as server:
+        yield server.url
 
 
 @pytest.fixture
