@@ -25,7 +25,7 @@ from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
 from pylon_dagster.automation.children import CHILD_CONDITION
 from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.client import PylonClient, Record
+from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
@@ -55,13 +55,12 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
     endpoint = CHILD_ENDPOINTS[fetch.stream]
 
     def fetch_one(issue_id: str) -> ChildBatch:
-        records: list[Record] = []
         try:
-            for page in client.iter_pages(endpoint, path_params={"id": issue_id}):
-                records.extend(page)
+            records = list(client.iter_records(endpoint, path_params={"id": issue_id}))
         except PylonNotFoundError:
             # Deleted between the search and now: it has no children any more.
             fetch.not_found += 1
+            records = []
         return ChildBatch(parent_id=issue_id, records=records)
 
     with ThreadPoolExecutor(FETCH_WORKERS_PER_STREAM) as pool:

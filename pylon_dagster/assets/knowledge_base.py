@@ -34,9 +34,7 @@ def _kb_batches(
 ) -> Iterator[ChildBatch]:
     endpoint = KB_CHILD_ENDPOINTS[stream]
     for kb_id in current:
-        records = [
-            r for page in client.iter_pages(endpoint, path_params={"id": kb_id}) for r in page
-        ]
+        records = list(client.iter_records(endpoint, path_params={"id": kb_id}))
         yield ChildBatch(parent_id=kb_id, records=records)
     # A knowledge base deleted upstream takes its articles and collections with it.
     for kb_id in vanished:
