@@ -11,15 +11,19 @@ from pylon_dagster.warehouse import PostgresWarehouse
 API_TOKEN_VAR = "PYLON_API_TOKEN"
 
 
-def pylon_resource() -> PylonResource:
-    """Pylon over HTTP. The token stays an `EnvVar`, so the UI shows its name, never its value."""
+def pylon_resource(warehouse: PostgresWarehouse) -> PylonResource:
+    """Pylon over HTTP, its rate budget kept in `warehouse`. The token stays an `EnvVar`, so the UI
+    shows its name, never its value."""
     return PylonResource(
         api_token=dg.EnvVar(API_TOKEN_VAR),
+        warehouse=warehouse,
         base_url=settings.api_url(DEFAULT_BASE_URL),
-        rate_limit_preset=settings.rate_limit_preset(),
+        rate_limits=settings.rate_limits(),
         rate_limit_window_seconds=settings.rate_limit_window_seconds(),
+        backfill_share=settings.backfill_share(),
     )
 
 
 def resources() -> dict[str, dg.ConfigurableResource]:
-    return {"pylon": pylon_resource(), "warehouse": PostgresWarehouse()}
+    warehouse = PostgresWarehouse()
+    return {"pylon": pylon_resource(warehouse), "warehouse": warehouse}

@@ -5,11 +5,13 @@ Every mistake raises `ConfigError` naming the variable and showing a valid value
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.state import state_dir
 
 START_DATE_VAR = "PYLON_START_DATE"
@@ -65,7 +67,7 @@ def start_date(*, today: date | None = None, anchor_file: Path | None = None) ->
 API_URL_VAR = "PYLON_API_URL"
 RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
 RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
-RATE_LIMIT_PRESETS = ("2026-04", "2026-10")
+BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
 
 
 def api_url(default: str) -> str:
@@ -80,15 +82,29 @@ def api_url(default: str) -> str:
     return raw.rstrip("/")
 
 
-def rate_limit_preset() -> str:
-    """`PYLON_RATE_LIMITS`: which published per-minute limits to pace by."""
-    raw = os.environ.get(RATE_LIMITS_VAR, "").strip() or RATE_LIMIT_PRESETS[0]
-    if raw not in RATE_LIMIT_PRESETS:
-        raise ConfigError(
-            f"{RATE_LIMITS_VAR}={raw!r} is not a known preset. Use one of "
-            f"{', '.join(RATE_LIMIT_PRESETS)} (the April or October 2026 published limits)."
-        )
+def rate_limits() -> str:
+    """`PYLON_RATE_LIMITS`: `auto` (default), a preset, or per-endpoint overrides."""
+    raw = os.environ.get(RATE_LIMITS_VAR, "").strip() or "auto"
+    try:
+        RateLimitConfig.parse(raw)
+    except ValueError as error:
+        raise ConfigError(f"{RATE_LIMITS_VAR}={raw!r}: {error}") from None
     return raw
+
+
+def backfill_share() -> float:
+    """`PYLON_BACKFILL_SHARE`: the share of the budget bulk work keeps while freshness work waits."""
+    raw = os.environ.get(BACKFILL_SHARE_VAR, "").strip() or "0.5"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise ConfigError(
+            f"{BACKFILL_SHARE_VAR}={raw!r} must be a number above 0 and at most 1, e.g. 0.5: the "
+            "share of each endpoint's budget a backfill keeps while freshness runs wait."
+        )
+    return value
 
 
 def rate_limit_window_seconds() -> float:
@@ -98,7 +114,7 @@ def rate_limit_window_seconds() -> float:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if value <= 0:
+    if not 0 < value < math.inf:
         raise ConfigError(
             f"{RATE_WINDOW_VAR}={raw!r} must be a positive number of seconds: 60 against Pylon, "
             "less only against a time-scaled emulator (e.g. 2)."

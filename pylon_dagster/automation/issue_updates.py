@@ -5,10 +5,8 @@ the boundary is neither lost nor requested twice. A probe that fails leaves the 
 Runs are requested only for the daily partitions the changed issues fall in: one run per stretch of
 consecutive days (at most 30, one search window), the way a backfill batches them.
 
-The probe is the only Pylon request made outside the `pylon_api` pool, from another process than
-the runs' steps, so no client-side limiter sees both. It therefore waits its turn: no probe while
-a Pylon run is in progress, or within one rate-limit window after one ended (its requests still
-count against Pylon's per-minute budget). Such a tick is skipped and the cursor stays.
+The probe takes its slot from the shared rate budget with freshness priority, like the runs it
+requests: while a backfill holds the budget, the probe and those runs go first.
 """
 
 import hashlib
@@ -20,11 +18,11 @@ from typing import Self
 
 import dagster as dg
 
-from pylon_dagster.assets.common import KEY_PREFIX
 from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
 from pylon_dagster.automation.schedules import day_range_tags
-from pylon_dagster.jobs import issues_job, jobs
+from pylon_dagster.jobs import issues_job
 from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
@@ -33,17 +31,6 @@ INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 300
 # Pylon's `time_is_after` may be strict or inclusive (undocumented): ask from a little earlier.
 PROBE_OVERLAP = timedelta(seconds=1)
-ACTIVE_STATUSES = (
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-)
-FINISHED_STATUSES = (
-    dg.DagsterRunStatus.SUCCESS,
-    dg.DagsterRunStatus.FAILURE,
-    dg.DagsterRunStatus.CANCELED,
-)
-PYLON_JOB_NAMES = frozenset(job.name for job in jobs)
 
 
 @dataclass
@@ -89,28 +76,6 @@ def changed_issues(records: list[Record], cursor: UpdatesCursor) -> list[tuple[s
         if updated_at is not None and cursor.is_new(str(record.get("id")), updated_at):
             changes.append((str(record["id"]), updated_at))
     return changes
-
-
-def calls_pylon(run: dg.DagsterRun) -> bool:
-    """Whether a run materializes Pylon assets (a job of this project, or a selection of them)."""
-    return run.job_name in PYLON_JOB_NAMES or any(
-        key.path[0] == KEY_PREFIX for key in run.asset_selection or ()
-    )
-
-
-def pylon_busy(instance: dg.DagsterInstance, window: timedelta, now: datetime) -> str | None:
-    """Why a probe now could share a rate-limit window with a run's requests, or None."""
-    for run in instance.get_runs(dg.RunsFilter(statuses=list(ACTIVE_STATUSES))):
-        if calls_pylon(run):
-            return f"Pylon run {run.run_id} is in progress"
-    recent = dg.RunsFilter(statuses=list(FINISHED_STATUSES), updated_after=now - window)
-    for run in instance.get_runs(recent):
-        if calls_pylon(run):
-            return (
-                f"Pylon run {run.run_id} ended less than one rate-limit window "
-                f"({window.total_seconds():g}s) ago"
-            )
-    return None
 
 
 def affected_partitions(
@@ -172,9 +137,6 @@ def issue_updates_sensor(
     if not context.cursor:
         context.update_cursor(cursor.dumps())
         return dg.SkipReason(f"First tick: watching for issues updated after {cursor.updated_at}.")
-    window = timedelta(seconds=pylon.rate_limit_window_seconds)
-    if busy := pylon_busy(context.instance, window, now):
-        return dg.SkipReason(f"Not probing while Pylon's budget is in use: {busy}.")
     search = {
         "filter": {
             "field": "updated_at",
@@ -184,7 +146,7 @@ def issue_updates_sensor(
         "limit": MAX_PAGE_SIZE,
     }
     # Raises on failure: the tick fails visibly and the cursor stays where it was.
-    with pylon.get_client() as client:
+    with pylon.get_client(priority=Priority.FRESHNESS) as client:
         envelope = client.request(endpoints.ISSUES_SEARCH, json_body=search)
     records = envelope.get("data") or []
     more_pages = bool((envelope.get("pagination") or {}).get("has_next_page"))

@@ -22,7 +22,7 @@ import asyncio
 import hmac
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -52,6 +52,8 @@ DEMO_TOKEN = "pylon-emulator-token"
 """The emulator's default API token: a public demo value, not a secret."""
 
 Record = dict[str, Any]
+RateLimitHeaderStyle = Literal["x-ratelimit", "ietf"]
+_HEADER_PREFIX: dict[str, str] = {"x-ratelimit": "X-RateLimit-", "ietf": "RateLimit-"}
 
 
 class PylonEmulator:
@@ -60,6 +62,9 @@ class PylonEmulator:
     `dataset` defaults to `generate(seed=1)`. `time_scale` speeds up rate-limit time: a "minute"
     lasts `60 / time_scale` seconds. `rate_limit_preset` picks a published limit table and
     `rate_limits` overrides single endpoints, e.g. `{"POST /issues/search": 5}`.
+    `rate_limit_headers` adds the budget to every answer of a limited endpoint: `"x-ratelimit"`
+    (`X-RateLimit-Limit`, `-Remaining`, `-Reset`) or `"ietf"` (`RateLimit-Limit`, ...); None sends
+    none, as Pylon's documentation leaves uncertain.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class PylonEmulator:
         time_scale: float = 1.0,
         rate_limit_preset: ApiVersion = "2026-04",
         rate_limits: Mapping[str, int] | None = None,
+        rate_limit_headers: RateLimitHeaderStyle | None = None,
     ):
         if not token:
             raise ValueError("the emulator needs a non-empty token")
@@ -81,6 +87,9 @@ class PylonEmulator:
         self.window_seconds = 60.0 / time_scale
         self.rate_limit_preset = rate_limit_preset
         self.rate_limits = {**RATE_LIMITS_PER_MINUTE[rate_limit_preset], **(rate_limits or {})}
+        if rate_limit_headers not in (None, *get_args(RateLimitHeaderStyle)):
+            raise ValueError(f"unknown rate_limit_headers style {rate_limit_headers!r}")
+        self.rate_limit_headers = rate_limit_headers
         self.store = EmulatorStore(self.dataset)
         self._counters = Counters()
         self._faults = FaultInjector()
@@ -143,6 +152,7 @@ class PylonEmulator:
         async def serve(request: Request) -> Response:
             self._counters.count_request(endpoint.key)
             response = await self._respond(endpoint, handler, request)
+            self._add_rate_limit_headers(endpoint, response)
             if isinstance(response, DroppedResponse):
                 self._counters.count_dropped()
             else:
@@ -184,6 +194,18 @@ class PylonEmulator:
             self._counters.count_malformed()
             return malformed_response(response.body, truncated=faults.truncated)
         return response
+
+    def _add_rate_limit_headers(self, endpoint: Endpoint, response: Response) -> None:
+        if self.rate_limit_headers is None or isinstance(response, DroppedResponse):
+            return
+        budget = self._rate_limiter.remaining(endpoint.key)
+        if budget is None:
+            return
+        limit, remaining, reset = budget
+        prefix = _HEADER_PREFIX[self.rate_limit_headers]
+        response.headers[prefix + "Limit"] = str(limit)
+        response.headers[prefix + "Remaining"] = str(remaining)
+        response.headers[prefix + "Reset"] = self._format_seconds(reset)
 
     def _authorized(self, request: Request) -> bool:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")

@@ -7,7 +7,7 @@ from typing import get_args
 
 import click
 
-from pylon_dagster.emulator.app import DEMO_TOKEN, PylonEmulator
+from pylon_dagster.emulator.app import DEMO_TOKEN, PylonEmulator, RateLimitHeaderStyle
 from pylon_dagster.emulator.dataset import generate
 from pylon_dagster.emulator.server import EmulatorServer
 from pylon_dagster.pylon.endpoints import ApiVersion
@@ -41,6 +41,12 @@ from pylon_dagster.pylon.endpoints import ApiVersion
     show_default=True,
     help="Which published per-minute limits to enforce.",
 )
+@click.option(
+    "--rate-limit-headers",
+    type=click.Choice(get_args(RateLimitHeaderStyle)),
+    default=None,
+    help="Announce each endpoint's budget in X-RateLimit-* or IETF RateLimit-* headers.",
+)
 def emulator(
     host: str,
     port: int,
@@ -50,6 +56,7 @@ def emulator(
     time_scale: float,
     token: str,
     rate_limits: ApiVersion,
+    rate_limit_headers: RateLimitHeaderStyle | None,
 ) -> None:
     """Serve a local Pylon API with synthetic data, for the demo and for tests."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
@@ -58,6 +65,7 @@ def emulator(
         token=token,
         time_scale=time_scale,
         rate_limit_preset=rate_limits,
+        rate_limit_headers=rate_limit_headers,
     )
     server = EmulatorServer(pylon, host=host, port=port)
     click.echo(
@@ -66,7 +74,6 @@ def emulator(
         "Point the pipeline at it with:\n"
         f"  export PYLON_API_URL={server.url}\n"
         f"  export PYLON_API_TOKEN={token}\n"
-        f"  export PYLON_RATE_LIMITS={rate_limits}\n"
         # Exact, not rounded: a client whose minute is shorter than the server's earns 429s.
         f"  export PYLON_RATE_LIMIT_WINDOW_SECONDS={pylon.window_seconds}\n"
         f"Control API (counters, faults, mutations, truth): {server.url}/_emulator/\n"

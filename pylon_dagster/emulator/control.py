@@ -50,6 +50,7 @@ def routes(emulator: PylonEmulator) -> list[Route]:
             "window_seconds": emulator.window_seconds,
             "rate_limit_preset": emulator.rate_limit_preset,
             "rate_limits": emulator.rate_limits,
+            "rate_limit_headers": emulator.rate_limit_headers,
             "issues": len(emulator.dataset.issues),
             "now": emulator.dataset.now.isoformat().replace("+00:00", "Z"),
         }

@@ -40,3 +40,16 @@ class RateLimiter:
                 accepted.append(now)
                 return None
             return accepted[0] + self.window_seconds - now
+
+    def remaining(self, key: str) -> tuple[int, int, float] | None:
+        """(limit, requests left in the window, seconds until the oldest leaves it), if limited."""
+        limit = self.limits.get(key)
+        if limit is None:
+            return None
+        with self._lock:
+            now = self._clock()
+            accepted = self._accepted[key]
+            while accepted and accepted[0] + self.window_seconds <= now:
+                accepted.popleft()
+            reset = accepted[0] + self.window_seconds - now if accepted else 0.0
+            return limit, max(0, limit - len(accepted)), reset

@@ -1,6 +1,7 @@
 """`PylonClient`: the one place that speaks HTTP to Pylon.
 
-It paces every endpoint below its published rate limit, retries what is worth retrying (429, 5xx,
+Every request takes its slot from a shared `RateBudget` and reports back what the response said
+about the rate (429s, rate-limit headers). The client retries what is worth retrying (429, 5xx,
 timeouts, dropped connections, truncated bodies) with exponential backoff, full jitter and
 `Retry-After`, fails fast on auth errors, and pages through cursor-paginated lists one page at a time.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 
 from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.budget import Grant, Priority, RateBudget
 from pylon_dagster.pylon.endpoints import Endpoint
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
@@ -31,7 +33,7 @@ from pylon_dagster.pylon.errors import (
     PylonResponseError,
     PylonUnavailableError,
 )
-from pylon_dagster.pylon.pacing import EndpointLimiters
+from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class RequestStats:
     paced_seconds: float = 0.0
     search_windows: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
+    rates: dict[str, str] = field(default_factory=dict)
+    """Per endpoint, the rate in force for its latest request and where that rate came from."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, endpoint_key: str, **increments: float) -> None:
@@ -76,7 +80,13 @@ class RequestStats:
             if increments.get("requests"):
                 self.by_endpoint[endpoint_key] += 1
 
-    def as_metadata(self) -> dict[str, float | int]:
+    def note_rate(self, grant: Grant, window_seconds: float) -> None:
+        with self._lock:
+            self.rates[grant.endpoint_key] = (
+                f"{grant.rate:g} per {window_seconds:g}s ({grant.rate_source})"
+            )
+
+    def as_metadata(self) -> dict[str, Any]:
         return {
             "api_requests": self.requests,
             "api_retries": self.retries,
@@ -85,6 +95,7 @@ class RequestStats:
             "api_transport_errors": self.transport_errors,
             "api_paced_seconds": round(self.paced_seconds, 3),
             "api_search_windows": self.search_windows,
+            "api_rate_limits": dict(sorted(self.rates.items())),
         }
 
 
@@ -103,7 +114,8 @@ class PylonClient:
         *,
         base_url: str,
         api_token: str,
-        limiters: EndpointLimiters,
+        budget: RateBudget | None = None,
+        priority: Priority = Priority.BULK,
         retry: RetrySettings | None = None,
         timeout: httpx.Timeout | None = None,
         page_size: int = MAX_PAGE_SIZE,
@@ -133,7 +145,8 @@ class PylonClient:
         self.search_span_cap = search_span_cap
         self.max_pages = max_pages
         self.stats = RequestStats()
-        self._limiters = limiters
+        self._budget = budget
+        self.priority = priority
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -202,15 +215,42 @@ class PylonClient:
         params: Mapping[str, Any] | None,
         json_body: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        with self._limiters.slot(endpoint.key) as waited:
-            self.stats.add(endpoint.key, requests=1, paced_seconds=waited)
-            try:
-                response = self._http.request(endpoint.method, path, params=params, json=json_body)
-            except httpx.TransportError as exc:
-                # Timeouts, refused or dropped connections, truncated transfers.
-                self.stats.add(endpoint.key, transport_errors=1)
-                raise _RetryableFailure(f"{type(exc).__name__}: {exc}") from None
+        grant = self._take_slot(endpoint)
+        try:
+            response = self._http.request(endpoint.method, path, params=params, json=json_body)
+        except httpx.TransportError as exc:
+            # Timeouts, refused or dropped connections, truncated transfers.
+            self._give_back(grant, None)
+            self.stats.add(endpoint.key, transport_errors=1)
+            raise _RetryableFailure(f"{type(exc).__name__}: {exc}") from None
+        self._give_back(grant, response)
         return self._decode(endpoint, path, response)
+
+    def _take_slot(self, endpoint: Endpoint) -> Grant | None:
+        if self._budget is None:
+            self.stats.add(endpoint.key, requests=1)
+            return None
+        grant = self._budget.acquire(endpoint.key, self.priority)
+        self.stats.add(endpoint.key, requests=1, paced_seconds=grant.waited_seconds)
+        self.stats.note_rate(grant, self._budget.window_seconds)
+        return grant
+
+    def _give_back(self, grant: Grant | None, response: httpx.Response | None) -> None:
+        if grant is None or self._budget is None:
+            return
+        if response is None:
+            self._budget.release(
+                grant, status_code=None, headers=RateLimitHeaders(), retry_after=None
+            )
+            return
+        self._budget.release(
+            grant,
+            status_code=response.status_code,
+            headers=parse_rate_limit_headers(response.headers),
+            retry_after=_retry_after_seconds(response, self.retry)
+            if response.status_code == 429
+            else None,
+        )
 
     def _decode(self, endpoint: Endpoint, path: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code

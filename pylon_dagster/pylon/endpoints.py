@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ApiVersion = Literal["2026-04", "2026-10"]
+LATEST_API_VERSION: ApiVersion = "2026-10"
+"""Pylon's newest published limits: where the client starts when told nothing."""
 
 
 @dataclass(frozen=True)

@@ -1,50 +1,61 @@
-"""`PylonResource`: the Dagster resource every Pylon-reading asset uses."""
+"""`PylonResource`: the Dagster resource every Pylon-reading asset and sensor uses."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import dagster as dg
 import httpx
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
-from pylon_dagster.pylon.budget_log import BudgetLog
+from pylon_dagster.pylon.budget import Priority, RateLimitConfig
+from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion
-from pylon_dagster.pylon.pacing import EndpointLimiters
+from pylon_dagster.warehouse import PostgresWarehouse
 
 DEFAULT_BASE_URL = "https://api.usepylon.com"
+PRIORITY_TAG = "pylon_dagster/priority"
+"""Run tag that sets a run's priority on Pylon's budget explicitly: `freshness` or `bulk`."""
+_FRESHNESS_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
+_BACKFILL_TAG = "dagster/backfill"
 
-_limiters_lock = threading.Lock()
-_limiters_by_budget: dict[tuple, tuple[EndpointLimiters, BudgetLog]] = {}
+
+def priority_for_run(tags: dict[str, str]) -> Priority:
+    """Backfills are bulk work; runs started by schedules and sensors keep things fresh.
+
+    An explicit `pylon_dagster/priority` tag wins; anything else (a manual materialization, the
+    headless sync) is bulk work.
+    """
+    if explicit := tags.get(PRIORITY_TAG):
+        return Priority(explicit)
+    if _BACKFILL_TAG in tags:
+        return Priority.BULK
+    if any(tag in tags for tag in _FRESHNESS_TAGS):
+        return Priority.FRESHNESS
+    return Priority.BULK
 
 
-def _shared_limiters(
-    base_url: str, limits: dict[str, int], window_seconds: float
-) -> tuple[EndpointLimiters, BudgetLog]:
-    """One set of limiters per (host, limits) in this process, so concurrent clients share budgets,
-    with the log through which processes hand their recent requests to each other."""
-    key = (base_url.rstrip("/"), window_seconds, tuple(sorted(limits.items())))
-    with _limiters_lock:
-        if key not in _limiters_by_budget:
-            _limiters_by_budget[key] = (
-                EndpointLimiters(limits, window_seconds),
-                BudgetLog.for_host(base_url, window_seconds=window_seconds),
-            )
-        return _limiters_by_budget[key]
+def api_host(base_url: str) -> str:
+    """The budget's name for an API host: scheme, host and path, never credentials."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
 class PylonResource(dg.ConfigurableResource):
-    """Pylon's REST API over httpx: paced per endpoint, retried with backoff, paginated lazily.
+    """Pylon's REST API over httpx: one shared rate budget, retried with backoff, paginated lazily.
 
     The token is read from `PYLON_API_TOKEN` (bind it with `dg.EnvVar`); it is sent only in the
-    Authorization header and never logged, raised or shown.
+    Authorization header and never logged, raised or shown. The rate budget is kept in the
+    warehouse, shared by every process and host that syncs into it.
     """
 
     api_token: str = Field(repr=False, description="Pylon API token (Settings > API, Admin only).")
+    warehouse: PostgresWarehouse
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
         description="API host: the US host, https://api.eu.usepylon.com, or the local emulator.",
@@ -54,37 +65,62 @@ class PylonResource(dg.ConfigurableResource):
     max_attempts: int = Field(default=6, description="Attempts per request before giving up.")
     backoff_base_seconds: float = Field(default=1.0)
     backoff_max_seconds: float = Field(default=60.0)
-    rate_limit_preset: ApiVersion = Field(
-        default="2026-04",
-        description="Which published per-minute limits to pace by: '2026-04' or '2026-10'.",
-    )
-    rate_limits: dict[str, int] = Field(
-        default_factory=dict,
-        description="Per-endpoint overrides, e.g. {'POST /issues/search': 120}.",
+    rate_limits: str = Field(
+        default="auto",
+        description=(
+            "Where the per-endpoint rates start: 'auto' (Pylon's newest published limits, then "
+            "learned from headers and 429s), a preset ('2026-04', '2026-10'), or overrides such as "
+            "'POST /issues/search=20, GET /issues/{id}/messages=20'."
+        ),
     )
     rate_limit_window_seconds: float = Field(
         default=60.0,
         description="Length of a rate-limit minute (shorter only against the emulator).",
     )
+    backfill_share: float = Field(
+        default=0.5,
+        description="Share of an endpoint's budget that bulk work may use while freshness work waits.",
+    )
     page_size: int = Field(default=MAX_PAGE_SIZE, description="`limit` sent with list requests.")
     search_window_days: int = Field(
         default=30, description="Longest updated_at window per issue search (Pylon caps it at 30)."
     )
+    _run_priority: Priority = PrivateAttr(default=Priority.BULK)
 
-    def rate_limits_per_minute(self) -> dict[str, int]:
-        return {**RATE_LIMITS_PER_MINUTE[self.rate_limit_preset], **self.rate_limits}
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.dagster_run
+        self._run_priority = priority_for_run(dict(run.tags)) if run else Priority.BULK
+
+    def rate_limit_config(self) -> RateLimitConfig:
+        return RateLimitConfig.parse(
+            self.rate_limits, window_seconds=self.rate_limit_window_seconds
+        )
+
+    def budget(self) -> PostgresRateBudget:
+        """The shared budget of this API host, in the warehouse (its tables created if missing)."""
+        warehouse = self.warehouse
+        with warehouse.connection() as connection:
+            PostgresRateBudget.ensure_tables(connection, warehouse.schema_name)
+        return PostgresRateBudget(
+            warehouse.engine,
+            warehouse.schema_name,
+            api_host=api_host(self.base_url),
+            config=self.rate_limit_config(),
+            bulk_share=self.backfill_share,
+            lease_seconds=2 * (self.timeout_seconds + self.connect_timeout_seconds),
+        )
 
     @contextmanager
-    def get_client(self, *, max_attempts: int | None = None) -> Iterator[PylonClient]:
-        """A client; `max_attempts` overrides the configured one (e.g. for a quick preflight)."""
-        limiters, budget_log = _shared_limiters(
-            self.base_url, self.rate_limits_per_minute(), self.rate_limit_window_seconds
-        )
-        limiters.absorb(budget_log.ages_from_other_processes())
+    def get_client(
+        self, *, max_attempts: int | None = None, priority: Priority | None = None
+    ) -> Iterator[PylonClient]:
+        """A client; `max_attempts` overrides the configured one (e.g. for a quick preflight),
+        `priority` the run's (freshness for schedule and sensor runs, else bulk)."""
         client = PylonClient(
             base_url=self.base_url,
             api_token=self.api_token,
-            limiters=limiters,
+            budget=self.budget(),
+            priority=priority or self._run_priority,
             retry=RetrySettings(
                 max_attempts=max_attempts or self.max_attempts,
                 backoff_base_seconds=self.backoff_base_seconds,
@@ -94,8 +130,5 @@ class PylonResource(dg.ConfigurableResource):
             page_size=self.page_size,
             search_window=timedelta(days=self.search_window_days),
         )
-        try:
-            with client:
-                yield client
-        finally:
-            budget_log.record(limiters.own_completions())
+        with client:
+            yield client

@@ -36,12 +36,7 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
         sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
         {"name": f"pylon_dagster.ensure_tables:{schema}"},
     )
-    schema_exists = connection.execute(
-        sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}
-    ).first()
-    if not schema_exists:
-        # Only when missing: CREATE SCHEMA IF NOT EXISTS would still need the CREATE privilege.
-        connection.exec_driver_sql(f"CREATE SCHEMA {ident(schema)}")
+    ensure_schema(connection, schema)
     existing: dict[str, set[str]] = defaultdict(set)
     for table, column in connection.execute(_EXISTING_COLUMNS, {"schema": schema}):
         existing[table].add(column)
@@ -56,6 +51,15 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
             _add_missing_columns(connection, spec, schema, existing[spec.name])
     if bookkeeping.FETCH_STATE_TABLE not in existing:
         connection.exec_driver_sql(bookkeeping.create_table_sql(schema))
+
+
+def ensure_schema(connection: sa.Connection, schema: str) -> None:
+    schema_exists = connection.execute(
+        sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}
+    ).first()
+    if not schema_exists:
+        # Only when missing: CREATE SCHEMA IF NOT EXISTS would still need the CREATE privilege.
+        connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
 
 
 def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:

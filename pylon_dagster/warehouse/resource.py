@@ -54,17 +54,18 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     def ensure_tables(self) -> None:
         """Create the schema and tables, and add (and fill) typed columns new in the specs."""
-        with self._begin() as connection:
+        with self.connection() as connection:
             ddl.ensure_tables(connection, self.schema_name)
 
     @contextmanager
     def transaction(self) -> Iterator[LoadTransaction]:
         """One database transaction: committed when the block ends, rolled back on an exception."""
-        with self._begin() as connection:
+        with self.connection() as connection:
             yield LoadTransaction(connection, self.schema_name)
 
     @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
+    def connection(self) -> Iterator[sa.Connection]:
+        """A connection in one transaction, with the schema name checked and bound to it."""
         if not is_plain_name(self.schema_name):
             raise ConfigError(
                 f"{SCHEMA_VAR}={self.schema_name!r} is not a plain lower-case Postgres name "

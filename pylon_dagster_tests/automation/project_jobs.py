@@ -32,15 +32,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def resource_settings(resource: PylonResource) -> str:
     """The JSON for `RESOURCE_VAR` that rebuilds `resource` in another process."""
-    return json.dumps(resource.model_dump(), default=str)
+    return json.dumps(resource.model_dump(exclude={"warehouse"}), default=str)
 
 
 def definitions() -> dg.Definitions:
     settings: dict[str, Any] = json.loads(os.environ[RESOURCE_VAR])
+    warehouse = PostgresWarehouse()
     return dg.Definitions(
         assets=pylon_assets,
         jobs=jobs,
-        resources={"pylon": PylonResource(**settings), "warehouse": PostgresWarehouse()},
+        resources={"pylon": PylonResource(**settings, warehouse=warehouse), "warehouse": warehouse},
     )
 
 

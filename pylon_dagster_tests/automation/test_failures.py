@@ -87,7 +87,7 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
     monkeypatch: pytest.MonkeyPatch,
 ):
     # The project's jobs, their steps in subprocesses, with a token Pylon refuses.
-    wrong_token = emulator_resource(emulator_server, api_token="revoked-token")
+    wrong_token = emulator_resource(emulator_server, warehouse, api_token="revoked-token")
     monkeypatch.setenv(RESOURCE_VAR, resource_settings(wrong_token))
     monkeypatch.setenv(ALERT_WEBHOOK_VAR, alert_receiver.url)
     with dg.instance_for_test() as instance:
@@ -141,7 +141,9 @@ def test_a_successful_run_records_nothing(
     warehouse: PostgresWarehouse,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setenv(RESOURCE_VAR, resource_settings(emulator_resource(emulator_server)))
+    monkeypatch.setenv(
+        RESOURCE_VAR, resource_settings(emulator_resource(emulator_server, warehouse))
+    )
     with dg.instance_for_test() as instance:
         cursor = _tick(instance, None)
         with dg.execute_job(

@@ -16,6 +16,7 @@ from pylon_dagster.pylon.errors import PylonAuthenticationError, PylonUnavailabl
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
 from pylon_dagster.sync import partition_chunks
+from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import (
     EMULATOR_NOW,
     EMULATOR_SEED,
@@ -73,10 +74,10 @@ def searches(emulator: PylonEmulator) -> int:
 
 
 def test_the_first_tick_starts_watching_from_now_without_asking_pylon(
-    emulator_server: EmulatorServer, instance: dg.DagsterInstance
+    emulator_server: EmulatorServer, instance: dg.DagsterInstance, warehouse: PostgresWarehouse
 ):
     before = datetime.now(UTC)
-    context, result = tick(instance, emulator_resource(emulator_server), None)
+    context, result = tick(instance, emulator_resource(emulator_server, warehouse), None)
     assert result.run_requests == []
     cursor = UpdatesCursor.parse(context.cursor, default=datetime.min)
     assert before <= cursor.updated_at <= datetime.now(UTC)
@@ -85,11 +86,11 @@ def test_the_first_tick_starts_watching_from_now_without_asking_pylon(
 
 
 def test_nothing_changed_requests_nothing_and_keeps_the_cursor(
-    emulator_server: EmulatorServer, instance: dg.DagsterInstance
+    emulator_server: EmulatorServer, instance: dg.DagsterInstance, warehouse: PostgresWarehouse
 ):
     emulator = emulator_server.emulator
     cursor = cursor_after_everything(emulator)
-    context, result = tick(instance, emulator_resource(emulator_server), cursor)
+    context, result = tick(instance, emulator_resource(emulator_server, warehouse), cursor)
     assert result.run_requests == []
     assert "No issue updated" in result.skip_message
     assert context.cursor == cursor
@@ -98,10 +99,10 @@ def test_nothing_changed_requests_nothing_and_keeps_the_cursor(
 
 
 def test_a_change_is_requested_for_its_days_and_only_once(
-    emulator_server: EmulatorServer, instance: dg.DagsterInstance
+    emulator_server: EmulatorServer, instance: dg.DagsterInstance, warehouse: PostgresWarehouse
 ):
     emulator = emulator_server.emulator
-    pylon = emulator_resource(emulator_server)
+    pylon = emulator_resource(emulator_server, warehouse)
     context, _ = tick(instance, pylon, None)
     some = sorted(i["id"] for i in emulator.truth("issues"))
     updated = emulator.update_issue(some[0], state="closed")
@@ -131,7 +132,11 @@ def test_a_catch_up_requests_exactly_the_changed_days_in_one_run_that_syncs_them
     expected_days = sorted({parse_timestamp(i["updated_at"]).date().isoformat() for i in changed})
     assert len(expected_days) > 1, "the pinned dataset has changes on several days after 03-12"
 
-    _, result = tick(instance, emulator_resource(pipeline.server), UpdatesCursor(since).dumps())
+    _, result = tick(
+        instance,
+        emulator_resource(pipeline.server, pipeline.warehouse),
+        UpdatesCursor(since).dumps(),
+    )
     assert requested_days(result) == expected_days
     (request,) = result.run_requests  # consecutive days: one run, one search window
     newest = max(parse_timestamp(i["updated_at"]) for i in changed)
@@ -163,21 +168,23 @@ def _dataset_with_tie(*, hidden: int) -> tuple[Dataset, datetime, list[str]]:
     return dataset, tied_at, tied
 
 
-def test_ties_on_the_cursor_instant_are_requested_once_each(instance: dg.DagsterInstance):
+def test_ties_on_the_cursor_instant_are_requested_once_each(
+    instance: dg.DagsterInstance, warehouse: PostgresWarehouse
+):
     before, tied_at, tied = _dataset_with_tie(hidden=2)
     after, _, _ = _dataset_with_tie(hidden=0)
     day = tied_at.date().isoformat()
     start = UpdatesCursor(tied_at - timedelta(minutes=10)).dumps()
 
     with EmulatorServer(PylonEmulator(before, time_scale=EMULATOR_TIME_SCALE)) as server:
-        _, first = tick(instance, emulator_resource(server), start)
+        _, first = tick(instance, emulator_resource(server, warehouse), start)
     assert requested_days(first) == [day]
     assert UpdatesCursor.parse(first.cursor, default=datetime.min) == UpdatesCursor(
         tied_at, {tied[0]}
     )
 
     with EmulatorServer(PylonEmulator(after, time_scale=EMULATOR_TIME_SCALE)) as server:
-        pylon = emulator_resource(server)
+        pylon = emulator_resource(server, warehouse)
         _, second = tick(instance, pylon, first.cursor)
         # The two issues that joined the tie are new; so is their run: Dagster drops a run
         # request whose run key it already launched, so the key must differ from the first.
@@ -194,7 +201,10 @@ def test_ties_on_the_cursor_instant_are_requested_once_each(instance: dg.Dagster
 
 @pytest.mark.parametrize("failure", ["server_errors", "wrong_token"])
 def test_a_failed_probe_raises_and_keeps_the_cursor(
-    emulator_server: EmulatorServer, instance: dg.DagsterInstance, failure: str
+    emulator_server: EmulatorServer,
+    instance: dg.DagsterInstance,
+    failure: str,
+    warehouse: PostgresWarehouse,
 ):
     emulator = emulator_server.emulator
     cursor = cursor_after_everything(emulator)
@@ -202,9 +212,9 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
     error: type[Exception]
     if failure == "server_errors":
         emulator.set_faults(server_error_rate=1.0)
-        pylon, error = emulator_resource(emulator_server), PylonUnavailableError
+        pylon, error = emulator_resource(emulator_server, warehouse), PylonUnavailableError
     else:
-        pylon = emulator_resource(emulator_server, api_token="not-the-token")
+        pylon = emulator_resource(emulator_server, warehouse, api_token="not-the-token")
         error = PylonAuthenticationError
 
     context = dg.build_sensor_context(
@@ -216,18 +226,18 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
 
     # Once Pylon answers again, the change made meanwhile is still requested from that cursor.
     emulator.clear_faults()
-    _, result = tick(instance, emulator_resource(emulator_server), cursor)
+    _, result = tick(instance, emulator_resource(emulator_server, warehouse), cursor)
     assert requested_days(result) == [parse_timestamp(changed["updated_at"]).date().isoformat()]
 
 
 def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day_runs(
-    instance: dg.DagsterInstance,
+    instance: dg.DagsterInstance, warehouse: PostgresWarehouse
 ):
     emulator = make_emulator(issues=1100)
     issues = sorted(emulator.truth("issues"), key=lambda i: (i["updated_at"], i["id"]))
     since = parse_timestamp(issues[0]["updated_at"]) - timedelta(seconds=5)
     with EmulatorServer(emulator) as server:
-        pylon = emulator_resource(server)
+        pylon = emulator_resource(server, warehouse)
         _, first = tick(instance, pylon, UpdatesCursor(since).dumps())
         _, second = tick(instance, pylon, first.cursor)
 

@@ -25,6 +25,7 @@ from pylon_dagster.pylon.errors import (
     PylonResponseError,
 )
 from pylon_dagster.pylon.timestamps import parse_timestamp
+from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import (
     EMULATOR_DAYS,
     EMULATOR_NOW,
@@ -122,10 +123,10 @@ def test_server_errors_dropped_connections_and_malformed_bodies_are_retried(
 
 
 def test_a_refused_token_fails_fast_naming_the_url(
-    emulator_server: EmulatorServer, emulator: PylonEmulator
+    emulator_server: EmulatorServer, emulator: PylonEmulator, warehouse: PostgresWarehouse
 ):
     wrong_token = "not-the-emulator-token-4711"
-    resource = emulator_resource(emulator_server, api_token=wrong_token)
+    resource = emulator_resource(emulator_server, warehouse, api_token=wrong_token)
     with resource.get_client() as client, pytest.raises(PylonAuthenticationError) as caught:
         client.me()
 
@@ -190,11 +191,14 @@ def test_the_emulator_treats_time_bounds_as_strict(
 
 
 def test_the_token_appears_in_no_log_and_no_exception(
-    emulator_server: EmulatorServer, emulator: PylonEmulator, caplog: pytest.LogCaptureFixture
+    emulator_server: EmulatorServer,
+    emulator: PylonEmulator,
+    warehouse: PostgresWarehouse,
+    caplog: pytest.LogCaptureFixture,
 ):
     caplog.set_level(logging.DEBUG)
     raised: list[PylonError] = []
-    resource = emulator_resource(emulator_server, max_attempts=2)
+    resource = emulator_resource(emulator_server, warehouse, max_attempts=2)
     with resource.get_client() as client:
         emulator.set_faults(rate_limit_storm=1, storm_retry_after=0.01)
         client.me()
@@ -214,7 +218,8 @@ def test_the_token_appears_in_no_log_and_no_exception(
             client.request(endpoints.ISSUE, path_params={"id": "no-such-issue"})
         raised.append(not_found.value)
         shown = [repr(client), repr(resource), str(resource)]
-    with emulator_resource(emulator_server, api_token="wrong-token-xyz").get_client() as client:
+    wrong = emulator_resource(emulator_server, warehouse, api_token="wrong-token-xyz")
+    with wrong.get_client() as client:
         with pytest.raises(PylonAuthenticationError) as refused:
             client.me()
         raised.append(refused.value)
@@ -288,11 +293,14 @@ def test_updates_made_during_a_sync_are_found_by_the_next_window(
 
 
 @pytest.mark.slow
-def test_a_paced_full_read_of_the_default_dataset_earns_zero_429s():
-    """Every stream and every child of 2,000 issues, with April limits and a 0.06 s minute."""
+def test_a_paced_full_read_earns_zero_429s(warehouse: PostgresWarehouse):
+    """Every stream and every child of 600 issues, told the April limits, with a 0.2 s minute."""
     now = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
-    emulator = make_emulator(issues=2000, days=90, now=now, time_scale=1000)
-    with EmulatorServer(emulator) as server, emulator_client(server) as client:
+    emulator = make_emulator(issues=600, days=90, now=now, time_scale=300)
+    with (
+        EmulatorServer(emulator) as server,
+        emulator_resource(server, warehouse).get_client() as client,
+    ):
         for endpoint, stream in (
             (endpoints.ACCOUNTS, "accounts"),
             (endpoints.CONTACTS, "contacts"),

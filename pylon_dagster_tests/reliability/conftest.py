@@ -17,7 +17,7 @@ def rewire(pipeline: Pipeline) -> Callable[..., Pipeline]:
 
     def rewired(**overrides) -> Pipeline:
         resources = {
-            "pylon": emulator_resource(pipeline.server, **overrides),
+            "pylon": emulator_resource(pipeline.server, pipeline.warehouse, **overrides),
             "warehouse": pipeline.warehouse,
         }
         defs = dg.Definitions(

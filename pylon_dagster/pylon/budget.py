@@ -1,0 +1,211 @@
+"""Pylon's per-endpoint rate budget: how fast to go, who goes first, and what a response teaches.
+
+Pylon limits requests per organization, per endpoint, per minute. Every request of every process
+takes a slot from one shared budget (`PostgresRateBudget`); this module holds what does not depend
+on where the budget is kept:
+
+- `RateLimitConfig`: the figures to start from, per endpoint. With no configuration, Pylon's newest
+  published limits; `PYLON_RATE_LIMITS` can name a preset or give per-endpoint numbers.
+- `AdaptiveLimit`: the rate in force for one endpoint and how it moves. Rate-limit headers set it
+  outright. A 429 lowers it multiplicatively, never below what the server was seen to accept in the
+  last window, and once per reaction (the requests already in flight when it was lowered earn 429s
+  of their own that say nothing new). A rate that stayed clean for a few windows while work was
+  waiting for it probes a little higher, up to the ceiling; a probe that earns a 429 is undone.
+- `Priority`: freshness work (sensors, schedules, webhook runs) and bulk work (backfills, headless
+  syncs). While freshness work waits, bulk work may use only `bulk_share` of the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from pylon_dagster.pylon.endpoints import LATEST_API_VERSION, RATE_LIMITS_PER_MINUTE, ApiVersion
+from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
+
+DECREASE_FACTOR = 0.5
+"""A 429 at least halves the rate (unless it undoes a probe)."""
+PROBE_AFTER_WINDOWS = 3
+"""Windows a rate must stay clean, with work waiting for it, before it probes higher."""
+PROBE_STEP = 0.05
+"""A probe raises the rate by this fraction (at least one request per window)."""
+
+
+class Priority(StrEnum):
+    FRESHNESS = "freshness"
+    """Keeping the warehouse fresh: the issue-updates probe, schedule, sensor and webhook runs."""
+    BULK = "bulk"
+    """History: backfills, the headless sync, manual materializations."""
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """Per-endpoint starting limits (requests per window) and where they came from."""
+
+    limits: Mapping[str, int]
+    source: str
+    window_seconds: float = 60.0
+
+    @classmethod
+    def parse(cls, raw: str, *, window_seconds: float = 60.0) -> RateLimitConfig:
+        """`''`/`auto` (newest published), a preset (`2026-04`), or `KEY=N, KEY=N` overrides.
+
+        Raises `ValueError` with a message that says what a valid value looks like.
+        """
+        text = raw.strip()
+        latest = RATE_LIMITS_PER_MINUTE[LATEST_API_VERSION]
+        if text in ("", "auto"):
+            return cls(latest, f"published {LATEST_API_VERSION}", window_seconds)
+        if text in RATE_LIMITS_PER_MINUTE:
+            preset: ApiVersion = text  # type: ignore[assignment]
+            return cls(RATE_LIMITS_PER_MINUTE[preset], f"preset {text}", window_seconds)
+        overrides: dict[str, int] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, sep, number = item.rpartition("=")
+            key = " ".join(key.split())
+            if not sep or key not in latest or not re.fullmatch(r"[1-9]\d{0,5}", number.strip()):
+                raise ValueError(
+                    f"{item!r} is not ENDPOINT=REQUESTS_PER_MINUTE with a known endpoint, e.g. "
+                    "'POST /issues/search=20, GET /issues/{id}/messages=20'; or use auto, "
+                    f"{', '.join(RATE_LIMITS_PER_MINUTE)}."
+                )
+            overrides[key] = int(number)
+        return cls({**latest, **overrides}, "configured", window_seconds)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A slot taken from the budget for one request."""
+
+    endpoint_key: str
+    slot_id: int
+    waited_seconds: float
+    rate: float
+    """The endpoint's rate (requests per window) in force when the slot was taken."""
+    rate_source: str
+    taken_at: float
+
+
+class RateBudget(Protocol):
+    """Where every request takes its slot and reports how it went."""
+
+    window_seconds: float
+
+    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
+        """Block until the endpoint's budget has room for one more request, then take it."""
+        ...
+
+    def release(
+        self,
+        grant: Grant,
+        *,
+        status_code: int | None,
+        headers: RateLimitHeaders,
+        retry_after: float | None,
+    ) -> None:
+        """Date the slot at the response (None: no response) and learn from what it said."""
+        ...
+
+
+@dataclass(frozen=True)
+class AdaptiveLimit:
+    """The state of one endpoint's rate. Times are seconds on the budget's clock."""
+
+    rate: float
+    ceiling: float
+    source: str
+    stable_since: float
+    probe_from: float | None = None
+    decreased_at: float | None = None
+    paused_until: float | None = None
+    freshness_waiting_until: float | None = None
+    rate_limited_total: int = 0
+    window_seconds: float = field(default=60.0, compare=False)
+
+    @classmethod
+    def start(cls, limit: int, source: str, *, now: float, window_seconds: float) -> AdaptiveLimit:
+        return cls(
+            rate=float(limit),
+            ceiling=float(limit),
+            source=source,
+            stable_since=now,
+            window_seconds=window_seconds,
+        )
+
+    def allowance(self, priority: Priority, *, now: float, bulk_share: float) -> int:
+        """How many slots a request of `priority` may see used in the window and still go."""
+        full = max(1, math.floor(self.rate))
+        freshness_waits = (self.freshness_waiting_until or 0.0) > now
+        if priority is Priority.BULK and freshness_waits:
+            return max(1, math.floor(self.rate * bulk_share))
+        return full
+
+    def paused_for(self, now: float) -> float:
+        return max(0.0, (self.paused_until or 0.0) - now)
+
+    def probed(self, now: float) -> AdaptiveLimit:
+        """Work is waiting for a rate that has been clean for a while: try a little higher."""
+        if self.rate >= self.ceiling or self.source == "headers":
+            return self
+        if now - self.stable_since < PROBE_AFTER_WINDOWS * self.window_seconds:
+            return self
+        higher = min(self.ceiling, self.rate + max(1.0, self.rate * PROBE_STEP))
+        return replace(self, rate=higher, probe_from=self.rate, stable_since=now)
+
+    def after_429(
+        self, *, taken_at: float, accepted_in_window: int, retry_after: float | None, now: float
+    ) -> AdaptiveLimit:
+        """Slow down for everyone: undo a probe, else decrease multiplicatively; always pause."""
+        pause = retry_after if retry_after is not None else self.window_seconds / max(self.rate, 1)
+        paused = replace(
+            self,
+            paused_until=max(self.paused_until or 0.0, now + pause),
+            rate_limited_total=self.rate_limited_total + 1,
+        )
+        if self.decreased_at is not None and taken_at < self.decreased_at:
+            return paused  # sent before the last decrease: it tells nothing new
+        probing = (
+            self.probe_from is not None
+            and now - self.stable_since < PROBE_AFTER_WINDOWS * self.window_seconds
+        )
+        if probing:
+            lower = self.probe_from or 1.0
+        else:
+            lower = min(self.rate * DECREASE_FACTOR, max(accepted_in_window, 1))
+            lower = max(lower, 1.0)
+        source = self.source if self.source == "headers" else "learned from 429s"
+        return replace(
+            paused,
+            rate=lower,
+            source=source,
+            probe_from=None,
+            decreased_at=now,
+            stable_since=now,
+        )
+
+    def after_headers(self, headers: RateLimitHeaders, *, now: float) -> AdaptiveLimit:
+        """The server said its limit (taken as is) or that nothing is left (pause until reset)."""
+        learned = self
+        if headers.limit is not None and (
+            headers.limit != self.rate or headers.limit != self.ceiling
+        ):
+            learned = replace(
+                self,
+                rate=float(headers.limit),
+                ceiling=float(headers.limit),
+                source="headers",
+                probe_from=None,
+                stable_since=now,
+            )
+        if headers.remaining == 0 and headers.reset_seconds:
+            until = now + headers.reset_seconds
+            if until > (learned.paused_until or 0.0):
+                learned = replace(learned, paused_until=until)
+        return learned
+
+    def describe(self) -> str:
+        return f"{self.rate:g} per {self.window_seconds:g}s ({self.source})"

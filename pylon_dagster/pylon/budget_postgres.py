@@ -1,0 +1,308 @@
+"""`PostgresRateBudget`: one per-endpoint rate budget for every process on every host.
+
+Pylon counts an organization's requests per endpoint in a sliding minute, whoever sends them, so
+the budget lives where every process already connects: the warehouse. Two small tables:
+
+- `pylon_rate_limits`, a row per (API host, endpoint): the `AdaptiveLimit` state (rate in force,
+  ceiling, where it came from, pause, probe, waiting freshness work). Every change happens under
+  that row's lock (`SELECT ... FOR UPDATE`), so concurrent processes take turns per endpoint and
+  never block other endpoints. What was learned survives restarts.
+- `pylon_rate_slots`, a row per request inside the current window: taken before the request,
+  dated when its response arrives (the server saw it at some moment in between, so reusing the
+  slot one window after the response can never land inside the server's window), or after a
+  lease if its process died. Rows older than a window are deleted as requests go.
+
+All times are the database's clock (`clock_timestamp()`), so hosts whose clocks disagree still
+share one timeline. Each request costs two short transactions; at Pylon's rates (at most five
+requests a second per endpoint) that is far below what any Postgres serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority, RateLimitConfig
+from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
+from pylon_dagster.warehouse.ddl import ensure_schema
+from pylon_dagster.warehouse.sql import ident, qualified
+
+logger = logging.getLogger(__name__)
+
+LIMITS_TABLE = "pylon_rate_limits"
+SLOTS_TABLE = "pylon_rate_slots"
+MIN_POLL_SECONDS = 0.005
+
+_STATE_COLUMNS = (
+    "rate",
+    "ceiling",
+    "source",
+    "probe_from",
+    "stable_since",
+    "decreased_at",
+    "paused_until",
+    "freshness_waiting_until",
+    "rate_limited_total",
+)
+_TIME_COLUMNS = {
+    "stable_since",
+    "decreased_at",
+    "paused_until",
+    "freshness_waiting_until",
+}
+
+
+def create_tables_sql(schema: str) -> list[str]:
+    limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {limits} (
+    api_host text NOT NULL,
+    endpoint text NOT NULL,
+    window_seconds double precision NOT NULL,
+    configured double precision NOT NULL,
+    rate double precision NOT NULL,
+    ceiling double precision NOT NULL,
+    source text NOT NULL,
+    probe_from double precision,
+    stable_since timestamptz NOT NULL,
+    decreased_at timestamptz,
+    paused_until timestamptz,
+    freshness_waiting_until timestamptz,
+    rate_limited_total bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (api_host, endpoint)
+)""",
+        f"""CREATE TABLE IF NOT EXISTS {slots} (
+    id bigserial PRIMARY KEY,
+    api_host text NOT NULL,
+    endpoint text NOT NULL,
+    priority text NOT NULL,
+    taken_at timestamptz NOT NULL,
+    done_at timestamptz,
+    lease_until timestamptz NOT NULL,
+    status integer
+)""",
+        f"CREATE INDEX IF NOT EXISTS {ident(SLOTS_TABLE + '_by_endpoint')} "
+        f"ON {slots} (api_host, endpoint, taken_at)",
+    ]
+
+
+class PostgresRateBudget:
+    """The shared budget of one API host, kept in `schema` of the database behind `engine`."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        schema: str,
+        *,
+        api_host: str,
+        config: RateLimitConfig,
+        bulk_share: float = 0.5,
+        lease_seconds: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not 0 < bulk_share <= 1:
+            raise ValueError(f"bulk_share must be in (0, 1], got {bulk_share}")
+        self.engine = engine
+        self.schema = schema
+        self.api_host = api_host
+        self.config = config
+        self.window_seconds = config.window_seconds
+        self.bulk_share = bulk_share
+        self.lease_seconds = lease_seconds
+        self._sleep = sleep
+        limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
+        epoch = {c: f"extract(epoch from {c})::float8" for c in _TIME_COLUMNS}
+        selected = ", ".join(f"{epoch.get(c, c)} AS {c}" for c in _STATE_COLUMNS)
+        where = "api_host = :host AND endpoint = :endpoint"
+        self._select_state = sa.text(
+            f"SELECT {selected}, configured, window_seconds, "
+            f"extract(epoch from clock_timestamp())::float8 AS now FROM {limits} WHERE {where} FOR UPDATE"
+        )
+        assigned = ", ".join(
+            f"{c} = to_timestamp(:{c})" if c in _TIME_COLUMNS else f"{c} = :{c}"
+            for c in _STATE_COLUMNS
+        )
+        self._write_state = sa.text(
+            f"INSERT INTO {limits} (api_host, endpoint, window_seconds, configured, "
+            f"{', '.join(_STATE_COLUMNS)}) VALUES (:host, :endpoint, :window_seconds, :configured, "
+            + ", ".join(
+                f"to_timestamp(:{c})" if c in _TIME_COLUMNS else f":{c}" for c in _STATE_COLUMNS
+            )
+            + f") ON CONFLICT (api_host, endpoint) DO UPDATE SET window_seconds = :window_seconds, "
+            f"configured = :configured, {assigned}, updated_at = clock_timestamp()"
+        )
+        self._clock = sa.text("SELECT extract(epoch from clock_timestamp())::float8")
+        self._expire = sa.text(
+            f"DELETE FROM {slots} WHERE {where} "
+            "AND coalesce(done_at, lease_until) <= to_timestamp(:now - :window)"
+        )
+        self._occupancy = sa.text(
+            f"SELECT count(*) AS used, "
+            f"extract(epoch from min(coalesce(done_at, lease_until)))::float8 AS oldest_end "
+            f"FROM {slots} WHERE {where}"
+        )
+        self._take = sa.text(
+            f"INSERT INTO {slots} (api_host, endpoint, priority, taken_at, lease_until) "
+            "VALUES (:host, :endpoint, :priority, to_timestamp(:now), to_timestamp(:now + :lease)) "
+            "RETURNING id"
+        )
+        self._done = sa.text(
+            f"UPDATE {slots} SET done_at = clock_timestamp(), status = :status WHERE id = :id "
+            "RETURNING id"
+        )
+        self._accepted = sa.text(
+            f"SELECT count(*) FROM {slots} WHERE {where} AND done_at IS NOT NULL "
+            "AND status IS DISTINCT FROM 429 AND done_at > to_timestamp(:now - :window)"
+        )
+
+    @classmethod
+    def ensure_tables(cls, connection: sa.Connection, schema: str) -> None:
+        """Create the budget tables if missing (serialised: concurrent creators would collide)."""
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+            {"name": f"pylon_dagster.rate_budget:{schema}"},
+        )
+        ensure_schema(connection, schema)
+        for statement in create_tables_sql(schema):
+            connection.exec_driver_sql(statement)
+
+    # -- taking a slot ---------------------------------------------------------------------------
+
+    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
+        waited = 0.0
+        while True:
+            grant, wait = self._try_acquire(endpoint_key, priority)
+            if grant is not None:
+                return replace(grant, waited_seconds=waited)
+            self._sleep(wait)
+            waited += wait
+
+    def try_acquire(self, endpoint_key: str, priority: Priority) -> Grant | None:
+        """A slot if the budget has room right now, else None (without waiting)."""
+        return self._try_acquire(endpoint_key, priority)[0]
+
+    def _try_acquire(self, endpoint_key: str, priority: Priority) -> tuple[Grant | None, float]:
+        keys = {"host": self.api_host, "endpoint": endpoint_key}
+        with self.engine.begin() as connection:
+            state, now = self._locked_state(connection, endpoint_key)
+            window = self.window_seconds
+            connection.execute(self._expire, {**keys, "now": now, "window": window})
+            used, oldest_end = connection.execute(self._occupancy, keys).one()
+            if (paused := state.paused_for(now)) > 0:
+                return None, paused
+            allowance = state.allowance(priority, now=now, bulk_share=self.bulk_share)
+            if used >= allowance:
+                probed = state.probed(now)
+                if probed is not state:
+                    self._store(connection, endpoint_key, probed)
+                    state = probed
+                    allowance = state.allowance(priority, now=now, bulk_share=self.bulk_share)
+            if used < allowance:
+                slot_id = connection.execute(
+                    self._take,
+                    {**keys, "priority": priority.value, "now": now, "lease": self.lease_seconds},
+                ).scalar_one()
+                return Grant(endpoint_key, slot_id, 0.0, state.rate, state.source, now), 0.0
+            if priority is Priority.FRESHNESS:
+                self._store(
+                    connection, endpoint_key, replace(state, freshness_waiting_until=now + window)
+                )
+            poll = max(MIN_POLL_SECONDS, window / max(state.rate, 1.0))
+            if oldest_end is None:
+                return None, poll
+            return None, max(MIN_POLL_SECONDS, min(oldest_end + window - now, window))
+
+    # -- learning from the response ----------------------------------------------------------------
+
+    def release(
+        self,
+        grant: Grant,
+        *,
+        status_code: int | None,
+        headers: RateLimitHeaders,
+        retry_after: float | None,
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
+            if status_code != 429 and not headers.said_anything:
+                return
+            state, now = self._locked_state(connection, grant.endpoint_key)
+            learned = state.after_headers(headers, now=now)
+            if status_code == 429:
+                accepted = connection.execute(
+                    self._accepted,
+                    {
+                        "host": self.api_host,
+                        "endpoint": grant.endpoint_key,
+                        "now": now,
+                        "window": self.window_seconds,
+                    },
+                ).scalar_one()
+                learned = learned.after_429(
+                    taken_at=grant.taken_at,
+                    accepted_in_window=accepted,
+                    retry_after=retry_after,
+                    now=now,
+                )
+                if learned.rate != state.rate:
+                    logger.warning(
+                        "%s: Pylon answered 429; rate lowered from %s to %s for every process",
+                        grant.endpoint_key,
+                        state.describe(),
+                        learned.describe(),
+                    )
+            if learned != state:
+                self._store(connection, grant.endpoint_key, learned)
+
+    def current(self, endpoint_key: str) -> AdaptiveLimit:
+        """The endpoint's state as stored now (for reports and tests)."""
+        with self.engine.begin() as connection:
+            return self._locked_state(connection, endpoint_key)[0]
+
+    # -- state rows --------------------------------------------------------------------------------
+
+    def _locked_state(
+        self, connection: sa.Connection, endpoint_key: str
+    ) -> tuple[AdaptiveLimit, float]:
+        keys = {"host": self.api_host, "endpoint": endpoint_key}
+        row = connection.execute(self._select_state, keys).mappings().first()
+        configured = self.config.limits.get(endpoint_key)
+        if configured is None:
+            raise KeyError(f"{endpoint_key} has no rate limit configured")
+        if (
+            row is not None
+            and row["configured"] == configured
+            and row["window_seconds"] == self.window_seconds
+        ):
+            return self._state_from(row), row["now"]
+        now = connection.execute(self._clock).scalar_one()
+        # New endpoint, or the configured figures changed: start afresh from them.
+        state = AdaptiveLimit.start(
+            configured, self.config.source, now=now, window_seconds=self.window_seconds
+        )
+        self._store(connection, endpoint_key, state)
+        row = connection.execute(self._select_state, keys).mappings().one()
+        return self._state_from(row), row["now"]
+
+    def _state_from(self, row: Any) -> AdaptiveLimit:
+        return AdaptiveLimit(
+            **{c: row[c] for c in _STATE_COLUMNS}, window_seconds=self.window_seconds
+        )
+
+    def _store(self, connection: sa.Connection, endpoint_key: str, state: AdaptiveLimit) -> None:
+        connection.execute(
+            self._write_state,
+            {
+                "host": self.api_host,
+                "endpoint": endpoint_key,
+                "window_seconds": self.window_seconds,
+                "configured": self.config.limits[endpoint_key],
+                **{c: getattr(state, c) for c in _STATE_COLUMNS},
+            },
+        )

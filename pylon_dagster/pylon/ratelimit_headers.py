@@ -1,0 +1,69 @@
+"""Rate-limit response headers, whatever spelling the server uses.
+
+Pylon documents `X-RateLimit-...` style headers without naming them all, so every common variant is
+read: `X-RateLimit-*`, `X-Rate-Limit-*`, the IETF draft's `RateLimit-*` fields, and its structured
+`RateLimit: limit=20, remaining=3, reset=12` / `RateLimit-Policy: 20;w=60` forms. A reset is
+delta-seconds, or a Unix timestamp when it is too large to be a delay.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_PREFIXES = ("x-ratelimit-", "x-rate-limit-", "ratelimit-")
+_UNIX_TIME_THRESHOLD = 1_000_000_000
+_NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """What a response said about its endpoint's budget; None where it said nothing."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_seconds: float | None = None
+
+    @property
+    def said_anything(self) -> bool:
+        return self.limit is not None or self.remaining is not None
+
+
+def parse_rate_limit_headers(
+    headers: Mapping[str, str], *, now: float | None = None
+) -> RateLimitHeaders:
+    """The limit, remaining requests and seconds until reset that `headers` announce."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    limit = _first_number(lowered, "limit")
+    remaining = _first_number(lowered, "remaining")
+    reset = _first_number(lowered, "reset")
+    structured = lowered.get("ratelimit", "")
+    limit = limit if limit is not None else _field(structured, "limit")
+    remaining = remaining if remaining is not None else _field(structured, "remaining")
+    reset = reset if reset is not None else _field(structured, "reset")
+    if limit is None and (policy := re.match(_NUMBER, lowered.get("ratelimit-policy", "").strip())):
+        limit = float(policy.group(1))
+    if reset is not None and reset > _UNIX_TIME_THRESHOLD:
+        reset = reset - (time.time() if now is None else now)
+    return RateLimitHeaders(
+        limit=int(limit) if limit is not None and limit >= 1 else None,
+        remaining=int(remaining) if remaining is not None and remaining >= 0 else None,
+        reset_seconds=max(reset, 0.0) if reset is not None else None,
+    )
+
+
+def _first_number(headers: Mapping[str, str], suffix: str) -> float | None:
+    for prefix in _PREFIXES:
+        if (value := headers.get(prefix + suffix)) is not None:
+            # A comma-separated list (several policies) starts with the one that applies now.
+            match = re.match(_NUMBER, value.split(",")[0].strip())
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _field(structured: str, name: str) -> float | None:
+    match = re.search(rf"(?:^|[,;\s]){name}\s*=\s*{_NUMBER}", structured)
+    return float(match.group(1)) if match else None
