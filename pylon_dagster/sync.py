@@ -75,7 +75,7 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
 
 
 def preflight(defs: dg.Definitions) -> None:
-    """Check the token, the API URL and the warehouse before any data is read or written.
+    """Check the warehouse, the token and the API URL before any data is read or written.
 
     Raises `ConfigError` naming the setting at fault and what a valid value looks like. Messages
     never contain the token.
@@ -85,28 +85,31 @@ def preflight(defs: dg.Definitions) -> None:
             f"{API_TOKEN_VAR} is not set. Set it to an API token made by an Admin in Pylon under "
             f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
         )
-    pylon = defs.resources["pylon"].process_config_and_initialize()
-    try:
-        with pylon.get_client(max_attempts=PREFLIGHT_ATTEMPTS) as client:
-            client.me()
-    except PylonAuthenticationError as error:
-        raise ConfigError(str(error)) from None
-    except PylonUnavailableError as error:
-        raise ConfigError(
-            f"{API_URL_VAR}={pylon.base_url!r} cannot be reached ({error.last_failure}). Use "
-            "https://api.usepylon.com, https://api.eu.usepylon.com for EU organizations, or "
-            "the emulator's URL, e.g. http://127.0.0.1:8765."
-        ) from None
-    except PylonError as error:
-        raise ConfigError(
-            f"{API_URL_VAR}={pylon.base_url!r} does not answer like Pylon's API ({error}). Use "
-            "https://api.usepylon.com or https://api.eu.usepylon.com."
-        ) from None
     warehouse = defs.resources["warehouse"].process_config_and_initialize()
     try:
         connect(warehouse.engine).close()
     except WarehouseUnavailableError as error:
         raise ConfigError(str(error)) from None
+    api_url = defs.resources["pylon"].base_url
+    try:
+        with (
+            defs.resources["pylon"].process_config_and_initialize_cm() as pylon,
+            pylon.get_client(max_attempts=PREFLIGHT_ATTEMPTS) as client,
+        ):
+            client.me()
+    except PylonAuthenticationError as error:
+        raise ConfigError(str(error)) from None
+    except PylonUnavailableError as error:
+        raise ConfigError(
+            f"{API_URL_VAR}={api_url!r} cannot be reached ({error.last_failure}). Use "
+            "https://api.usepylon.com, https://api.eu.usepylon.com for EU organizations, or "
+            "the emulator's URL, e.g. http://127.0.0.1:8765."
+        ) from None
+    except PylonError as error:
+        raise ConfigError(
+            f"{API_URL_VAR}={api_url!r} does not answer like Pylon's API ({error}). Use "
+            "https://api.usepylon.com or https://api.eu.usepylon.com."
+        ) from None
 
 
 @contextmanager
@@ -166,9 +169,9 @@ def run_sync(
     echo: Echo = print,
 ) -> list[SyncRun]:
     """Materialize every asset; stops at the first failed run and returns what ran."""
-    chunks = partition_chunks(start, end)
     runs: list[SyncRun] = []
-    for run in _runs(defs, instance, chunks):
+    for plan in _planned_runs(partition_chunks(start, end)):
+        run = _execute(defs, instance, *plan)
         runs.append(run)
         echo(f"{run.label}: {'ok' if run.success else 'FAILED'} (run {run.run_id})")
         if not run.success:
@@ -177,14 +180,15 @@ def run_sync(
     return runs
 
 
-def _runs(
-    defs: dg.Definitions, instance: dg.DagsterInstance, chunks: Sequence[Sequence[str]]
-) -> Iterator[SyncRun]:
-    yield _execute(defs, instance, reference_job.name, "reference streams and knowledge base", {})
+def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
+    """(job, label, tags) of every run: the reference streams, then one run per issues chunk."""
+    planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]}
-        label = f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)"
-        yield _execute(defs, instance, issues_job.name, label, tags)
+        planned.append(
+            (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
+        )
+    return planned
 
 
 def _execute(

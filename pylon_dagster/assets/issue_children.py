@@ -6,9 +6,10 @@ run fetches children only for issues whose `updated_at` has moved since. Message
 separate rate budgets, so the two streams are fetched at the same time.
 """
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import dagster as dg
@@ -44,11 +45,16 @@ FETCH_WORKERS_PER_STREAM = 4
 
 @dataclass
 class _ChildFetch:
-    """The issues of one stream still to fetch, and what the fetch found."""
+    """The issues of one stream still to fetch, and what the fetch found (from several threads)."""
 
     stream: str
     issues: list[tuple[str, datetime]]
     not_found: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_not_found(self) -> None:
+        with self._lock:
+            self.not_found += 1
 
 
 def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBatch]:
@@ -59,7 +65,7 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
             records = list(client.iter_records(endpoint, path_params={"id": issue_id}))
         except PylonNotFoundError:
             # Deleted between the search and now: it has no children any more.
-            fetch.not_found += 1
+            fetch.count_not_found()
             records = []
         return ChildBatch(parent_id=issue_id, records=records)
 

@@ -142,6 +142,10 @@ class PylonEmulator:
     def delete_issue(self, issue_id: str) -> Record:
         return self.store.delete_issue(issue_id)
 
+    def rate_floor_seconds(self) -> float:
+        """The least time the requests counted so far could take within this emulator's limits."""
+        return self.counters().rate_floor_seconds(self.rate_limits, self.window_seconds)
+
     def truth(self, stream: str) -> list[Record] | dict[str, list[Record]]:
         """What the API serves for a stream (see `store.STREAMS`); children keyed by parent id."""
         return self.store.truth(stream)
@@ -153,6 +157,8 @@ class PylonEmulator:
             self._counters.count_request(endpoint.key)
             response = await self._respond(endpoint, handler, request)
             self._add_rate_limit_headers(endpoint, response)
+            if response.status_code == 429:
+                self._counters.count_refused(endpoint.key)
             if isinstance(response, DroppedResponse):
                 self._counters.count_dropped()
             else:

@@ -19,6 +19,8 @@ class CounterSnapshot:
     """200s whose body was deliberately broken (also counted under 200)."""
     child_fetches: dict[str, dict[str, int]]
     """Per issue id: how many times its `messages` / `threads` were fetched (first pages served)."""
+    refused: dict[str, int]
+    """429s per catalogue key."""
 
     @property
     def rate_limited(self) -> int:
@@ -28,6 +30,18 @@ class CounterSnapshot:
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
+    def rate_floor_seconds(self, limits: dict[str, int], window_seconds: float) -> float:
+        """The least time these requests could take at `limits`: the busiest endpoint's accepted
+        requests divided by its budget per window."""
+        return max(
+            (
+                (count - self.refused.get(key, 0)) / limits[key] * window_seconds
+                for key, count in self.requests.items()
+                if key in limits
+            ),
+            default=0.0,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
@@ -36,6 +50,7 @@ class CounterSnapshot:
             "dropped": self.dropped,
             "malformed": self.malformed,
             "child_fetches": self.child_fetches,
+            "refused": self.refused,
         }
 
 
@@ -53,6 +68,7 @@ class Counters:
             self._dropped = 0
             self._malformed = 0
             self._child_fetches: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            self._refused: Counter[str] = Counter()
 
     def count_request(self, endpoint_key: str) -> None:
         with self._lock:
@@ -61,6 +77,10 @@ class Counters:
     def count_response(self, status: int) -> None:
         with self._lock:
             self._responses[status] += 1
+
+    def count_refused(self, endpoint_key: str) -> None:
+        with self._lock:
+            self._refused[endpoint_key] += 1
 
     def count_dropped(self) -> None:
         with self._lock:
@@ -82,4 +102,5 @@ class Counters:
                 dropped=self._dropped,
                 malformed=self._malformed,
                 child_fetches={issue: dict(c) for issue, c in self._child_fetches.items()},
+                refused=dict(self._refused),
             )

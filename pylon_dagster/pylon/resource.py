@@ -88,7 +88,7 @@ class PylonResource(dg.ConfigurableResource):
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        run = context.dagster_run
+        run = context.run
         self._run_priority = priority_for_run(dict(run.tags)) if run else Priority.BULK
 
     def rate_limit_config(self) -> RateLimitConfig:

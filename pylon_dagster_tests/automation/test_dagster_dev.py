@@ -30,8 +30,8 @@ BACKFILL_DAYS = 60
 DATA_DAYS = 45
 ISSUE_COUNT = 120
 # A rate-limit "minute" of 3 s: fetching the children of 120 issues takes several of them per
-# stream, so pacing matters. With the pool limit lifted, the two children runs overlap and the
-# emulator answers 429s (10 when measured); with `default_limit: 1` it answers none.
+# stream, so pacing matters. The two children runs overlap (the pool admits 6 steps), and only
+# the budget they share through the warehouse keeps the emulator from answering 429s.
 TIME_SCALE = 20.0
 SENSOR_INTERVAL_SECONDS = 5
 STARTUP_TIMEOUT = 180

@@ -40,10 +40,10 @@ def instance() -> Iterator[dg.DagsterInstance]:
 def tick(
     instance: dg.DagsterInstance, pylon: PylonResource, cursor: str | None
 ) -> tuple[dg.SensorEvaluationContext, Any]:
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
-    )
-    return context, issue_updates_sensor.evaluate_tick(context)
+    ) as context:
+        return context, issue_updates_sensor.evaluate_tick(context)
 
 
 def requested_days(result: Any) -> list[str]:
@@ -217,10 +217,12 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
         pylon = emulator_resource(emulator_server, warehouse, api_token="not-the-token")
         error = PylonAuthenticationError
 
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
-    )
-    with pytest.raises(error):
+    with (
+        dg.build_sensor_context(
+            instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
+        ) as context,
+        pytest.raises(error),
+    ):
         issue_updates_sensor.evaluate_tick(context)
     assert context.cursor == cursor
 

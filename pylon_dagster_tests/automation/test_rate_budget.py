@@ -1,23 +1,20 @@
-"""The issue-updates probe and a run's own searches never share Pylon's per-minute budget.
+"""Freshness work is not starved by a backfill holding Pylon's budget.
 
-The sensor probes from the daemon's (or code server's) process, while a run's steps call Pylon
-from processes of their own: no client-side limiter sees both. A run that uses the whole search
-budget of a rate-limit window followed by a probe in that same window earns a 429, so the probe
-waits while a Pylon run is in progress and for one window after it ended.
+A backfill of every issue's messages and threads runs, in its own step processes, at two requests
+per (one-second) window on each child endpoint: about a minute of work that keeps both budgets
+full. Meanwhile an issue changes; the issue-updates sensor probes Pylon from this process and the
+run it requests (tagged as a sensor's run, so freshness priority) finishes while the backfill is
+still running. Both end complete, and Pylon refused (almost) nothing.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 
 import dagster as dg
 
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
-from pylon_dagster.definitions import defs
 from pylon_dagster.emulator import EmulatorServer
-from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import wait_for
 from pylon_dagster_tests.automation.project_jobs import (
@@ -25,80 +22,61 @@ from pylon_dagster_tests.automation.project_jobs import (
     reconstructable_job,
     resource_settings,
 )
-from pylon_dagster_tests.automation.test_issue_updates import cursor_after_everything
+from pylon_dagster_tests.automation.test_issue_updates import cursor_after_everything, tick
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator
+from pylon_dagster_tests.fixtures.pipeline import rows_of
 
-SEARCH = "POST /issues/search"
-DAY = "2026-03-13"
-ISSUES = dg.AssetKey(["pylon", "issues"])
-# A rate-limit "minute" of 3 s in which Pylon admits a single search: every page the run fetches
-# fills the search budget of its window on its own.
-TIME_SCALE = 20.0
-
-
-def _probe(instance: dg.DagsterInstance, pylon: PylonResource, cursor: str) -> str:
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
-    )
-    result = issue_updates_sensor.evaluate_tick(context)
-    assert result.run_requests == [], "nothing changed: the probe must request nothing"
-    return result.skip_message or ""
+MESSAGES, THREADS = "GET /issues/{id}/messages", "GET /issues/{id}/threads"
+RANGE = {
+    "dagster/asset_partition_range_start": "2026-02-12",
+    "dagster/asset_partition_range_end": "2026-03-14",
+}
 
 
-def test_the_probe_waits_for_runs_and_never_earns_a_429(warehouse: PostgresWarehouse, monkeypatch):
-    emulator = make_emulator(time_scale=TIME_SCALE, rate_limits={SEARCH: 1})
-    on_day = [
-        i
-        for i in emulator.truth("issues")
-        if parse_timestamp(i["updated_at"]).date().isoformat() == DAY
-    ]
-    assert len(on_day) >= 2
+def test_a_sensor_run_finishes_while_a_backfill_holds_the_budget(
+    warehouse: PostgresWarehouse, monkeypatch
+):
+    emulator = make_emulator(time_scale=60.0, rate_limits={MESSAGES: 2, THREADS: 2})
     with EmulatorServer(emulator) as server, dg.instance_for_test() as instance:
-        # The run pages through the day's issues (at least two pages, one per window) ...
-        run_resource = emulator_resource(server, page_size=math.ceil(len(on_day) / 2))
-        monkeypatch.setenv(RESOURCE_VAR, resource_settings(run_resource))
-        # ... while the sensor ticks with the code location's resource, in this process.
-        sensor_resource = emulator_resource(server)
+        pylon = emulator_resource(server, warehouse)
+        monkeypatch.setenv(RESOURCE_VAR, resource_settings(pylon))
         cursor = cursor_after_everything(emulator)
         outcome: dict[str, bool] = {}
 
-        def run_issues_for_the_day() -> None:
+        def backfill() -> None:
             with dg.execute_job(
-                reconstructable_job("__ASSET_JOB"),
+                reconstructable_job("pylon_issues_job"),
                 instance,
-                tags={"dagster/partition": DAY},
-                asset_selection=[ISSUES],
+                tags={**RANGE, "dagster/backfill": "test-backfill"},
             ) as result:
-                outcome["success"] = result.success
+                outcome["backfill"] = result.success
 
-        runner = threading.Thread(target=run_issues_for_the_day)
+        runner = threading.Thread(target=backfill)
         runner.start()
         try:
+            # The backfill is fetching children: both child budgets are in use.
             wait_for(
-                lambda: instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])),
-                timeout=60,
-                what="the run to start",
+                lambda: emulator.counters().requests.get(MESSAGES, 0) >= 4,
+                timeout=120,
+                what="the backfill to fetch children",
             )
-            during = _probe(instance, sensor_resource, cursor)
+            changed = emulator.update_issue(emulator.truth("issues")[0]["id"], state="closed")
+            _, result = tick(instance, pylon, cursor)
+            (request,) = result.run_requests
+            with dg.execute_job(
+                reconstructable_job("pylon_issues_job"),
+                instance,
+                tags={**request.tags, "dagster/sensor_name": issue_updates_sensor.name},
+            ) as fresh:
+                assert fresh.success
+            backfill_still_running = runner.is_alive()
         finally:
-            runner.join(timeout=120)
-        assert outcome == {"success": True}
-        # Right after the run: its last page still counts against this window's budget.
-        right_after = _probe(instance, sensor_resource, cursor)
+            runner.join(timeout=600)
 
+        assert backfill_still_running, "the sensor's run had to wait for the backfill"
+        assert outcome == {"backfill": True}
+        stored = rows_of(warehouse, "issues")
+        assert stored[changed["id"]]["state"] == "closed"
+        assert set(stored) == {i["id"] for i in emulator.truth("issues")}
         counters = emulator.counters()
-        assert counters.rate_limited == 0, counters
-        assert "is in progress" in during
-        assert "ended less than one rate-limit window" in right_after
-        run_searches = counters.requests[SEARCH]
-        assert run_searches >= 2  # the run's pages; the sensor sent nothing yet
-
-        # One window later the probe goes out, and Pylon never had to refuse anything.
-        wait_for(
-            lambda: "No issue updated" in _probe(instance, sensor_resource, cursor),
-            timeout=30,
-            what="the sensor to probe again",
-        )
-        counters = emulator.counters()
-        assert counters.requests[SEARCH] == run_searches + 1
-        assert counters.rate_limited == 0, counters
+        assert counters.rate_limited <= 0.01 * counters.total_requests, counters
