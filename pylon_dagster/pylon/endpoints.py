@@ -50,6 +50,7 @@ ISSUE_STATUSES = Endpoint("GET", "/issue-statuses")
 KNOWLEDGE_BASES = Endpoint("GET", "/knowledge-bases")
 KNOWLEDGE_BASE_ARTICLES = Endpoint("GET", "/knowledge-bases/{id}/articles")
 KNOWLEDGE_BASE_COLLECTIONS = Endpoint("GET", "/knowledge-bases/{id}/collections")
+TASKS = Endpoint("GET", "/tasks")
 
 ALL_ENDPOINTS: tuple[Endpoint, ...] = (
     ME,
@@ -70,6 +71,7 @@ ALL_ENDPOINTS: tuple[Endpoint, ...] = (
     KNOWLEDGE_BASES,
     KNOWLEDGE_BASE_ARTICLES,
     KNOWLEDGE_BASE_COLLECTIONS,
+    TASKS,
 )
 
 _APRIL_2026_SPECIAL = {
