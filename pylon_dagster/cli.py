@@ -18,10 +18,11 @@ def main() -> None:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of issues to sync.")
 def sync(start: datetime | None, end: datetime | None) -> None:
     """Materialize every asset now (issues in runs of at most 30 days), without the daemon."""
-    from pylon_dagster.settings import ConfigError
+    from pylon_dagster.settings import ConfigError, remember_default_start_date
     from pylon_dagster.state import dagster_home
 
     dagster_home()
+    remember_default_start_date()
     try:
         # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
         # mistake there is a ConfigError for the user, not a traceback.
@@ -29,7 +30,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
         from pylon_dagster.sync import headless_sync
 
         runs = headless_sync(
-            defs,
+            defs(),
             start=start.date() if start else None,
             end=end.date() if end else None,
             echo=click.echo,

@@ -1,4 +1,9 @@
-"""The Dagster code location: `dagster dev -m pylon_dagster.definitions` or via workspace.yaml."""
+"""The Dagster code location: `dagster dev -m pylon_dagster.definitions` or via workspace.yaml.
+
+`defs` is loaded lazily (`@dg.definitions`): importing this module reads no setting, starts no
+server and writes nothing; the resources are configured from the environment when Dagster (or a
+test, or the headless sync) calls `defs()`.
+"""
 
 import dagster as dg
 
@@ -11,19 +16,22 @@ from pylon_dagster.automation.webhooks import webhook_events_sensor
 from pylon_dagster.jobs import jobs
 from pylon_dagster.resources import resources
 
-defs = dg.Definitions(
-    assets=pylon_assets,
-    asset_checks=[*asset_checks, *freshness_checks],
-    jobs=jobs,
-    schedules=schedules,
-    sensors=[
-        issue_updates_sensor,
-        automation_sensor,
-        run_failure_sensor,
-        webhook_events_sensor,
-        dg.build_sensor_for_freshness_checks(
-            freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
-        ),
-    ],
-    resources=resources(),
-)
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=pylon_assets,
+        asset_checks=[*asset_checks, *freshness_checks],
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[
+            issue_updates_sensor,
+            automation_sensor,
+            run_failure_sensor,
+            webhook_events_sensor,
+            dg.build_sensor_for_freshness_checks(
+                freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
+            ),
+        ],
+        resources=resources(),
+    )

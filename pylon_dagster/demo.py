@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
+from pylon_dagster.settings import remember_default_start_date
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
 
@@ -27,6 +28,7 @@ def run_demo(
     *, issues: int, time_scale: float, emulator_port: int, dagster_port: int, open_ui: bool
 ) -> int:
     home = dagster_home()
+    remember_default_start_date()
     emulator = PylonEmulator(
         generate(DEMO_SEED, issues=issues, days=DEMO_DAYS), time_scale=time_scale
     )
@@ -40,7 +42,7 @@ def run_demo(
         # Imported only now: the code location reads the environment set just above.
         from pylon_dagster.definitions import defs
 
-        runs = headless_sync(defs, echo=click.echo)
+        runs = headless_sync(defs(), echo=click.echo)
         if not all(run.success for run in runs):
             return 1
         if not open_ui:

@@ -6,9 +6,8 @@ import dagster as dg
 
 from pylon_dagster import settings
 from pylon_dagster.pylon.resource import DEFAULT_BASE_URL, PylonResource
+from pylon_dagster.settings import API_TOKEN_VAR
 from pylon_dagster.warehouse import PostgresWarehouse
-
-API_TOKEN_VAR = "PYLON_API_TOKEN"
 
 
 def pylon_resource(warehouse: PostgresWarehouse) -> PylonResource:

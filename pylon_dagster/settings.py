@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.state import state_dir
 
@@ -47,23 +48,40 @@ def parse_start_date(raw: str, *, today: date) -> date:
 def start_date(*, today: date | None = None, anchor_file: Path | None = None) -> date:
     """The first day of the `issues` partitions.
 
-    `PYLON_START_DATE` when set. Otherwise 30 days before the first time this project ran here,
-    remembered in the state folder: a start computed afresh on every load would move every day,
-    and Dagster would see partitions appear and vanish.
+    `PYLON_START_DATE` when set. Otherwise the default remembered in the state folder by the first
+    `pylon-dagster sync` or `demo` run here (`remember_default_start_date`), or, with nothing
+    remembered yet, 30 days before today. Reading it never writes anything.
     """
     today = today or datetime.now(UTC).date()
     raw = os.environ.get(START_DATE_VAR, "").strip()
     if raw:
         return parse_start_date(raw, today=today)
-    anchor_file = anchor_file or state_dir() / "default_start_date"
+    anchor_file = anchor_file or _default_start_file()
     if anchor_file.exists():
         return parse_start_date(anchor_file.read_text(), today=today)
-    anchor = today - DEFAULT_LOOKBACK
+    return today - DEFAULT_LOOKBACK
+
+
+def remember_default_start_date(
+    *, today: date | None = None, anchor_file: Path | None = None
+) -> None:
+    """Pin the default start date in the state folder, unless one is set or already pinned.
+
+    A default computed afresh on every load would move every day, and Dagster would see partitions
+    appear and vanish; the commands that sync call this once before loading the definitions.
+    """
+    anchor_file = anchor_file or _default_start_file()
+    if os.environ.get(START_DATE_VAR, "").strip() or anchor_file.exists():
+        return
     anchor_file.parent.mkdir(parents=True, exist_ok=True)
-    anchor_file.write_text(anchor.isoformat())
-    return anchor
+    anchor_file.write_text(start_date(today=today, anchor_file=anchor_file).isoformat())
 
 
+def _default_start_file() -> Path:
+    return state_dir() / "default_start_date"
+
+
+API_TOKEN_VAR = "PYLON_API_TOKEN"
 API_URL_VAR = "PYLON_API_URL"
 RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
 RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
@@ -120,3 +138,31 @@ def rate_limit_window_seconds() -> float:
             "less only against a time-scaled emulator (e.g. 2)."
         )
     return value
+
+
+ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
+DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS = 300
+
+
+def issue_sensor_interval_seconds() -> int:
+    """`PYLON_ISSUE_SENSOR_INTERVAL_SECONDS`: how often the issue-updates sensor probes Pylon."""
+    raw = os.environ.get(ISSUE_SENSOR_INTERVAL_VAR, "").strip()
+    if not raw:
+        return DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS
+    if not raw.isdigit() or not 1 <= int(raw) <= 86_400:
+        raise ConfigError(
+            f"{ISSUE_SENSOR_INTERVAL_VAR}={raw!r} must be a whole number of seconds from 1 to "
+            f"86400, e.g. {DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS}."
+        )
+    return int(raw)
+
+
+def cron(var: str, default: str) -> str:
+    """A cron schedule from `var` (five fields, UTC), or `default` when unset."""
+    raw = " ".join(os.environ.get(var, "").split()) or default
+    if not is_valid_cron(raw):
+        raise ConfigError(
+            f"{var}={raw!r} is not a cron schedule. Use five fields (minute hour day month "
+            f"weekday, UTC), e.g. {default!r}."
+        )
+    return raw

@@ -13,10 +13,8 @@ STATE_DIR_VAR = "PYLON_DAGSTER_STATE"
 
 
 def state_dir() -> Path:
-    """The state folder, created on first use."""
-    path = Path(os.environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The state folder (not created here: whatever writes into it creates it)."""
+    return Path(os.environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
 
 
 def dagster_home() -> Path:

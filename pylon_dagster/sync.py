@@ -16,23 +16,19 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
-from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
+from pylon_dagster.assets.partitions import day_runs, issue_partitions
+from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import issues_job, reference_job
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
     PylonUnavailableError,
 )
-from pylon_dagster.settings import API_URL_VAR, ConfigError
+from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError
 from pylon_dagster.state import state_dir
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
 
-API_TOKEN_VAR = "PYLON_API_TOKEN"
 PREFLIGHT_ATTEMPTS = 2
 SYNC_RUN_TAG = "pylon_dagster/headless_sync"
 """Tag of every run the headless sync starts, so a later sync can find the ones left unfinished."""
@@ -70,8 +66,7 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
             f"--start {first} is before the first partition {keys[0]}. Set PYLON_START_DATE to "
             f"{first} (or earlier) to sync that far back."
         )
-    selected = [key for key in keys if first <= key <= last]
-    return [selected[i : i + MAX_DAYS_PER_RUN] for i in range(0, len(selected), MAX_DAYS_PER_RUN)]
+    return day_runs(key for key in keys if first <= key <= last)
 
 
 def preflight(defs: dg.Definitions) -> None:
@@ -115,6 +110,7 @@ def preflight(defs: dg.Definitions) -> None:
 @contextmanager
 def exclusive_sync(state: Path) -> Iterator[None]:
     """Hold the state folder's sync lock; the OS drops it when the process ends, even on SIGKILL."""
+    state.mkdir(parents=True, exist_ok=True)
     with (state / LOCK_FILE).open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -184,7 +180,7 @@ def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[
     """(job, label, tags) of every run: the reference streams, then one run per issues chunk."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]}
+        tags = day_range_tags(chunk[0], chunk[-1])
         planned.append(
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )

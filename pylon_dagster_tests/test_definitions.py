@@ -27,10 +27,29 @@ def test_dagster_definitions_validate_accepts_the_code_location(tmp_path: Path):
     assert "Validation successful" in result.stdout + result.stderr
 
 
+def test_importing_the_code_location_reads_no_setting_and_writes_nothing(tmp_path: Path):
+    """An empty environment, a read-only working folder and home: the import succeeds and leaves
+    both folders empty (no state folder, no remembered start date, no embedded Postgres)."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    for folder in (work, home):
+        folder.mkdir()
+        folder.chmod(0o555)
+    result = subprocess.run(
+        [sys.executable, "-c", "import pylon_dagster.definitions"],
+        cwd=work,
+        env={"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == [] and list(home.iterdir()) == []
+
+
 def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
     from pylon_dagster.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     tables = {key.path[-1] for key in graph.get_all_asset_keys()}
     assert {
         "issues",
@@ -49,6 +68,7 @@ def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
         "user_roles",
         "activity_types",
         "issue_statuses",
+        "tasks",
     } <= tables
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -56,7 +76,7 @@ def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
         assert node.pools == {"pylon_api"}, key
     running = {
         sensor.name
-        for sensor in defs.get_repository_def().sensor_defs
+        for sensor in defs().get_repository_def().sensor_defs
         if sensor.default_status == dg.DefaultSensorStatus.RUNNING
     }
     assert {"pylon_issue_updates", "pylon_children_follow_issues", "pylon_run_failures"} <= running

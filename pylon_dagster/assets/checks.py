@@ -7,20 +7,13 @@ import sqlalchemy as sa
 
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.streams import STREAMS, Stream
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import ident, qualified
 from pylon_dagster.warehouse.tables import table_spec
 
 ORPHAN_EXAMPLES = 5
 FRESHNESS_DEADLINE_CRON = "0 3 * * *"
-
-# child table -> (parent key column, parent table)
-CHILD_PARENTS = {
-    "issue_messages": ("issue_id", "issues"),
-    "issue_threads": ("issue_id", "issues"),
-    "knowledge_base_articles": ("knowledge_base_id", "knowledge_bases"),
-    "knowledge_base_collections": ("knowledge_base_id", "knowledge_bases"),
-}
 
 
 def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
@@ -47,8 +40,10 @@ def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def build_orphan_check(table: str) -> dg.AssetChecksDefinition:
-    parent_column, parent_table = CHILD_PARENTS[table]
+def build_orphan_check(child: Stream) -> dg.AssetChecksDefinition:
+    table, parent_column, parent_table = child.name, child.parent_key, child.parent
+    if parent_column is None or parent_table is None:
+        raise ValueError(f"{table} has no parent stream")
 
     @dg.asset_check(
         asset=asset_key(table),
@@ -83,7 +78,7 @@ def build_asset_checks(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetCh
     tables = [key.path[-1] for a in assets for key in a.keys]
     return [
         *(build_unique_key_check(t) for t in tables),
-        *(build_orphan_check(t) for t in tables if t in CHILD_PARENTS),
+        *(build_orphan_check(STREAMS[t]) for t in tables if t in STREAMS and STREAMS[t].parent),
     ]
 
 

@@ -12,6 +12,7 @@ from pylon_dagster.pylon.errors import (
     PylonRequestError,
     PylonResponseError,
 )
+from pylon_dagster.streams import Stream
 from pylon_dagster.warehouse import LoadResult
 
 KEY_PREFIX = "pylon"
@@ -47,19 +48,19 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([KEY_PREFIX, table])
 
 
-def child_table_spec(
-    table: str, *, parent: dg.AssetKey, group: str, description: str, **extra: Any
-) -> dg.AssetSpec:
-    """The spec of one child table of a multi-asset that fetches children per parent record."""
+def child_table_spec(stream: Stream, **extra: Any) -> dg.AssetSpec:
+    """The spec of one child stream of a multi-asset that fetches children per parent record."""
+    if stream.parent is None:
+        raise ValueError(f"{stream.name} has no parent stream")
     return dg.AssetSpec(
-        asset_key(table),
-        deps=[parent],
-        description=description,
-        group_name=group,
+        asset_key(stream.name),
+        deps=[asset_key(stream.parent)],
+        description=stream.description,
+        group_name=stream.group,
         kinds=KINDS,
         owners=OWNERS,
         skippable=True,
-        metadata=table_metadata(table),
+        metadata=table_metadata(stream.name),
         **extra,
     )
 

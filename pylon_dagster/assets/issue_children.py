@@ -22,24 +22,25 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
     materialization_metadata,
 )
-from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
-from pylon_dagster.automation.children import CHILD_CONDITION
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
+from pylon_dagster.streams import children_of, stream
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import changed_parents, mark_fetched
 
-CHILD_ENDPOINTS = {
-    "issue_messages": endpoints.ISSUE_MESSAGES,
-    "issue_threads": endpoints.ISSUE_THREADS,
-}
-DESCRIPTIONS = {
-    "issue_messages": "Messages (replies and internal notes) of each issue, with `issue_id` added.",
-    "issue_threads": "Internal note threads of each issue.",
-}
+CHILD_STREAMS = children_of("issues")
+# `AutomationCondition.eager()` only considers the latest time partition of a partitioned asset, so
+# after a 60-day backfill of `issues` it would request the children of today alone. The children
+# need every partition whose `issues` updated, so the latest-window restriction is taken out; the
+# rest of `eager()` stays (not while `issues` is missing or in progress, not twice for one update,
+# and not when a run already materialized the children together with `issues`).
+CHILD_CONDITION = (
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .with_label("eager (every partition)")
+)
 FETCH_WORKERS_PER_STREAM = 4
 
 
@@ -58,7 +59,7 @@ class _ChildFetch:
 
 
 def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBatch]:
-    endpoint = CHILD_ENDPOINTS[fetch.stream]
+    endpoint = stream(fetch.stream).endpoint
 
     def fetch_one(issue_id: str) -> ChildBatch:
         try:
@@ -104,14 +105,9 @@ def _sync_stream(
     name="issue_children",
     specs=[
         child_table_spec(
-            stream,
-            parent=ISSUES,
-            group="pylon_issues",
-            description=DESCRIPTIONS[stream],
-            partitions_def=issue_partitions(),
-            automation_condition=CHILD_CONDITION,
+            child, partitions_def=issue_partitions(), automation_condition=CHILD_CONDITION
         )
-        for stream in CHILD_ENDPOINTS
+        for child in CHILD_STREAMS
     ],
     partitions_def=issue_partitions(),
     backfill_policy=ISSUE_BACKFILL_POLICY,
@@ -124,7 +120,7 @@ def issue_children(
 ) -> Iterator[dg.MaterializeResult]:
     window = context.partition_time_window
     warehouse.ensure_tables()
-    streams = [s for s in CHILD_ENDPOINTS if asset_key(s) in context.selected_asset_keys]
+    streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
         for future in futures:

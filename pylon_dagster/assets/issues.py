@@ -16,19 +16,17 @@ from pylon_dagster.assets.common import (
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
+from pylon_dagster.streams import stream
 from pylon_dagster.warehouse import PostgresWarehouse
 
-ISSUES = asset_key("issues")
+ISSUES_STREAM = stream("issues")
+ISSUES = asset_key(ISSUES_STREAM.name)
 
 
 @dg.asset(
     key=ISSUES,
-    group_name="pylon_issues",
-    description=(
-        "Pylon issues (tickets) whose `updated_at` falls in the partition's days, upserted by id: "
-        "a stored issue is only replaced by an equal or newer `updated_at`. Every version seen is "
-        "also kept in `issues_history`."
-    ),
+    group_name=ISSUES_STREAM.group,
+    description=ISSUES_STREAM.description,
     partitions_def=issue_partitions(),
     backfill_policy=ISSUE_BACKFILL_POLICY,
     pool=PYLON_POOL,
@@ -56,7 +54,7 @@ def issues(
             load,
             client.stats,
             preview=preview.rows,
-            preview_columns=("id", "number", "title", "state", "updated_at"),
+            preview_columns=ISSUES_STREAM.preview_columns,
             window_start=format_timestamp(window.start),
             window_end=format_timestamp(window.end),
         )

@@ -12,29 +12,20 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
     materialization_metadata,
 )
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.resource import PylonResource
+from pylon_dagster.streams import Stream, children_of
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import known_parent_ids, stored_parent_ids
 
-KNOWLEDGE_BASES = asset_key("knowledge_bases")
-KB_CHILD_ENDPOINTS = {
-    "knowledge_base_articles": endpoints.KNOWLEDGE_BASE_ARTICLES,
-    "knowledge_base_collections": endpoints.KNOWLEDGE_BASE_COLLECTIONS,
-}
-DESCRIPTIONS = {
-    "knowledge_base_articles": "Articles of every knowledge base, drafts and published content.",
-    "knowledge_base_collections": "Collections (folders) of every knowledge base.",
-}
+KB_STREAMS = children_of("knowledge_bases")
 
 
 def _kb_batches(
-    client: PylonClient, stream: str, current: list[str], vanished: list[str]
+    client: PylonClient, child: Stream, current: list[str], vanished: list[str]
 ) -> Iterator[ChildBatch]:
-    endpoint = KB_CHILD_ENDPOINTS[stream]
     for kb_id in current:
-        records = list(client.iter_records(endpoint, path_params={"id": kb_id}))
+        records = list(client.iter_records(child.endpoint, path_params={"id": kb_id}))
         yield ChildBatch(parent_id=kb_id, records=records)
     # A knowledge base deleted upstream takes its articles and collections with it.
     for kb_id in vanished:
@@ -43,15 +34,7 @@ def _kb_batches(
 
 @dg.multi_asset(
     name="knowledge_base_contents",
-    specs=[
-        child_table_spec(
-            stream,
-            parent=KNOWLEDGE_BASES,
-            group="pylon_knowledge_base",
-            description=DESCRIPTIONS[stream],
-        )
-        for stream in KB_CHILD_ENDPOINTS
-    ],
+    specs=[child_table_spec(child) for child in KB_STREAMS],
     can_subset=True,
     pool=PYLON_POOL,
     retry_policy=PYLON_RETRY_POLICY,
@@ -60,8 +43,8 @@ def knowledge_base_contents(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
     warehouse.ensure_tables()
-    for stream in KB_CHILD_ENDPOINTS:
-        if asset_key(stream) not in context.selected_asset_keys:
+    for child in KB_STREAMS:
+        if asset_key(child.name) not in context.selected_asset_keys:
             continue
         with (
             fail_fast_on_permanent_errors(),
@@ -69,9 +52,9 @@ def knowledge_base_contents(
             warehouse.transaction() as tx,
         ):
             current = known_parent_ids(tx.connection, "knowledge_bases")
-            vanished = sorted(set(stored_parent_ids(tx.connection, stream)) - set(current))
-            load = tx.load(stream, _kb_batches(client, stream, current, vanished))
+            vanished = sorted(set(stored_parent_ids(tx.connection, child.name)) - set(current))
+            load = tx.load(child.name, _kb_batches(client, child, current, vanished))
         yield dg.MaterializeResult(
-            asset_key=asset_key(stream),
+            asset_key=asset_key(child.name),
             metadata=materialization_metadata(load, client.stats, knowledge_bases=len(current)),
         )

@@ -4,6 +4,8 @@ Dagster cannot express fixed 30-day partitions (cron has no "every 30 days"), so
 daily and a backfill policy batches at most 30 of them into one run: one run, one search window.
 """
 
+from collections.abc import Iterable
+from datetime import date, timedelta
 from functools import cache
 
 import dagster as dg
@@ -22,3 +24,20 @@ def issue_partitions() -> dg.DailyPartitionsDefinition:
 
 
 ISSUE_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
+
+
+def day_runs(keys: Iterable[str]) -> list[list[str]]:
+    """Daily partition keys grouped the way a backfill runs them: stretches of consecutive days,
+    at most `MAX_DAYS_PER_RUN` each, so every run is one search window."""
+    runs: list[list[str]] = []
+    for key in sorted(set(keys)):
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and len(last) < MAX_DAYS_PER_RUN
+            and date.fromisoformat(key) - date.fromisoformat(last[-1]) == timedelta(days=1)
+        ):
+            last.append(key)
+        else:
+            runs.append([key])
+    return runs

@@ -1,26 +1,18 @@
 """Children follow parents: when an `issues` partition materializes, its messages and threads follow.
 
-The condition sits on the child assets; this sensor evaluates it and is on by default (Dagster's
-own default automation sensor starts stopped in open-source deployments).
-
-`AutomationCondition.eager()` only considers the latest time partition of a partitioned asset, so
-after a 60-day backfill of `issues` it would request the children of today alone. The children
-need every partition whose `issues` updated, so the latest-window restriction is taken out; the
-rest of `eager()` stays (not while `issues` is missing or in progress, not twice for one update,
-and not when a run already materialized the children together with `issues`).
+The condition sits on the child assets (`assets/issue_children.py`); this sensor evaluates it for
+them and is on by default (Dagster's own default automation sensor starts stopped in open-source
+deployments).
 """
 
 import dagster as dg
 
-CHILD_CONDITION = (
-    dg.AutomationCondition.eager()
-    .without(dg.AutomationCondition.in_latest_time_window())
-    .with_label("eager (every partition)")
-)
+from pylon_dagster.assets.common import asset_key
+from pylon_dagster.assets.issue_children import CHILD_STREAMS
 
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "pylon_children_follow_issues",
-    target=dg.AssetSelection.all(),
+    target=dg.AssetSelection.assets(*(asset_key(child.name) for child in CHILD_STREAMS)),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Requests messages and threads for every `issues` partition that materialized.",

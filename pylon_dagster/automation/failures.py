@@ -12,11 +12,8 @@ import os
 
 import dagster as dg
 import httpx
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
-from dagster._utils.error import SerializableErrorInfo
+
+from pylon_dagster.dagster_adapter import SerializableErrorInfo, partition_range
 
 ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
 MAX_ERROR_CHARS = 2000
@@ -48,11 +45,8 @@ def error_text(error: SerializableErrorInfo) -> str:
 def failure_summary(context: dg.RunFailureSensorContext) -> dict[str, str]:
     run = context.dagster_run
     tags = run.tags
-    partitions = tags.get("dagster/partition") or (
-        f"{tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags[ASSET_PARTITION_RANGE_END_TAG]}"
-        if ASSET_PARTITION_RANGE_START_TAG in tags
-        else ""
-    )
+    span = partition_range(tags)
+    partitions = tags.get("dagster/partition") or (f"{span[0]}..{span[1]}" if span else "")
     message = context.failure_event.message or "run failed"
     step_errors = [
         f"{event.step_key}: {error_text(event.step_failure_data.error)}"

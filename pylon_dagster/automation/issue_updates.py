@@ -11,15 +11,15 @@ requests: while a backfill holds the budget, the probe and those runs go first.
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 import dagster as dg
 
-from pylon_dagster.assets.partitions import MAX_DAYS_PER_RUN, issue_partitions
-from pylon_dagster.automation.schedules import day_range_tags
+from pylon_dagster import settings
+from pylon_dagster.assets.partitions import day_runs, issue_partitions
+from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import issues_job
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Priority
@@ -27,8 +27,6 @@ from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
 
-INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
-DEFAULT_INTERVAL_SECONDS = 300
 # Pylon's `time_is_after` may be strict or inclusive (undocumented): ask from a little earlier.
 PROBE_OVERLAP = timedelta(seconds=1)
 
@@ -97,17 +95,6 @@ def run_requests(partitions: list[str], cursor: UpdatesCursor) -> list[dg.RunReq
     """One run per stretch of consecutive days, at most 30 days each. The run key names the
     cursor the runs were requested for, so the same change is never launched twice while a new
     change (even one at the same instant) always gets runs of its own."""
-    stretches: list[list[str]] = []
-    for key in sorted(partitions):
-        last = stretches[-1] if stretches else None
-        if (
-            last is not None
-            and len(last) < MAX_DAYS_PER_RUN
-            and date.fromisoformat(key) - date.fromisoformat(last[-1]) == timedelta(days=1)
-        ):
-            last.append(key)
-        else:
-            stretches.append([key])
     return [
         dg.RunRequest(run_key=f"{days[0]}@{cursor.digest()}", partition_key=days[0])
         if len(days) == 1
@@ -115,14 +102,14 @@ def run_requests(partitions: list[str], cursor: UpdatesCursor) -> list[dg.RunReq
             run_key=f"{days[0]}..{days[-1]}@{cursor.digest()}",
             tags=day_range_tags(days[0], days[-1]),
         )
-        for days in stretches
+        for days in day_runs(partitions)
     ]
 
 
 @dg.sensor(
     name="pylon_issue_updates",
     job=issues_job,
-    minimum_interval_seconds=int(os.environ.get(INTERVAL_VAR, DEFAULT_INTERVAL_SECONDS)),
+    minimum_interval_seconds=settings.issue_sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Asks Pylon (one search per tick) which issues changed since the cursor and refreshes "

@@ -4,16 +4,13 @@ Each issues run covers the previous and the current day partitions in one run (o
 so an issue updated just before midnight is picked up even if the sensor missed it.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
+from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import issues_job, reference_job
 
 ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
@@ -22,15 +19,10 @@ DEFAULT_ISSUES_CRON = "15 0 * * *"
 DEFAULT_REFERENCE_CRON = "45 0 * * *"
 
 
-def day_range_tags(first: str, last: str) -> dict[str, str]:
-    """Run tags that make one run cover the partition keys `first` through `last`."""
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-
-
 @dg.schedule(
     name="pylon_issues_daily",
     job=issues_job,
-    cron_schedule=os.environ.get(ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON),
+    cron_schedule=settings.cron(ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON),
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Brings `issues`, messages and threads up to date for yesterday and today (UTC).",
@@ -49,7 +41,7 @@ def issues_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
 reference_daily_schedule = dg.ScheduleDefinition(
     name="pylon_reference_daily",
     job=reference_job,
-    cron_schedule=os.environ.get(REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
+    cron_schedule=settings.cron(REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",

@@ -7,7 +7,6 @@ The client paces itself with these numbers; the emulator enforces them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,16 +90,3 @@ RATE_LIMITS_PER_MINUTE: dict[ApiVersion, dict[str, int]] = {
 RATE_LIMITS_PER_MINUTE["2026-10"] = {
     key: _APRIL_TO_OCTOBER[limit] for key, limit in RATE_LIMITS_PER_MINUTE["2026-04"].items()
 }
-
-_TEMPLATES = [
-    (endpoint, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", endpoint.path) + "$"))
-    for endpoint in ALL_ENDPOINTS
-]
-
-
-def endpoint_for(method: str, path: str) -> Endpoint | None:
-    """The catalogue entry a concrete request (`GET /issues/abc/messages`) belongs to, if any."""
-    for endpoint, pattern in _TEMPLATES:
-        if endpoint.method == method.upper() and pattern.match(path):
-            return endpoint
-    return None

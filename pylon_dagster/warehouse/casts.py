@@ -21,8 +21,8 @@ expression cannot hold a subquery.
 
 from __future__ import annotations
 
+from pylon_dagster.tablespec import Column
 from pylon_dagster.warehouse.sql import literal, qualified
-from pylon_dagster.warehouse.tables import Column
 
 TIMESTAMPTZ_FUNCTION = "_jsonb_to_timestamptz"
 TEXT_ARRAY_FUNCTION = "_jsonb_to_text_array"

@@ -13,9 +13,10 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
+from pylon_dagster.tablespec import TableSpec, WriteMode
 from pylon_dagster.warehouse import bookkeeping, casts
-from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import TABLES, TableSpec, WriteMode
+from pylon_dagster.warehouse.sql import ident, literal, qualified
+from pylon_dagster.warehouse.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:
     columns += [f"{ident(c.name)} {c.pg_type}" for c in spec.columns]
     columns += ["raw jsonb NOT NULL", "_synced_at timestamptz NOT NULL"]
     columns.append(f"PRIMARY KEY ({', '.join(ident(k) for k in spec.primary_key)})")
-    statements = [f"CREATE TABLE {table} (\n    " + ",\n    ".join(columns) + "\n)"]
+    statements = [
+        f"CREATE TABLE {table} (\n    " + ",\n    ".join(columns) + "\n)",
+        f"COMMENT ON TABLE {table} IS {literal(spec.description)}",
+    ]
     # Per-parent replacement and bookkeeping look rows up by parent and by version.
     indexed = [spec.parent_key] if spec.parent_key else []
     if spec.version and spec.mode is WriteMode.MERGE:

@@ -8,19 +8,12 @@ driver and SQLAlchemy would read as placeholders.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 _SCHEMA_INFO_KEY = "pylon_dagster.warehouse_schema"
-NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-def is_plain_name(name: str) -> bool:
-    """A lower-case Postgres identifier that needs no quoting to be typed in a query."""
-    return NAME_PATTERN.fullmatch(name) is not None
 
 
 def ident(name: str) -> str:

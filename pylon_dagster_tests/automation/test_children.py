@@ -26,7 +26,7 @@ class Ticks:
 
     def __call__(self) -> dict[dg.AssetKey, set[str]]:
         result = dg.evaluate_automation_conditions(
-            defs=defs,
+            defs=defs(),
             instance=self.instance,
             asset_selection=dg.AssetSelection.assets(*CHILDREN),
             evaluation_time=self.time,
@@ -74,8 +74,8 @@ def test_children_are_not_requested_again_when_a_run_already_synced_them(ticks: 
 
 
 def test_the_automation_sensor_is_on_by_default_and_covers_the_children():
-    sensor = defs.resolve_sensor_def("pylon_children_follow_issues")
+    sensor = defs().resolve_sensor_def("pylon_children_follow_issues")
     assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     for key in CHILDREN:
-        assert defs.resolve_assets_def(key).automation_conditions_by_key[key] is not None
+        assert defs().resolve_assets_def(key).automation_conditions_by_key[key] is not None

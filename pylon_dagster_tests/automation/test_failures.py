@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from dagster._utils.error import SerializableErrorInfo
+from dagster_shared.error import SerializableErrorInfo
 
 from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, error_text, run_failure_sensor
 from pylon_dagster.emulator import EmulatorServer

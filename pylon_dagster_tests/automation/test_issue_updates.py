@@ -41,7 +41,7 @@ def tick(
     instance: dg.DagsterInstance, pylon: PylonResource, cursor: str | None
 ) -> tuple[dg.SensorEvaluationContext, Any]:
     with dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
+        instance=instance, cursor=cursor, definitions=defs(), resources={"pylon": pylon}
     ) as context:
         return context, issue_updates_sensor.evaluate_tick(context)
 
@@ -219,7 +219,7 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
 
     with (
         dg.build_sensor_context(
-            instance=instance, cursor=cursor, definitions=defs, resources={"pylon": pylon}
+            instance=instance, cursor=cursor, definitions=defs(), resources={"pylon": pylon}
         ) as context,
         pytest.raises(error),
     ):

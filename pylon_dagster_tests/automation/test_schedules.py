@@ -26,7 +26,7 @@ def _tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.ScheduleExecution
 
 
 def _job_assets(job_name: str) -> set[dg.AssetKey]:
-    return set(defs.resolve_job_def(job_name).asset_layer.executable_asset_keys)
+    return set(defs().resolve_job_def(job_name).asset_layer.executable_asset_keys)
 
 
 def test_both_schedules_run_daily_in_utc_and_start_running():
@@ -34,7 +34,7 @@ def test_both_schedules_run_daily_in_utc_and_start_running():
         ("pylon_issues_daily", "15 0 * * *"),
         ("pylon_reference_daily", "45 0 * * *"),
     ):
-        schedule = defs.resolve_schedule_def(name)
+        schedule = defs().resolve_schedule_def(name)
         assert (schedule.cron_schedule, schedule.execution_timezone) == (cron, "UTC")
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
@@ -78,6 +78,6 @@ def test_the_reference_tick_refreshes_everything_but_the_issues():
     ).run_requests
     assert reference_daily_schedule.job_name == "pylon_reference_job"
     assert request.partition_key is None and RANGE_START not in request.tags
-    every_asset = {key for assets in defs.assets for key in assets.keys}
+    every_asset = {key for assets in defs().assets for key in assets.keys}
     assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY
     assert dg.AssetKey(["pylon", "accounts"]) in _job_assets("pylon_reference_job")

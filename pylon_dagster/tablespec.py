@@ -1,0 +1,134 @@
+"""What a warehouse table is: its key, write mode, parent key and typed columns.
+
+The DDL, the Dagster column schema and the load SQL are all derived from a `TableSpec`. Typed
+columns are computed in SQL from `raw` (see `casts.py`), so adding a column to a spec is all it
+takes: `ensure_tables()` adds it to the existing table and fills it from the rows already stored.
+The specs themselves are declared with their streams in `pylon_dagster/streams.py`; this module
+depends on nothing of the project, so the stream catalog and the warehouse can both use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dagster as dg
+
+PG_TYPES = ("text", "bigint", "boolean", "timestamptz", "text[]", "jsonb")
+NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def is_plain_name(name: str) -> bool:
+    """A lower-case Postgres identifier that needs no quoting to be typed in a query."""
+    return NAME_PATTERN.fullmatch(name) is not None
+
+
+class WriteMode(StrEnum):
+    MERGE = "merge"
+    """Upsert on the key. With a `version` column a row is only replaced by an equal or newer one."""
+    REPLACE = "replace"
+    """Full refresh: the table ends up holding exactly the records loaded; the rest is deleted."""
+    REPLACE_PER_PARENT = "replace_per_parent"
+    """Children: the stored children of each parent named in the load are replaced by its batch."""
+    APPEND = "append"
+    """History: one row per distinct (key, version); a version already stored is left alone."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    pg_type: str
+    path: tuple[str, ...]
+    description: str
+
+    def __post_init__(self) -> None:
+        if not is_plain_name(self.name):
+            raise ValueError(f"column {self.name!r}: use a lower-case identifier")
+        if not all(step.isidentifier() for step in self.path):
+            raise ValueError(f"column {self.name}: path {self.path} has a step that is no name")
+        if self.pg_type not in PG_TYPES:
+            raise ValueError(f"column {self.name}: type {self.pg_type!r} is not one of {PG_TYPES}")
+
+
+def col(name: str, pg_type: str = "text", path: str | None = None, description: str = "") -> Column:
+    """A typed column read from `path` (dotted, default: the column's name) of the API record."""
+    dotted = path or name
+    return Column(
+        name, pg_type, tuple(dotted.split(".")), description or f"`{dotted}` of the API record."
+    )
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    mode: WriteMode
+    columns: tuple[Column, ...]
+    description: str
+    key: str = "id"
+    # The column we add to child records: the id of the parent they were fetched for.
+    parent_key: str | None = None
+    # A typed timestamptz column that orders the versions of one record (merge guard, history key).
+    version: str | None = None
+    # The append-mode table that also receives every version loaded into this one.
+    history: str | None = None
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        if not all(map(is_plain_name, (self.name, *names))):
+            raise ValueError(f"{self.name}: table and column names must be lower-case identifiers")
+        if "%" in self.description:
+            raise ValueError(f"{self.name}: the description becomes SQL text; write percent out")
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate column names in {names}")
+        if (self.parent_key is not None) != (self.mode is WriteMode.REPLACE_PER_PARENT):
+            raise ValueError(f"{self.name}: a parent key goes with replace_per_parent, only")
+        typed = {c.name: c.pg_type for c in self.columns}
+        if self.version is not None and typed.get(self.version) != "timestamptz":
+            raise ValueError(f"{self.name}: version {self.version!r} is not a timestamptz column")
+        if self.mode is WriteMode.APPEND and self.version is None:
+            raise ValueError(f"{self.name}: append mode needs a version column")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Every column, in table order: key, parent key, typed columns, raw, _synced_at."""
+        parent = (self.parent_key,) if self.parent_key else ()
+        return (self.key, *parent, *(c.name for c in self.columns), "raw", "_synced_at")
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return (self.key, self.version) if self.mode is WriteMode.APPEND else (self.key,)
+
+
+def ts(name: str, path: str | None = None, description: str = "") -> Column:
+    """A timestamptz column."""
+    return col(name, "timestamptz", path, description)
+
+
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    """The Dagster column schema of a table, shown in the asset catalog."""
+    columns = [
+        dg.TableColumn(
+            spec.key,
+            "text",
+            description=f"Primary key: `{spec.key}` of the API record.",
+            constraints=dg.TableColumnConstraints(
+                nullable=False, unique=len(spec.primary_key) == 1
+            ),
+        )
+    ]
+    if spec.parent_key:
+        columns.append(
+            dg.TableColumn(
+                spec.parent_key,
+                "text",
+                description="Id of the parent the record was fetched for (added by the sync).",
+                constraints=dg.TableColumnConstraints(nullable=False),
+            )
+        )
+    columns += [dg.TableColumn(c.name, c.pg_type, description=c.description) for c in spec.columns]
+    columns += [
+        dg.TableColumn("raw", "jsonb", description="The record exactly as the API returned it."),
+        dg.TableColumn("_synced_at", "timestamptz", description="When this row was last written."),
+    ]
+    return dg.TableSchema(columns=columns)
