@@ -57,12 +57,20 @@ def child_table_spec(stream: Stream, **extra: Any) -> dg.AssetSpec:
         deps=[asset_key(stream.parent)],
         description=stream.description,
         group_name=stream.group,
-        kinds=KINDS,
-        owners=OWNERS,
         skippable=True,
-        metadata=table_metadata(stream.name),
         **extra,
     )
+
+
+def with_shared_properties(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Every Pylon asset's kinds, owners and table metadata, applied to all specs in one call."""
+
+    def shared(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.merge_attributes(
+            kinds=KINDS, owners=OWNERS, metadata=table_metadata(spec.key.path[-1])
+        )
+
+    return list(dg.map_asset_specs(shared, assets))
 
 
 def table_metadata(table: str) -> dict[str, Any]:

@@ -3,15 +3,12 @@
 import dagster as dg
 
 from pylon_dagster.assets.common import (
-    KINDS,
-    OWNERS,
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     PreviewTap,
     asset_key,
     fail_fast_on_permanent_errors,
     materialization_metadata,
-    table_metadata,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
 from pylon_dagster.pylon.resource import PylonResource
@@ -31,9 +28,6 @@ ISSUES = asset_key(ISSUES_STREAM.name)
     backfill_policy=ISSUE_BACKFILL_POLICY,
     pool=PYLON_POOL,
     retry_policy=PYLON_RETRY_POLICY,
-    kinds=KINDS,
-    owners=OWNERS,
-    metadata=table_metadata("issues"),
 )
 def issues(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse

@@ -9,15 +9,12 @@ import itertools
 import dagster as dg
 
 from pylon_dagster.assets.common import (
-    KINDS,
-    OWNERS,
     PYLON_POOL,
     PYLON_RETRY_POLICY,
     PreviewTap,
     asset_key,
     fail_fast_on_permanent_errors,
     materialization_metadata,
-    table_metadata,
 )
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.streams import Stream, full_refresh_streams
@@ -31,9 +28,6 @@ def build_reference_asset(stream: Stream) -> dg.AssetsDefinition:
         description=f"{stream.description} Full refresh from `{stream.endpoint.key}`.",
         pool=PYLON_POOL,
         retry_policy=PYLON_RETRY_POLICY,
-        kinds=KINDS,
-        owners=OWNERS,
-        metadata=table_metadata(stream.name),
     )
     def _reference_asset(
         pylon: PylonResource, warehouse: PostgresWarehouse
