@@ -107,7 +107,10 @@ class _RetryableFailure(Exception):
 
 
 class PylonClient:
-    """A paced, retrying Pylon API client. Use as a context manager, or call `close()`."""
+    """A paced, retrying Pylon API client. Use as a context manager, or call `close()`.
+
+    `transport` replaces httpx's network transport (e.g. `httpx.MockTransport` in unit tests).
+    """
 
     def __init__(
         self,
@@ -123,6 +126,7 @@ class PylonClient:
         window_overlap: timedelta = timedelta(seconds=1),
         search_span_cap: timedelta | None = None,
         max_pages: int = 100_000,
+        transport: httpx.BaseTransport | None = None,
     ):
         if not api_token:
             raise PylonAuthenticationError(
@@ -155,6 +159,7 @@ class PylonClient:
                 "User-Agent": "pylon-dagster",
             },
             timeout=timeout or httpx.Timeout(30.0, connect=10.0),
+            transport=transport,
         )
 
     def __enter__(self) -> PylonClient:

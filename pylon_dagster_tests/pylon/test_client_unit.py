@@ -1,0 +1,152 @@
+"""`PylonClient` in-process, over `httpx.MockTransport`: what it sends, and what it reports back to
+its rate budget. The same behaviours over real sockets against the emulator are in
+`test_client.py`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.budget import Grant, Priority
+from pylon_dagster.pylon.client import PylonClient, RetrySettings
+from pylon_dagster.pylon.errors import PylonAuthenticationError, PylonUnavailableError
+from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
+
+TOKEN = "unit-test-token"
+NO_WAIT = RetrySettings(max_attempts=3, backoff_base_seconds=0.0, backoff_max_seconds=0.0)
+
+
+@dataclass
+class RecordingBudget:
+    """A budget that grants every slot at once and records what each response taught."""
+
+    window_seconds: float = 60.0
+    acquired: list[tuple[str, Priority]] = field(default_factory=list)
+    released: list[tuple[int | None, RateLimitHeaders, float | None]] = field(default_factory=list)
+
+    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
+        self.acquired.append((endpoint_key, priority))
+        return Grant(endpoint_key, len(self.acquired), 0.0, 120.0, "published 2026-10", 0.0)
+
+    def release(
+        self,
+        grant: Grant,
+        *,
+        status_code: int | None,
+        headers: RateLimitHeaders,
+        retry_after: float | None,
+    ) -> None:
+        self.released.append((status_code, headers, retry_after))
+
+
+def _client(
+    handler: Callable[[httpx.Request], httpx.Response], budget: RecordingBudget | None = None
+) -> PylonClient:
+    return PylonClient(
+        base_url="https://pylon.test",
+        api_token=TOKEN,
+        budget=budget,
+        priority=Priority.FRESHNESS,
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(handler),
+    )
+
+
+def test_get_pages_follow_the_cursor_in_the_query_and_send_the_bearer_token():
+    seen: list[httpx.Request] = []
+    pages = {
+        None: {"data": [{"id": "a"}], "pagination": {"cursor": "c1", "has_next_page": True}},
+        "c1": {"data": [{"id": "b"}], "pagination": {"cursor": "", "has_next_page": False}},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    with _client(handler) as client:
+        records = list(client.iter_records(endpoints.ACCOUNTS))
+
+    assert [r["id"] for r in records] == ["a", "b"]
+    assert [dict(r.url.params) for r in seen] == [
+        {"limit": "999"},
+        {"limit": "999", "cursor": "c1"},
+    ]
+    assert {r.headers["authorization"] for r in seen} == {f"Bearer {TOKEN}"}
+
+
+def test_a_search_pages_with_the_cursor_in_the_body():
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        more = len(bodies) == 1
+        return httpx.Response(
+            200,
+            json={
+                "data": [{"id": str(len(bodies))}],
+                "pagination": {"cursor": "next" if more else "", "has_next_page": more},
+            },
+        )
+
+    with _client(handler) as client:
+        pages = list(client.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": {"x": 1}}))
+
+    assert [[r["id"] for r in page] for page in pages] == [["1"], ["2"]]
+    assert bodies == [
+        {"filter": {"x": 1}, "limit": 999},
+        {"filter": {"x": 1}, "limit": 999, "cursor": "next"},
+    ]
+
+
+def test_every_attempt_takes_a_slot_and_reports_429s_headers_and_retry_after():
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "0"}, json={"errors": ["slow down"]}),
+            httpx.Response(
+                200,
+                headers={"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "19"},
+                json={"data": {"id": "org"}},
+            ),
+        ]
+    )
+    budget = RecordingBudget()
+    with _client(lambda _: next(answers), budget) as client:
+        assert client.me() == {"id": "org"}
+
+    assert budget.acquired == [("GET /me", Priority.FRESHNESS)] * 2
+    assert budget.released == [
+        (429, RateLimitHeaders(), 0.0),
+        (200, RateLimitHeaders(limit=20, remaining=19), None),
+    ]
+    assert client.stats.rate_limited == 1 and client.stats.retries == 1
+    assert client.stats.as_metadata()["api_rate_limits"] == {
+        "GET /me": "120 per 60s (published 2026-10)"
+    }
+
+
+def test_a_dropped_connection_gives_its_slot_back_without_a_status():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset", request=request)
+
+    budget = RecordingBudget()
+    with _client(handler, budget) as client, pytest.raises(PylonUnavailableError):
+        client.me()
+    assert [status for status, _, _ in budget.released] == [None, None, None]
+
+
+def test_a_refused_token_is_not_retried_and_never_shown():
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(401, json={"errors": ["invalid API token"], "request_id": "r1"})
+
+    with _client(handler) as client, pytest.raises(PylonAuthenticationError) as refused:
+        client.me()
+    assert calls == [1]
+    assert TOKEN not in str(refused.value) and "r1" in str(refused.value)
