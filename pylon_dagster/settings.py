@@ -17,6 +17,7 @@ from pylon_dagster.state import state_dir
 
 START_DATE_VAR = "PYLON_START_DATE"
 DEFAULT_LOOKBACK = timedelta(days=30)
+EARLIEST_START_DATE = date(2015, 1, 1)
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,12 @@ def parse_start_date(raw: str, *, today: date) -> date:
             f"{START_DATE_VAR}={raw!r} is not a date. Use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, "
             "e.g. 2024-01-01 or 2024-01-01T00:00:00Z."
         ) from None
+    if parsed < EARLIEST_START_DATE:
+        raise ConfigError(
+            f"{START_DATE_VAR}={raw!r} is before {EARLIEST_START_DATE.isoformat()}: Pylon holds no "
+            "issues that old, and every day is a partition. Use the first day whose issues you "
+            "want, e.g. 2024-01-01."
+        )
     if parsed > today:
         raise ConfigError(
             f"{START_DATE_VAR}={raw!r} is in the future (today is {today.isoformat()} UTC). "
@@ -92,6 +99,12 @@ def api_url(default: str) -> str:
     """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com."""
     raw = os.environ.get(API_URL_VAR, "").strip() or default
     parsed = urlsplit(raw)
+    if "@" in parsed.netloc:
+        # httpx would turn user:password into Basic auth, replacing the Bearer token.
+        raise ConfigError(
+            f"{API_URL_VAR} must not carry a user or password (the token goes in "
+            f"{API_TOKEN_VAR}). Use https://api.usepylon.com or https://api.eu.usepylon.com."
+        )
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
             f"{API_URL_VAR}={raw!r} is not an http(s) URL. Use https://api.usepylon.com, "

@@ -81,6 +81,7 @@ def preflight(defs: dg.Definitions) -> None:
             f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
         )
     warehouse = defs.resources["warehouse"].process_config_and_initialize()
+    warehouse.check_schema_name()
     try:
         connect(warehouse.engine).close()
     except WarehouseUnavailableError as error:

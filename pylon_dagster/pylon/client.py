@@ -151,6 +151,7 @@ class PylonClient:
         self.stats = RequestStats()
         self._budget = budget
         self.priority = priority
+        self._token = api_token
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -269,12 +270,12 @@ class PylonClient:
             )
         body = _json_or_none(response)
         if status in (401, 403):
-            errors, request_id, _ = _error_fields(body)
+            errors, request_id, _ = self._error_fields(body)
             raise PylonAuthenticationError(
                 status_code=status, base_url=self.base_url, errors=errors, request_id=request_id
             )
         if status >= 400:
-            errors, request_id, code = _error_fields(body)
+            errors, request_id, code = self._error_fields(body)
             error_type = PylonNotFoundError if status == 404 else PylonRequestError
             raise error_type(
                 status_code=status,
@@ -291,6 +292,15 @@ class PylonClient:
                 f"{len(response.content)} bytes): Pylon or a proxy sent a malformed response"
             )
         return body
+
+    def _error_fields(self, body: Any) -> tuple[list[str], str | None, str | None]:
+        """Pylon's error fields, with the token blanked wherever an upstream echoed it."""
+        errors, request_id, code = _error_fields(body)
+        redacted = [self._redact(e) for e in (*errors, request_id or "", code or "")]
+        return redacted[: len(errors)], redacted[-2] or None, redacted[-1] or None
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "***")
 
     # -- pagination ------------------------------------------------------------------------------
 
@@ -460,7 +470,12 @@ def _error_fields(body: Any) -> tuple[list[str], str | None, str | None]:
         return [], None, None
     errors = body.get("errors")
     messages = [str(e) for e in errors] if isinstance(errors, list) else []
-    return messages, body.get("request_id"), body.get("code")
+    request_id, code = body.get("request_id"), body.get("code")
+    return (
+        messages,
+        str(request_id) if request_id is not None else None,
+        str(code) if code is not None else None,
+    )
 
 
 def _retry_after_seconds(response: httpx.Response, retry: RetrySettings) -> float | None:

@@ -64,14 +64,20 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self.connection() as connection:
             yield LoadTransaction(connection, self.schema_name)
 
+    def check_schema_name(self) -> None:
+        """A plain lower-case name of a schema of our own: not Postgres' system schemas."""
+        name = self.schema_name
+        if not is_plain_name(name) or name.startswith("pg_") or name == "information_schema":
+            raise ConfigError(
+                f"{SCHEMA_VAR}={name!r} is not a plain lower-case Postgres name of a schema of "
+                f"its own (letters, digits, underscores; at most 63; not pg_* or "
+                f"information_schema), e.g. {DEFAULT_SCHEMA}."
+            )
+
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:
         """A connection in one transaction, with the schema name checked and bound to it."""
-        if not is_plain_name(self.schema_name):
-            raise ConfigError(
-                f"{SCHEMA_VAR}={self.schema_name!r} is not a plain lower-case Postgres name "
-                f"(letters, digits, underscores; at most 63), e.g. {DEFAULT_SCHEMA}."
-            )
+        self.check_schema_name()
         with (
             connect(self.engine) as connection,
             connection.begin(),

@@ -14,7 +14,11 @@ import pytest
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Grant, Priority
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
-from pylon_dagster.pylon.errors import PylonAuthenticationError, PylonUnavailableError
+from pylon_dagster.pylon.errors import (
+    PylonAuthenticationError,
+    PylonRequestError,
+    PylonUnavailableError,
+)
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
 
 TOKEN = "unit-test-token"
@@ -150,3 +154,13 @@ def test_a_refused_token_is_not_retried_and_never_shown():
         client.me()
     assert calls == [1]
     assert TOKEN not in str(refused.value) and "r1" in str(refused.value)
+
+
+def test_an_upstream_that_echoes_the_token_has_it_blanked_in_the_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        echoed = request.headers["authorization"]
+        return httpx.Response(400, json={"errors": [f"bad header {echoed}"], "code": echoed})
+
+    with _client(handler) as client, pytest.raises(PylonRequestError) as rejected:
+        client.me()
+    assert TOKEN not in str(rejected.value) and "Bearer ***" in str(rejected.value)

@@ -19,6 +19,7 @@ from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, ru
 
 WRONG_TOKEN = "wrong-token-0d1e5ecret"
 WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"
+URL_PASSWORD = "url-pa55word"
 TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
 
@@ -45,6 +46,46 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
     "start_date_in_the_future": (
         {"PYLON_START_DATE": TOMORROW},
         ("PYLON_START_DATE=", "is in the future", "2024-01-01"),
+    ),
+    "start_date_too_early": (
+        {"PYLON_START_DATE": "0001-01-01"},
+        ("PYLON_START_DATE='0001-01-01' is before 2015-01-01", "2024-01-01"),
+    ),
+    "api_url_with_password": (
+        {"PYLON_API_URL": f"https://user:{URL_PASSWORD}@api.usepylon.com"},
+        ("PYLON_API_URL must not carry a user or password", "PYLON_API_TOKEN"),
+    ),
+    "rate_window_nan": (
+        {"PYLON_RATE_LIMIT_WINDOW_SECONDS": "nan"},
+        ("PYLON_RATE_LIMIT_WINDOW_SECONDS='nan' must be a positive number", "60"),
+    ),
+    "rate_window_inf": (
+        {"PYLON_RATE_LIMIT_WINDOW_SECONDS": "inf"},
+        ("PYLON_RATE_LIMIT_WINDOW_SECONDS='inf' must be a positive number", "60"),
+    ),
+    "rate_limits_unknown": (
+        {"PYLON_RATE_LIMITS": "2025-01"},
+        ("PYLON_RATE_LIMITS='2025-01'", "ENDPOINT=REQUESTS_PER_MINUTE", "auto"),
+    ),
+    "backfill_share_out_of_range": (
+        {"PYLON_BACKFILL_SHARE": "2"},
+        ("PYLON_BACKFILL_SHARE='2' must be a number above 0 and at most 1", "0.5"),
+    ),
+    "issue_cron_bogus": (
+        {"PYLON_ISSUES_SCHEDULE_CRON": "every day"},
+        ("PYLON_ISSUES_SCHEDULE_CRON='every day' is not a cron schedule", "15 0 * * *"),
+    ),
+    "sensor_interval_negative": (
+        {"PYLON_ISSUE_SENSOR_INTERVAL_SECONDS": "-5"},
+        ("PYLON_ISSUE_SENSOR_INTERVAL_SECONDS='-5' must be a whole number of seconds", "300"),
+    ),
+    "schema_with_sql": (
+        {"PYLON_WAREHOUSE_SCHEMA": 'x"; DROP TABLE y; --'},
+        ("PYLON_WAREHOUSE_SCHEMA=", "is not a plain lower-case Postgres name", "pylon"),
+    ),
+    "schema_system": (
+        {"PYLON_WAREHOUSE_SCHEMA": "pg_catalog"},
+        ("PYLON_WAREHOUSE_SCHEMA='pg_catalog'", "not pg_* or information_schema"),
     ),
     "warehouse_url_not_postgres": (
         {"PYLON_WAREHOUSE_URL": f"mysql://u:{WAREHOUSE_PASSWORD}@localhost/db"},
@@ -89,7 +130,7 @@ def test_bad_setting_fails_before_any_data_naming_the_setting(
     for text in expected:
         assert text in output, (text, output)
     assert "Traceback" not in output, output
-    for secret in (emulator_server.emulator.token, WRONG_TOKEN, WAREHOUSE_PASSWORD):
+    for secret in (emulator_server.emulator.token, WRONG_TOKEN, WAREHOUSE_PASSWORD, URL_PASSWORD):
         assert secret not in output
     requested = set(emulator_server.emulator.counters().to_json()["requests"]) - {"GET /me"}
     assert requested == DATA_REQUESTS_ALLOWED, requested
