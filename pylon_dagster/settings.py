@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -125,31 +126,35 @@ def rate_limits() -> str:
 
 def backfill_share() -> float:
     """`PYLON_BACKFILL_SHARE`: the share of the budget bulk work keeps while freshness work waits."""
-    raw = os.environ.get(BACKFILL_SHARE_VAR, "").strip() or "0.5"
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 1:
-        raise ConfigError(
-            f"{BACKFILL_SHARE_VAR}={raw!r} must be a number above 0 and at most 1, e.g. 0.5: the "
-            "share of each endpoint's budget a backfill keeps while freshness runs wait."
-        )
-    return value
+    return _number(
+        BACKFILL_SHARE_VAR,
+        "0.5",
+        lambda value: 0 < value <= 1,
+        "must be a number above 0 and at most 1, e.g. 0.5: the share of each endpoint's budget a "
+        "backfill keeps while freshness runs wait.",
+    )
 
 
 def rate_limit_window_seconds() -> float:
     """`PYLON_RATE_LIMIT_WINDOW_SECONDS`: the length of a rate-limit minute (60 against Pylon)."""
-    raw = os.environ.get(RATE_WINDOW_VAR, "").strip() or "60"
+    return _number(
+        RATE_WINDOW_VAR,
+        "60",
+        lambda value: 0 < value < math.inf,
+        "must be a positive number of seconds: 60 against Pylon, less only against a "
+        "time-scaled emulator (e.g. 2).",
+    )
+
+
+def _number(var: str, default: str, valid: Callable[[float], bool], rule: str) -> float:
+    """A float setting; NaN and infinities are never `valid` unless the rule says so."""
+    raw = os.environ.get(var, "").strip() or default
     try:
         value = float(raw)
     except ValueError:
-        value = 0.0
-    if not 0 < value < math.inf:
-        raise ConfigError(
-            f"{RATE_WINDOW_VAR}={raw!r} must be a positive number of seconds: 60 against Pylon, "
-            "less only against a time-scaled emulator (e.g. 2)."
-        )
+        value = math.nan
+    if math.isnan(value) or not valid(value):
+        raise ConfigError(f"{var}={raw!r} {rule}")
     return value
 
 
