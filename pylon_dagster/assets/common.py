@@ -11,6 +11,7 @@ from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonRequestError,
     PylonResponseError,
+    PylonStoppedError,
 )
 from pylon_dagster.streams import Stream
 from pylon_dagster.warehouse import LoadResult
@@ -30,7 +31,12 @@ PYLON_RETRY_POLICY = dg.RetryPolicy(
 
 # What no retry can fix: a refused token, a request Pylon rejects, an answer that is not Pylon's
 # envelope or a pagination that never ends. Retrying these would only delay the failure by minutes.
-PERMANENT_PYLON_ERRORS = (PylonAuthenticationError, PylonRequestError, PylonResponseError)
+PERMANENT_PYLON_ERRORS = (
+    PylonAuthenticationError,
+    PylonRequestError,
+    PylonResponseError,
+    PylonStoppedError,
+)
 
 
 @contextmanager

@@ -123,5 +123,11 @@ def issue_children(
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
-        for future in futures:
-            yield future.result()
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            # Interrupted (or the other stream failed): the other stream's thread stops at its
+            # next request instead of fetching every child first; its transaction rolls back.
+            pylon.stop()
+            raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -95,8 +96,12 @@ class RateBudget(Protocol):
 
     window_seconds: float
 
-    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
-        """Block until the endpoint's budget has room for one more request, then take it."""
+    def acquire(
+        self, endpoint_key: str, priority: Priority, *, stop: threading.Event | None = None
+    ) -> Grant:
+        """Block until the endpoint's budget has room for one more request, then take it.
+
+        Raises `PylonStoppedError` as soon as `stop` is set while waiting."""
         ...
 
     def release(

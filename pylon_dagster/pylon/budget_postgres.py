@@ -20,14 +20,14 @@ requests a second per endpoint) that is far below what any Postgres serves.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+import threading
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority, RateLimitConfig
+from pylon_dagster.pylon.errors import PylonStoppedError
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
 from pylon_dagster.warehouse.ddl import ensure_schema
 from pylon_dagster.warehouse.sql import ident, qualified
@@ -104,7 +104,6 @@ class PostgresRateBudget:
         config: RateLimitConfig,
         bulk_share: float = 0.5,
         lease_seconds: float = 120.0,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         if not 0 < bulk_share <= 1:
             raise ValueError(f"bulk_share must be in (0, 1], got {bulk_share}")
@@ -115,7 +114,6 @@ class PostgresRateBudget:
         self.window_seconds = config.window_seconds
         self.bulk_share = bulk_share
         self.lease_seconds = lease_seconds
-        self._sleep = sleep
         limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
         epoch = {c: f"extract(epoch from {c})::float8" for c in _TIME_COLUMNS}
         selected = ", ".join(f"{epoch.get(c, c)} AS {c}" for c in _STATE_COLUMNS)
@@ -174,13 +172,18 @@ class PostgresRateBudget:
 
     # -- taking a slot ---------------------------------------------------------------------------
 
-    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
+    def acquire(
+        self, endpoint_key: str, priority: Priority, *, stop: threading.Event | None = None
+    ) -> Grant:
+        stop = stop or threading.Event()
         waited = 0.0
         while True:
+            if stop.is_set():
+                raise PylonStoppedError()
             grant, wait = self._try_acquire(endpoint_key, priority)
             if grant is not None:
                 return replace(grant, waited_seconds=waited)
-            self._sleep(wait)
+            stop.wait(wait)
             waited += wait
 
     def try_acquire(self, endpoint_key: str, priority: Priority) -> Grant | None:

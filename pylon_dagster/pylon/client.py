@@ -14,7 +14,6 @@ import json
 import logging
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pylon_dagster.pylon.errors import (
     PylonNotFoundError,
     PylonRequestError,
     PylonResponseError,
+    PylonStoppedError,
     PylonUnavailableError,
 )
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
@@ -110,6 +110,7 @@ class PylonClient:
     """A paced, retrying Pylon API client. Use as a context manager, or call `close()`.
 
     `transport` replaces httpx's network transport (e.g. `httpx.MockTransport` in unit tests).
+    Setting `stop` makes every waiting or retrying request raise `PylonStoppedError` at once.
     """
 
     def __init__(
@@ -127,6 +128,7 @@ class PylonClient:
         search_span_cap: timedelta | None = None,
         max_pages: int = 100_000,
         transport: httpx.BaseTransport | None = None,
+        stop: threading.Event | None = None,
     ):
         if not api_token:
             raise PylonAuthenticationError(
@@ -152,6 +154,7 @@ class PylonClient:
         self._budget = budget
         self.priority = priority
         self._token = api_token
+        self._stop = stop or threading.Event()
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -188,6 +191,8 @@ class PylonClient:
         """Send one request (retrying transient failures) and return the decoded JSON envelope."""
         path = endpoint.url_path(**(path_params or {}))
         for attempt in range(1, self.retry.max_attempts + 1):
+            if self._stop.is_set():
+                raise PylonStoppedError()
             try:
                 return self._attempt(endpoint, path, params, json_body)
             except _RetryableFailure as failure:
@@ -211,7 +216,7 @@ class PylonClient:
                     self.retry.max_attempts,
                 )
                 self.stats.add(endpoint.key, retries=1)
-                time.sleep(delay)
+                self._stop.wait(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _attempt(
@@ -236,7 +241,7 @@ class PylonClient:
         if self._budget is None:
             self.stats.add(endpoint.key, requests=1)
             return None
-        grant = self._budget.acquire(endpoint.key, self.priority)
+        grant = self._budget.acquire(endpoint.key, self.priority, stop=self._stop)
         self.stats.add(endpoint.key, requests=1, paced_seconds=grant.waited_seconds)
         self.stats.note_rate(grant, self._budget.window_seconds)
         return grant

@@ -77,3 +77,13 @@ class PylonUnavailableError(PylonError):
 
 class PylonResponseError(PylonError):
     """A 2xx response that is not the JSON envelope Pylon documents, or a pagination that never ends."""
+
+
+class PylonStoppedError(PylonError):
+    """The sync was asked to stop (a signal, Ctrl-C) while this request waited for its turn."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Stopped on request before the next Pylon request; nothing of this step was "
+            "committed, and a rerun continues where the sync stood."
+        )

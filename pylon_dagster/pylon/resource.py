@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -86,10 +87,15 @@ class PylonResource(dg.ConfigurableResource):
         default=30, description="Longest updated_at window per issue search (Pylon caps it at 30)."
     )
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)
+    _stop: threading.Event = PrivateAttr(default_factory=threading.Event)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
         self._run_priority = priority_for_run(dict(run.tags)) if run else Priority.BULK
+
+    def stop(self) -> None:
+        """Make every client of this resource stop at its next wait or request (on interrupt)."""
+        self._stop.set()
 
     def rate_limit_config(self) -> RateLimitConfig:
         return RateLimitConfig.parse(
@@ -129,6 +135,7 @@ class PylonResource(dg.ConfigurableResource):
             timeout=httpx.Timeout(self.timeout_seconds, connect=self.connect_timeout_seconds),
             page_size=self.page_size,
             search_window=timedelta(days=self.search_window_days),
+            stop=self._stop,
         )
         with client:
             yield client

@@ -5,6 +5,7 @@ its rate budget. The same behaviours over real sockets against the emulator are 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from pylon_dagster.pylon.client import PylonClient, RetrySettings
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonRequestError,
+    PylonStoppedError,
     PylonUnavailableError,
 )
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
@@ -33,7 +35,9 @@ class RecordingBudget:
     acquired: list[tuple[str, Priority]] = field(default_factory=list)
     released: list[tuple[int | None, RateLimitHeaders, float | None]] = field(default_factory=list)
 
-    def acquire(self, endpoint_key: str, priority: Priority) -> Grant:
+    def acquire(
+        self, endpoint_key: str, priority: Priority, *, stop: threading.Event | None = None
+    ) -> Grant:
         self.acquired.append((endpoint_key, priority))
         return Grant(endpoint_key, len(self.acquired), 0.0, 120.0, "published 2026-10", 0.0)
 
@@ -164,3 +168,21 @@ def test_an_upstream_that_echoes_the_token_has_it_blanked_in_the_error():
     with _client(handler) as client, pytest.raises(PylonRequestError) as rejected:
         client.me()
     assert TOKEN not in str(rejected.value) and "Bearer ***" in str(rejected.value)
+
+
+def test_a_stopped_client_sends_nothing_more():
+    sent: list[httpx.Request] = []
+    stop = threading.Event()
+    client = PylonClient(
+        base_url="https://pylon.test",
+        api_token=TOKEN,
+        retry=NO_WAIT,
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200, json={})),
+        stop=stop,
+    )
+    with client:
+        client.request(endpoints.ME)
+        stop.set()
+        with pytest.raises(PylonStoppedError):
+            client.request(endpoints.ME)
+    assert len(sent) == 1
