@@ -172,6 +172,10 @@ def contacts(call: Call) -> Payload:
     return _paginated_get(call, call.store.contacts)
 
 
+def tasks(call: Call) -> Payload:
+    return _paginated_get(call, call.store.tasks)
+
+
 def custom_fields(call: Call) -> Payload:
     object_type = call.query("object_type")
     if not object_type:
@@ -218,4 +222,5 @@ HANDLERS: dict[Endpoint, Handler] = {
     endpoints.KNOWLEDGE_BASES: _whole("knowledge_bases"),
     endpoints.KNOWLEDGE_BASE_ARTICLES: knowledge_base_articles,
     endpoints.KNOWLEDGE_BASE_COLLECTIONS: knowledge_base_collections,
+    endpoints.TASKS: tasks,
 }
