@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
 
@@ -26,6 +25,9 @@ DEMO_DAYS = 30
 def run_demo(
     *, issues: int, time_scale: float, emulator_port: int, dagster_port: int, open_ui: bool
 ) -> int:
+    # The emulator is a sibling package for the demo and the tests, never loaded by production code.
+    from pylon_emulator import EmulatorServer, PylonEmulator, generate
+
     home = dagster_home()
     emulator = PylonEmulator(
         generate(DEMO_SEED, issues=issues, days=DEMO_DAYS), time_scale=time_scale

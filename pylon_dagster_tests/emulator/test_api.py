@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator
 from pylon_dagster.pylon.endpoints import ALL_ENDPOINTS, Endpoint
 from pylon_dagster_tests.fixtures.emulator import make_emulator
+from pylon_emulator import EmulatorServer, PylonEmulator
 
 
 @pytest.fixture

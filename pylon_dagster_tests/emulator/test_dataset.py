@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pylon_dagster.emulator.dataset import (
+from pylon_emulator.dataset import (
     CUSTOM_FIELD_OBJECT_TYPES,
     ISSUE_STATES,
     TASK_STATUSES,

@@ -16,8 +16,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.emulator import PylonEmulator, generate
-from pylon_dagster.emulator.dataset import Dataset
 from pylon_dagster_tests.fixtures.emulator import (
     EMULATOR_DAYS,
     EMULATOR_NOW,
@@ -26,6 +24,8 @@ from pylon_dagster_tests.fixtures.emulator import (
 )
 from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
 from pylon_dagster_tests.reliability.helpers import DATA_END, FULL_START, try_sync
+from pylon_emulator import PylonEmulator, generate
+from pylon_emulator.dataset import Dataset
 
 SQL = "'; DROP TABLE issues; -- \" $$ $1 %s %(x)s {0} \\ E'\\x27' /* */ `\t\r\n"
 NUL = "before\x00after"

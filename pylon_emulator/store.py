@@ -15,14 +15,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pylon_dagster.emulator.dataset import (
+from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_emulator.dataset import (
     Dataset,
     issue_template,
     message_template,
 )
-from pylon_dagster.emulator.filters import Filter
-from pylon_dagster.emulator.pagination import Page, SortedRecords
-from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_emulator.filters import Filter
+from pylon_emulator.pagination import Page, SortedRecords
 
 Record = dict[str, Any]
 
