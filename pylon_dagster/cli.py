@@ -8,7 +8,25 @@ from datetime import datetime
 import click
 
 
-@click.group()
+class _Commands(click.Group):
+    """`main`'s commands, `emulator` imported only when it is asked for (or listed by `--help`).
+
+    The emulator is a sibling package for the demo and the tests: importing the production code,
+    this module included, never loads it.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "emulator"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "emulator":
+            from pylon_emulator.cli import emulator
+
+            return emulator
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """pylon-dagster: Pylon support data into Postgres with Dagster."""
 
@@ -72,10 +90,8 @@ def demo(
 
 
 def _register_commands() -> None:
-    from pylon_dagster.emulator.cli import emulator
     from pylon_dagster.webapp.cli import app
 
-    main.add_command(emulator)
     main.add_command(app)
 
 

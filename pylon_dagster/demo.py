@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
 from pylon_dagster.settings import remember_default_start_date
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
@@ -27,6 +26,9 @@ DEMO_DAYS = 30
 def run_demo(
     *, issues: int, time_scale: float, emulator_port: int, dagster_port: int, open_ui: bool
 ) -> int:
+    # The emulator is a sibling package for the demo and the tests, never loaded by production code.
+    from pylon_emulator import EmulatorServer, PylonEmulator, generate
+
     home = dagster_home()
     remember_default_start_date()
     emulator = PylonEmulator(

@@ -52,13 +52,13 @@ def main() -> None:
     import dagster as dg
 
     from pylon_dagster.assets import asset_checks, pylon_assets
-    from pylon_dagster.emulator import EmulatorServer, PylonEmulator, generate
     from pylon_dagster.jobs import jobs
     from pylon_dagster.resources import resources
     from pylon_dagster.state import state_dir
     from pylon_dagster.sync import run_sync
     from pylon_dagster.warehouse import embedded
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
+    from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
     warehouse_url = embedded.server_url(state_dir() / EMBEDDED_DIR)
     dataset = generate(1, issues=args.issues, days=DAYS)

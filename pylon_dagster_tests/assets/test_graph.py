@@ -8,11 +8,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.emulator.store import STREAMS
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import ChildBatch
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
-from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
 
 DATA_END = EMULATOR_NOW.date()
 
@@ -57,7 +56,7 @@ def test_full_sync_equals_the_truth_including_window_boundaries_and_ties(pipelin
     start = boundary - timedelta(days=30)
     pipeline.sync(start=start, end=DATA_END)
 
-    for stream in STREAMS:
+    for stream in SYNCED_STREAMS:
         assert pipeline.rows(stream) == pipeline.truth(stream), stream
     assert any(
         r.tags["dagster/asset_partition_range_start"] == boundary.isoformat()

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import REPO_ROOT, DagsterDev, dagster_dev, wait_for
 from pylon_dagster_tests.fixtures.emulator import make_emulator
+from pylon_emulator import EmulatorServer, PylonEmulator
 
 LOCATION = "pylon_dagster"
 ISSUES = ("pylon", "issues")

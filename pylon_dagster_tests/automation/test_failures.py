@@ -13,7 +13,6 @@ import pytest
 from dagster_shared.error import SerializableErrorInfo
 
 from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, error_text, run_failure_sensor
-from pylon_dagster.emulator import EmulatorServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.project_jobs import (
     NO_STEP_RETRIES,
@@ -22,6 +21,7 @@ from pylon_dagster_tests.automation.project_jobs import (
     resource_settings,
 )
 from pylon_dagster_tests.fixtures.emulator import emulator_resource
+from pylon_emulator import EmulatorServer
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
 MESSAGES = dg.AssetKey(["pylon", "issue_messages"])

@@ -11,7 +11,6 @@ import pytest
 
 from pylon_dagster.automation.issue_updates import UpdatesCursor, issue_updates_sensor
 from pylon_dagster.definitions import defs
-from pylon_dagster.emulator import Dataset, EmulatorServer, PylonEmulator, generate
 from pylon_dagster.pylon.errors import PylonAuthenticationError, PylonUnavailableError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
@@ -25,6 +24,7 @@ from pylon_dagster_tests.fixtures.emulator import (
     make_emulator,
 )
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_emulator import Dataset, EmulatorServer, PylonEmulator, generate
 
 SEARCH = "POST /issues/search"
 RANGE_START = "dagster/asset_partition_range_start"

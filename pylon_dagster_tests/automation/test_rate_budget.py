@@ -14,7 +14,6 @@ import threading
 import dagster as dg
 
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
-from pylon_dagster.emulator import EmulatorServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import wait_for
 from pylon_dagster_tests.automation.project_jobs import (
@@ -25,6 +24,7 @@ from pylon_dagster_tests.automation.project_jobs import (
 from pylon_dagster_tests.automation.test_issue_updates import cursor_after_everything, tick
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
+from pylon_emulator import EmulatorServer
 
 MESSAGES, THREADS = "GET /issues/{id}/messages", "GET /issues/{id}/threads"
 RANGE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections import Counter
@@ -9,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pylon_dagster.emulator.dataset import (
+from pylon_emulator.dataset import (
     CUSTOM_FIELD_OBJECT_TYPES,
     ISSUE_STATES,
+    TASK_STATUSES,
     Dataset,
     generate,
 )
@@ -127,3 +129,61 @@ def test_reference_streams_cover_what_the_api_lists(dataset: Dataset):
         == {kb["id"] for kb in dataset.knowledge_bases}
     )
     assert any(account["external_ids"] is None for account in dataset.accounts)
+
+
+def test_tasks_have_pylons_task_shape_and_point_at_the_organizations_people(dataset: Dataset):
+    accounts = {account["id"] for account in dataset.accounts}
+    people = {
+        "user": {user["id"]: user["email"] for user in dataset.users},
+        "contact": {contact["id"]: contact["email"] for contact in dataset.contacts},
+    }
+    for task in dataset.tasks:
+        assert _is_uuid(task["id"]) and task["title"] and task["body_html"].startswith("<p>")
+        assert task["status"] in TASK_STATUSES
+        assert task["account"] is None or (
+            task["account"]["id"] in accounts and task["account"]["external_ids"] is None
+        )
+        if task["assignee"] is not None:
+            [(kind, person)] = task["assignee"].items()
+            assert people[kind][person["id"]] == person["email"] and set(person) == {"id", "email"}
+        assert task["project"] is None or set(task["project"]) == {"id"}
+        assert task["milestone"] is None or (task["project"] and set(task["milestone"]) == {"id"})
+        assert task["due_date"] is None or TIMESTAMP.match(task["due_date"])
+        assert TIMESTAMP.match(task["created_at"]) and TIMESTAMP.match(task["updated_at"])
+        assert _when(task["created_at"]) <= _when(task["updated_at"]) <= NOW
+        if task["status"] == "completed":
+            assert task["created_at"] <= task["completed_at"] <= task["updated_at"]
+        else:
+            assert task["completed_at"] is None
+        assert isinstance(task["customer_portal_visible"], bool) and task["custom_fields"] == {}
+    assert len(dataset.tasks) == 25
+    assert {task["status"] for task in dataset.tasks} == set(TASK_STATUSES)
+    assignees = {
+        None if t["assignee"] is None else next(iter(t["assignee"])) for t in dataset.tasks
+    }
+    assert assignees == {"user", "contact", None}
+    assert any(task["account"] is None for task in dataset.tasks)
+    assert any(task["milestone"] for task in dataset.tasks)
+
+
+def test_subtasks_and_their_parents_point_at_each_other(dataset: Dataset):
+    by_id = {task["id"]: task for task in dataset.tasks}
+    subtasks = [task for task in dataset.tasks if task["parent_task_id"] is not None]
+    assert subtasks
+    for task in subtasks:
+        parent = by_id[task["parent_task_id"]]
+        assert task["id"] in parent["subtask_ids"] and parent["parent_task_id"] is None
+    for task in dataset.tasks:
+        assert task["subtask_ids"] is None or all(
+            by_id[child]["parent_task_id"] == task["id"] for child in task["subtask_ids"]
+        )
+
+
+def test_tasks_have_a_generator_of_their_own():
+    """More or fewer tasks leave every other stream of a seed as it was, and the other way round."""
+    dataset = generate(5, issues=150, now=NOW)
+    without_tasks = generate(5, issues=150, now=NOW, tasks=0)
+    assert without_tasks.tasks == [] and dataclasses.replace(dataset, tasks=[]) == without_tasks
+    assert generate(5, issues=10, now=NOW).tasks == dataset.tasks
+    other_seed = generate(6, issues=10, now=NOW).tasks
+    assert {t["id"] for t in dataset.tasks}.isdisjoint(t["id"] for t in other_seed)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pylon_dagster.emulator.filters import FilterError, parse_filter, updated_at_bounds
+from pylon_emulator.filters import FilterError, parse_filter, updated_at_bounds
 
 CUSTOM_SLUGS = {"plan", "components"}
 ISSUE = {

@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from pylon_dagster.emulator import DEMO_TOKEN, EmulatorServer
 from pylon_dagster_tests.fixtures.emulator import make_emulator
+from pylon_emulator import DEMO_TOKEN, EmulatorServer
 
 
 def test_a_server_is_ready_when_started_and_frees_its_port_when_stopped():
@@ -45,7 +45,7 @@ def test_the_emulator_command_prints_its_url_and_token_and_stops_on_ctrl_c():
     command = [
         sys.executable,
         "-c",
-        "from pylon_dagster.emulator.cli import emulator; emulator()",
+        "from pylon_emulator.cli import emulator; emulator()",
         "--port=0",
         "--issues=30",
         "--time-scale=60",

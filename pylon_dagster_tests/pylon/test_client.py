@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import (
@@ -33,6 +32,7 @@ from pylon_dagster_tests.fixtures.emulator import (
     emulator_resource,
     make_emulator,
 )
+from pylon_emulator import EmulatorServer, PylonEmulator
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 WHOLE_RANGE = (

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pylon_dagster.emulator import EmulatorServer
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_emulator import EmulatorServer
 
 COMMAND = str(Path(sys.executable).with_name("pylon-dagster"))
 CLI_TIMEOUT_SECONDS = 240

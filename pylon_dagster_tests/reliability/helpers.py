@@ -7,10 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pylon_dagster.emulator.store import STREAMS
 from pylon_dagster.sync import SyncRun, run_sync
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
-from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
 
 DATA_END = EMULATOR_NOW.date()
 FULL_START = DATA_END - timedelta(days=EMULATOR_DAYS + 1)
@@ -44,7 +43,7 @@ def succeeded(runs: list[SyncRun]) -> bool:
     return bool(runs) and all(run.success for run in runs)
 
 
-def assert_equals_truth(pipeline: Pipeline, streams: tuple[str, ...] = STREAMS) -> None:
+def assert_equals_truth(pipeline: Pipeline, streams: tuple[str, ...] = SYNCED_STREAMS) -> None:
     for stream in streams:
         assert pipeline.rows(stream) == pipeline.truth(stream), stream
 
@@ -53,7 +52,7 @@ def assert_no_duplicates(pipeline: Pipeline) -> None:
     """No key stored twice, and no child stored under another parent than its own."""
     schema = pipeline.warehouse.schema_name
     with pipeline.warehouse.engine.connect() as connection:
-        for stream in STREAMS:
+        for stream in SYNCED_STREAMS:
             key = "slug" if stream == "issue_statuses" else "id"
             query = f'SELECT count(*) - count(DISTINCT "{key}") FROM "{schema}"."{stream}"'
             assert connection.execute(sa.text(query)).scalar() == 0, stream
@@ -61,7 +60,7 @@ def assert_no_duplicates(pipeline: Pipeline) -> None:
 
 def snapshot(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
     """Every warehouse table the sync writes, as `{key: raw}`."""
-    return {stream: pipeline.rows(stream) for stream in STREAMS}
+    return {stream: pipeline.rows(stream) for stream in SYNCED_STREAMS}
 
 
 def mutate_some(pipeline: Pipeline, count: int = 3) -> list[str]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.emulator import EmulatorServer
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, SLOTS_TABLE
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
+from pylon_emulator import EmulatorServer
 
 WRONG_TOKEN = "wrong-token-0d1e5ecret"
 WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"

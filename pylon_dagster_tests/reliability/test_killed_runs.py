@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
@@ -37,6 +36,7 @@ from pylon_dagster_tests.reliability.helpers import (
     succeeded,
     today,
 )
+from pylon_emulator import EmulatorServer, PylonEmulator
 
 GATE_DEADLINE_SECONDS = 120.0
 RERUN_TIMEOUT_SECONDS = 90.0

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from pylon_dagster.emulator import EmulatorServer, PylonEmulator
 from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.resource import api_host
@@ -29,6 +28,7 @@ from pylon_dagster_tests.reliability.cli_process import (
     run_cli,
     sync_command,
 )
+from pylon_emulator import EmulatorServer, PylonEmulator
 
 pytestmark = pytest.mark.slow
 MESSAGES = "GET /issues/{id}/messages"

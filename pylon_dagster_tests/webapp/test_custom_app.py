@@ -11,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from pylon_dagster.emulator import Dataset
-from pylon_dagster.emulator.dataset import mini_person
 from pylon_dagster.pylon.client import Record
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH
@@ -20,6 +18,8 @@ from pylon_dagster.webapp.sidebar import NO_DATA, format_duration
 from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.webapp.conftest import APP_SECRET, HEADER, NOW, PylonCaller, load
 from pylon_dagster_tests.webapp.schema_check import schema_errors
+from pylon_emulator import Dataset
+from pylon_emulator.dataset import mini_person
 
 
 def at(text: str) -> datetime:

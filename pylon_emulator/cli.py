@@ -7,10 +7,10 @@ from typing import get_args
 
 import click
 
-from pylon_dagster.emulator.app import DEMO_TOKEN, PylonEmulator, RateLimitHeaderStyle
-from pylon_dagster.emulator.dataset import generate
-from pylon_dagster.emulator.server import EmulatorServer
 from pylon_dagster.pylon.endpoints import ApiVersion
+from pylon_emulator.app import DEMO_TOKEN, PylonEmulator, RateLimitHeaderStyle
+from pylon_emulator.dataset import generate
+from pylon_emulator.server import EmulatorServer
 
 
 @click.command()

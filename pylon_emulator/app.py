@@ -31,12 +31,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_dagster.emulator import control
-from pylon_dagster.emulator.counters import Counters, CounterSnapshot
-from pylon_dagster.emulator.dataset import Dataset, generate
-from pylon_dagster.emulator.faults import FaultInjector, Faults
-from pylon_dagster.emulator.ratelimit import RateLimiter
-from pylon_dagster.emulator.responses import (
+from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion, Endpoint
+from pylon_emulator import control
+from pylon_emulator.counters import Counters, CounterSnapshot
+from pylon_emulator.dataset import Dataset, generate
+from pylon_emulator.faults import FaultInjector, Faults
+from pylon_emulator.ratelimit import RateLimiter
+from pylon_emulator.responses import (
     ApiError,
     DroppedResponse,
     api_error_response,
@@ -44,9 +45,8 @@ from pylon_dagster.emulator.responses import (
     error_response,
     malformed_response,
 )
-from pylon_dagster.emulator.routes import HANDLERS, Call, Handler
-from pylon_dagster.emulator.store import EmulatorStore
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion, Endpoint
+from pylon_emulator.routes import HANDLERS, Call, Handler
+from pylon_emulator.store import EmulatorStore
 
 DEMO_TOKEN = "pylon-emulator-token"
 """The emulator's default API token: a public demo value, not a secret."""

@@ -5,10 +5,14 @@ On purpose it holds the records that break naive incremental syncs: issues updat
 midnight UTC (the edge of every daily partition), groups of issues sharing the very same
 `updated_at` (ties that a cursor on `updated_at` alone would split, one group sitting on a midnight),
 plus nulls, non-ASCII text (accents, CJK, emoji) and HTML bodies.
+
+Tasks are drawn from a generator of their own (seeded from `seed` too): the other streams of a seed
+do not depend on them, nor on how many are asked for.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 import unicodedata
 import uuid
@@ -24,6 +28,8 @@ ISSUE_STATES = ("new", "waiting_on_you", "waiting_on_customer", "on_hold", "clos
 CUSTOM_FIELD_OBJECT_TYPES = ("account", "issue", "contact")
 ISSUE_SOURCES = ("email", "slack", "chat_widget", "customer_portal", "form", "microsoft_teams")
 ISSUE_LINK = "https://app.usepylon.com/issues?issueNumber={number}"
+TASK_STATUSES = ("not_started", "in_progress", "completed")
+_INHERITED_BY_SUBTASKS = ("account", "project", "milestone")
 
 _PEOPLE = (
     "Zoë Müller", "José Álvarez", "Søren Kierkegård", "李雷", "山田 太郎", "Anaïs Lefèvre",
@@ -71,6 +77,16 @@ _REPLIES = (
     "We've escalated this to engineering 🛠️.",
     "This should be fixed now — could you confirm?",
     "ご連絡ありがとうございます。確認いたします。",
+)
+_TASK_TITLES = (
+    "Schedule the quarterly business review",
+    "Préparer la migration SSO",
+    "Onboarding-Checkliste durchgehen",
+    "請求書の再発行",
+    "跟进续约合同",
+    "Send the renewal quote 📄",
+    "Audit webhook retries",
+    "Collect feedback on dark mode 🌙",
 )
 _NOTES = (
     "Customer is on the enterprise plan, prioritise.",
@@ -139,6 +155,7 @@ class Dataset:
     issues: list[Record]
     messages: dict[str, list[Record]]
     threads: dict[str, list[Record]]
+    tasks: list[Record]
 
 
 def generate(
@@ -152,15 +169,19 @@ def generate(
     users: int = 12,
     knowledge_bases: int = 2,
     articles_per_knowledge_base: int = 30,
+    tasks: int = 25,
 ) -> Dataset:
     """A synthetic organization whose issues were created and updated in the `days` before `now`.
 
-    `now` defaults to the current UTC time truncated to the minute.
+    Its `tasks` live in those days too. `now` defaults to the current UTC time truncated to the
+    minute.
     """
     if issues < 0 or days < 1:
         raise ValueError("issues must be >= 0 and days >= 1")
     if min(accounts, contacts, users) < 1:
         raise ValueError("accounts, contacts and users must each be at least 1")
+    if tasks < 0:
+        raise ValueError("tasks must be >= 0")
     if now is None:
         now = datetime.now(UTC).replace(second=0, microsecond=0)
     elif now.tzinfo is None:
@@ -183,6 +204,7 @@ def generate(
     }
     people = _People(account_list, contact_list, user_list, team_list)
     issue_list, messages, threads = builder.issues(issues, days, people)
+    task_builder = _Builder(random.Random(f"{seed}/tasks"), builder.now)
     return Dataset(
         now=builder.now,
         organization=builder.organization(),
@@ -202,6 +224,7 @@ def generate(
         issues=issue_list,
         messages=messages,
         threads=threads,
+        tasks=task_builder.tasks(tasks, days, people),
     )
 
 
@@ -280,7 +303,7 @@ def mini_person(person: Record) -> Record:
 
 
 class _People:
-    """Who issues can refer to, with the lookups the issue builder needs."""
+    """Who issues and tasks can refer to, with the lookups their builders need."""
 
     def __init__(
         self,
@@ -289,6 +312,7 @@ class _People:
         users: list[Record],
         teams: list[Record],
     ):
+        self.accounts = accounts
         self.accounts_by_id = {a["id"]: a for a in accounts}
         self.contacts = contacts
         self.contacts_by_id = {c["id"]: c for c in contacts}
@@ -342,6 +366,10 @@ class _Builder:
             else:
                 values[slug] = {"slug": slug, "value": self.rng.choice(_SENTENCES)}
         return values
+
+    def moment_between(self, start: datetime, end: datetime) -> datetime:
+        """A moment in `[start, end]`, whole seconds after `start`."""
+        return start + timedelta(seconds=self.rng.randint(0, int((end - start).total_seconds())))
 
     def html(self, *sentences: str) -> str:
         return "".join(f"<p>{sentence}</p>" for sentence in sentences)
@@ -889,6 +917,70 @@ class _Builder:
         total = int((timeline.updated_at - created).total_seconds())
         issue["time_in_status_seconds"] = {issue["state"]: total}
         issue["business_hours_time_in_status_seconds"] = {issue["state"]: total * 2 // 3}
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def tasks(self, count: int, days: int, people: _People) -> list[Record]:
+        """Tasks on accounts, some in projects and milestones, some split into subtasks.
+
+        A subtask hangs under an earlier top-level task and shares its account, project and
+        milestone, so parents and subtasks never form a cycle.
+        """
+        projects = {self.uuid(): [self.uuid(), self.uuid()] for _ in range(3)}
+        tasks: list[Record] = []
+        for _ in range(count):
+            task = self.task(days, people)
+            top_level = [t for t in tasks if t["parent_task_id"] is None]
+            if top_level and self.chance(0.3):
+                parent = self.rng.choice(top_level)
+                parent["subtask_ids"] = [*(parent["subtask_ids"] or []), task["id"]]
+                task["parent_task_id"] = parent["id"]
+                task.update({key: copy.copy(parent[key]) for key in _INHERITED_BY_SUBTASKS})
+            elif self.chance(0.5):
+                project = self.rng.choice(list(projects))
+                task["project"] = {"id": project}
+                if self.chance(0.6):
+                    task["milestone"] = {"id": self.rng.choice(projects[project])}
+            tasks.append(task)
+        return tasks
+
+    def task(self, days: int, people: _People) -> Record:
+        created = self.moment_between(self.now - timedelta(days=days), self.now)
+        updated = self.moment_between(created, self.now)
+        status = self.rng.choice(TASK_STATUSES)
+        account = self.rng.choice(people.accounts) if self.chance(0.8) else None
+        return {
+            "id": self.uuid(),
+            "title": self.rng.choice(_TASK_TITLES),
+            "body_html": self.html(*self.rng.sample(_SENTENCES, 2)),
+            "status": status,
+            # Tasks refer to an account without its external ids (unlike issues).
+            "account": {"id": account["id"], "external_ids": None} if account else None,
+            "assignee": self.task_assignee(people),
+            "project": None,
+            "milestone": None,
+            "parent_task_id": None,
+            "subtask_ids": None,
+            "due_date": _ts(created + timedelta(days=self.rng.randint(1, 45)))
+            if self.chance(0.6)
+            else None,
+            "completed_at": _ts(self.moment_between(created, updated))
+            if status == "completed"
+            else None,
+            "customer_portal_visible": self.chance(0.3),
+            "custom_fields": {},
+            "created_at": _ts(created),
+            "updated_at": _ts(updated),
+        }
+
+    def task_assignee(self, people: _People) -> Record | None:
+        """A user (mostly), a contact, or nobody."""
+        kind = self.rng.choices(("user", "contact", None), weights=(6, 2, 2))[0]
+        if kind is None:
+            return None
+        return {
+            kind: mini_person(self.rng.choice(people.users if kind == "user" else people.contacts))
+        }
 
 
 def _ts(moment: datetime) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pylon_dagster.emulator.responses import ApiError
+from pylon_emulator.responses import ApiError
 
 Record = dict[str, Any]
 SortKey = tuple[str, ...]

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pylon_dagster.emulator.dataset import (
+from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_emulator.dataset import (
     Dataset,
     issue_template,
     message_template,
 )
-from pylon_dagster.emulator.filters import Filter
-from pylon_dagster.emulator.pagination import Page, SortedRecords
-from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_emulator.filters import Filter
+from pylon_emulator.pagination import Page, SortedRecords
 
 Record = dict[str, Any]
 
@@ -39,6 +39,7 @@ LIST_STREAMS = (
     "activity_types",
     "knowledge_bases",
     "issues",
+    "tasks",
 )
 CHILD_STREAMS = (
     "issue_messages",
@@ -82,6 +83,7 @@ class EmulatorStore:
         self._rng = random.Random(dataset.organization["id"])
         self.organization = dataset.organization
         self.accounts = SortedRecords(dataset.accounts, _created_key)
+        self.tasks = SortedRecords(dataset.tasks, _created_key)
         self.contacts = SortedRecords(dataset.contacts, lambda contact: (contact["id"],))
         self._contact_names = {contact["id"]: contact["name"] for contact in dataset.contacts}
         self.custom_fields = dataset.custom_fields
@@ -158,6 +160,7 @@ class EmulatorStore:
                 "contacts": self.contacts.records,
                 "custom_fields": self.custom_fields,
                 "issues": sorted(self._issues.values(), key=_search_key),
+                "tasks": self.tasks.records,
                 "issue_messages": {i: m.records for i, m in self._messages.items()},
                 "issue_threads": self._threads,
                 "knowledge_base_articles": {kb: a.records for kb, a in self.articles.items()},

@@ -13,10 +13,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from pylon_dagster.emulator.counters import Counters
-from pylon_dagster.emulator.faults import Faults
-from pylon_dagster.emulator.filters import Filter, FilterError, parse_filter, updated_at_bounds
-from pylon_dagster.emulator.pagination import (
+from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.endpoints import Endpoint
+from pylon_emulator.counters import Counters
+from pylon_emulator.faults import Faults
+from pylon_emulator.filters import Filter, FilterError, parse_filter, updated_at_bounds
+from pylon_emulator.pagination import (
     DEFAULT_LIMIT,
     Page,
     SortedRecords,
@@ -24,10 +26,8 @@ from pylon_dagster.emulator.pagination import (
     parse_cursor,
     parse_limit,
 )
-from pylon_dagster.emulator.responses import ApiError, json_object_body
-from pylon_dagster.emulator.store import EmulatorStore
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import Endpoint
+from pylon_emulator.responses import ApiError, json_object_body
+from pylon_emulator.store import EmulatorStore
 
 Payload = dict[str, Any]
 CUSTOM_FIELD_OBJECT_TYPES = (
@@ -172,6 +172,10 @@ def contacts(call: Call) -> Payload:
     return _paginated_get(call, call.store.contacts)
 
 
+def tasks(call: Call) -> Payload:
+    return _paginated_get(call, call.store.tasks)
+
+
 def custom_fields(call: Call) -> Payload:
     object_type = call.query("object_type")
     if not object_type:
@@ -218,4 +222,5 @@ HANDLERS: dict[Endpoint, Handler] = {
     endpoints.KNOWLEDGE_BASES: _whole("knowledge_bases"),
     endpoints.KNOWLEDGE_BASE_ARTICLES: knowledge_base_articles,
     endpoints.KNOWLEDGE_BASE_COLLECTIONS: knowledge_base_collections,
+    endpoints.TASKS: tasks,
 }

@@ -24,24 +24,57 @@ No Bearer token is needed, and these requests are neither counted nor rate limit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pylon_dagster.emulator.responses import ApiError, api_error_response, json_object_body
-from pylon_dagster.emulator.store import STREAMS
-
-if TYPE_CHECKING:
-    from pylon_dagster.emulator.app import PylonEmulator
+from pylon_emulator.counters import CounterSnapshot
+from pylon_emulator.dataset import Dataset, Record
+from pylon_emulator.faults import Faults
+from pylon_emulator.responses import ApiError, api_error_response, json_object_body
+from pylon_emulator.store import STREAMS
 
 PREFIX = "/_emulator"
 MUTATIONS = ("update_issue", "create_issue", "add_message", "delete_issue")
 
 
-def routes(emulator: PylonEmulator) -> list[Route]:
+class Controlled(Protocol):
+    """What the control API drives: `app.PylonEmulator`'s Python control API, as seen from here.
+
+    A protocol rather than the class, so that `app.py` (which mounts these routes) is the only one
+    of the two modules to import the other.
+    """
+
+    @property
+    def dataset(self) -> Dataset: ...
+    @property
+    def time_scale(self) -> float: ...
+    @property
+    def window_seconds(self) -> float: ...
+    @property
+    def rate_limit_preset(self) -> str: ...
+    @property
+    def rate_limits(self) -> Mapping[str, int]: ...
+    @property
+    def rate_limit_headers(self) -> str | None: ...
+    @property
+    def faults(self) -> Faults: ...
+
+    def set_faults(self, **changes: Any) -> Faults: ...
+    def clear_faults(self) -> Faults: ...
+    def counters(self) -> CounterSnapshot: ...
+    def reset_counters(self) -> None: ...
+    def update_issue(self, issue_id: str, /, **fields: Any) -> Record: ...
+    def create_issue(self, **fields: Any) -> Record: ...
+    def add_message(self, issue_id: str, /, **fields: Any) -> Record: ...
+    def delete_issue(self, issue_id: str) -> Record: ...
+    def truth(self, stream: str) -> list[Record] | dict[str, list[Record]]: ...
+
+
+def routes(emulator: Controlled) -> list[Route]:
     """The control routes of one emulator."""
 
     async def config(_: Request) -> Any:
