@@ -124,6 +124,12 @@ def test_materializations_report_rows_api_cost_window_and_preview(pipeline: Pipe
     assert metadata["api_requests"] >= 1 and metadata["api_429s"] == 0
     assert metadata["window_end"] > metadata["window_start"]
     assert "| id |" in metadata["preview"]
+    # The rate it ran at: the pipeline fixture tells the client the emulator's limits.
+    limit = pipeline.emulator.rate_limits["POST /issues/search"]
+    window = f"{pipeline.emulator.window_seconds:g}s"
+    assert metadata["api_rate_limits"] == {
+        "POST /issues/search": f"{limit} per {window} (configured)"
+    }
 
 
 @pytest.mark.parametrize("table", ["issue_messages"])

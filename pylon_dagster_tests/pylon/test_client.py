@@ -350,3 +350,23 @@ def test_a_paced_full_read_earns_zero_429s(warehouse: PostgresWarehouse):
     assert counters.rate_limited == 0
     assert counters.responses == {200: counters.total_requests}
     assert client.stats.paced_seconds > 1  # the budget was tight enough for pacing to matter
+
+
+@pytest.mark.parametrize("style", ["x-ratelimit", "ietf"])
+def test_a_client_told_nothing_paces_by_the_servers_rate_limit_headers(
+    style: str, warehouse: PostgresWarehouse
+):
+    """April limits, announced in headers: the default client (starting at October's six times
+    higher figure) takes the server's word before it could overrun it."""
+    emulator = make_emulator(rate_limit_preset="2026-04", rate_limit_headers=style)
+    messages = endpoints.ISSUE_MESSAGES
+    with EmulatorServer(emulator) as server:
+        resource = emulator_resource(server, warehouse, rate_limits="auto")
+        with resource.get_client() as client:
+            for issue in emulator.truth("issues")[:50]:
+                list(client.iter_records(messages, path_params={"id": issue["id"]}))
+        learned = resource.budget().current(messages.key)
+
+    assert emulator.counters().rate_limited == 0
+    assert (learned.rate, learned.source) == (emulator.rate_limits[messages.key], "headers")
+    assert client.stats.paced_seconds > 0  # 50 requests at 20 a window: the budget held them

@@ -28,6 +28,7 @@ STREAMS = {
     "user_roles": "id",
     "activity_types": "id",
     "issue_statuses": "slug",
+    "tasks": "id",
 }
 
 
@@ -63,8 +64,20 @@ def test_every_stream_has_its_table(warehouse: PostgresWarehouse):
     found = columns_in_database(warehouse)
     assert set(found) == {*STREAMS, "issues_history", "child_fetch_state"}
     keys = primary_keys(warehouse)
+    with warehouse.engine.connect() as connection:
+        comments = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :schema AND c.relkind = 'r'"
+                ),
+                {"schema": warehouse.schema_name},
+            ).all()
+        )
     for stream, key in STREAMS.items():
         assert keys[stream] == [key]
+        assert comments[stream] == TABLES[stream].description
         assert found[stream][-2:] == ["raw", "_synced_at"]
         assert found[stream] == list(TABLES[stream].column_names)
     assert keys["issues_history"] == ["id", "updated_at"]
