@@ -7,10 +7,10 @@ on where the budget is kept:
 - `RateLimitConfig`: the figures to start from, per endpoint. With no configuration, Pylon's newest
   published limits; `PYLON_RATE_LIMITS` can name a preset or give per-endpoint numbers.
 - `AdaptiveLimit`: the rate in force for one endpoint and how it moves. Rate-limit headers set it
-  outright. A 429 lowers it multiplicatively, never below what the server was seen to accept in the
-  last window, and once per reaction (the requests already in flight when it was lowered earn 429s
-  of their own that say nothing new). A rate that stayed clean for a few windows while work was
-  waiting for it probes a little higher, up to the ceiling; a probe that earns a 429 is undone.
+  outright. A 429 cuts it to what the server accepted in the last window, once per reaction (the
+  requests already in flight when it was cut earn 429s of their own that say nothing new). A rate
+  that stayed clean for a few windows while work was waiting for it probes a little higher, up to
+  the ceiling; a probe that earns a 429 falls back to what the server accepted.
 - `Priority`: freshness work (sensors, schedules, webhook runs) and bulk work (backfills, headless
   syncs). While freshness work waits, bulk work may use only `bulk_share` of the budget.
 """
@@ -29,8 +29,8 @@ from pylon_dagster.pylon.endpoints import LATEST_API_VERSION, RATE_LIMITS_PER_MI
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
 
 DECREASE_FACTOR = 0.5
-"""A 429 at least halves the rate (unless it undoes a probe)."""
-PROBE_AFTER_WINDOWS = 3
+"""A 429 when the server accepted nothing of ours in the window halves the rate."""
+PROBE_AFTER_WINDOWS = 5
 """Windows a rate must stay clean, with work waiting for it, before it probes higher."""
 PROBE_STEP = 0.05
 """A probe raises the rate by this fraction (at least one request per window)."""
@@ -124,7 +124,6 @@ class AdaptiveLimit:
     ceiling: float
     source: str
     stable_since: float
-    probe_from: float | None = None
     decreased_at: float | None = None
     paused_until: float | None = None
     freshness_waiting_until: float | None = None
@@ -159,12 +158,19 @@ class AdaptiveLimit:
         if now - self.stable_since < PROBE_AFTER_WINDOWS * self.window_seconds:
             return self
         higher = min(self.ceiling, self.rate + max(1.0, self.rate * PROBE_STEP))
-        return replace(self, rate=higher, probe_from=self.rate, stable_since=now)
+        return replace(self, rate=higher, stable_since=now)
 
     def after_429(
         self, *, taken_at: float, accepted_in_window: int, retry_after: float | None, now: float
     ) -> AdaptiveLimit:
-        """Slow down for everyone: undo a probe, else decrease multiplicatively; always pause."""
+        """Slow down for everyone, and pause for `Retry-After`.
+
+        The cut is multiplicative by a measured factor: the rate becomes what the server accepted
+        from every process sharing the budget in the last window (the most it allows us, or, when
+        someone outside the budget uses the token too, the part left to us), at least one less
+        than the rate that earned the 429. A failed probe so falls back to the last good rate.
+        With nothing accepted in the window, the rate halves.
+        """
         pause = retry_after if retry_after is not None else self.window_seconds / max(self.rate, 1)
         paused = replace(
             self,
@@ -173,21 +179,15 @@ class AdaptiveLimit:
         )
         if self.decreased_at is not None and taken_at < self.decreased_at:
             return paused  # sent before the last decrease: it tells nothing new
-        probing = (
-            self.probe_from is not None
-            and now - self.stable_since < PROBE_AFTER_WINDOWS * self.window_seconds
-        )
-        if probing:
-            lower = self.probe_from or 1.0
+        if accepted_in_window >= 1:
+            lower = min(float(accepted_in_window), self.rate - 1)
         else:
-            lower = min(self.rate * DECREASE_FACTOR, max(accepted_in_window, 1))
-            lower = max(lower, 1.0)
+            lower = self.rate * DECREASE_FACTOR
         source = self.source if self.source == "headers" else "learned from 429s"
         return replace(
             paused,
-            rate=lower,
+            rate=max(lower, 1.0),
             source=source,
-            probe_from=None,
             decreased_at=now,
             stable_since=now,
         )
@@ -203,7 +203,6 @@ class AdaptiveLimit:
                 rate=float(headers.limit),
                 ceiling=float(headers.limit),
                 source="headers",
-                probe_from=None,
                 stable_since=now,
             )
         if headers.remaining == 0 and headers.reset_seconds:

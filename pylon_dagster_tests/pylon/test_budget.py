@@ -92,9 +92,14 @@ def test_a_429_lowers_the_rate_to_what_the_server_accepted_and_pauses_everyone()
     assert state.paused_for(2.0) == 7.5 and state.rate_limited_total == 1
 
 
-def test_a_429_decreases_at_least_multiplicatively():
-    state = _limit(120).after_429(taken_at=1.0, accepted_in_window=100, retry_after=None, now=2.0)
-    assert state.rate == 60
+def test_a_429_with_nothing_accepted_halves_the_rate():
+    state = _limit(120).after_429(taken_at=1.0, accepted_in_window=0, retry_after=None, now=2.0)
+    assert state.rate == 60 and state.paused_for(2.0) == WINDOW / 120
+
+
+def test_a_429_at_what_the_server_accepted_still_lowers_the_rate():
+    state = _limit(20).after_429(taken_at=1.0, accepted_in_window=20, retry_after=1, now=2.0)
+    assert state.rate == 19
 
 
 def test_requests_already_in_flight_at_a_decrease_do_not_decrease_again():
@@ -109,7 +114,7 @@ def test_a_clean_rate_probes_higher_after_a_few_windows_and_a_failed_probe_is_un
     state = _limit(120).after_429(taken_at=1.0, accepted_in_window=20, retry_after=1, now=2.0)
     assert state.probed(2.0 + WINDOW) is state  # too early
     probed = state.probed(2.0 + PROBE_AFTER_WINDOWS * WINDOW)
-    assert probed.rate == 21 and probed.probe_from == 20
+    assert probed.rate == 21 and probed.stable_since == 2.0 + PROBE_AFTER_WINDOWS * WINDOW
     failed = probed.after_429(
         taken_at=probed.stable_since + 1,
         accepted_in_window=20,
@@ -200,7 +205,7 @@ def test_a_changed_configuration_starts_afresh(warehouse: PostgresWarehouse):
     budget = _budget(warehouse, 120, 60.0)
     grant = budget.acquire(SEARCH, Priority.BULK)
     budget.release(grant, status_code=429, headers=RateLimitHeaders(), retry_after=0.01)
-    assert budget.current(SEARCH).rate == 1
+    assert budget.current(SEARCH).rate == 60  # nothing accepted in the window: halved
     assert _budget(warehouse, 30, 60.0).current(SEARCH).rate == 30
 
 

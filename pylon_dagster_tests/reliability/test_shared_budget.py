@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.resource import api_host
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster_tests.fixtures.emulator import make_emulator
+from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
@@ -32,6 +33,13 @@ from pylon_emulator import EmulatorServer, PylonEmulator
 
 pytestmark = pytest.mark.slow
 MESSAGES = "GET /issues/{id}/messages"
+# The emulator's data spans the 30 days before EMULATOR_NOW: two runs of issues cover it.
+WINDOW = (
+    "--start",
+    (EMULATOR_NOW - timedelta(days=EMULATOR_DAYS + 1)).date().isoformat(),
+    "--end",
+    EMULATOR_NOW.date().isoformat(),
+)
 STREAMS = ("issues", "issue_messages", "issue_threads", "accounts", "knowledge_base_articles")
 
 
@@ -63,7 +71,11 @@ def test_two_hosts_share_one_budget(warehouse: PostgresWarehouse, tmp_path: Path
         started = time.perf_counter()
         hosts = [
             subprocess.Popen(
-                sync_command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                sync_command(*WINDOW),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             for env in envs
         ]
@@ -91,7 +103,7 @@ def test_a_sync_converges_on_limits_it_was_not_told(
     with EmulatorServer(emulator) as server:
         env = cli_env(server, warehouse, tmp_path)
         started = time.perf_counter()
-        result = run_cli(env)
+        result = run_cli(env, *WINDOW)
         wall = time.perf_counter() - started
         assert result.returncode == 0, result.stdout + result.stderr
         _assert_equal_to_truth(emulator, warehouse)
