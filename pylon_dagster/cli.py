@@ -26,6 +26,13 @@ class _Commands(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+STOPPED_MESSAGE = (
+    "Sync stopped on request: the run in progress was rolled back and finished windows are kept; "
+    "rerun `pylon-dagster sync` to continue."
+)
+STOPPED_EXIT_CODE = 130
+
+
 @click.group(cls=_Commands)
 def main() -> None:
     """pylon-dagster: Pylon support data into Postgres with Dagster."""
@@ -55,6 +62,13 @@ def sync(start: datetime | None, end: datetime | None) -> None:
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:  # between runs: no run was going
+        stopped = True
+    else:
+        stopped = bool(runs) and runs[-1].stopped
+    if stopped:
+        click.echo(STOPPED_MESSAGE, err=True)
+        sys.exit(STOPPED_EXIT_CODE)
     if not all(run.success for run in runs):
         click.echo(
             "Sync failed; fix the cause above and rerun: finished windows are kept.", err=True

@@ -1,20 +1,32 @@
 """The few Dagster internals this project relies on, in one place.
 
-Dagster has no public names for the run tags that make one run cover a partition range, nor for
-its cron validation; they are imported here only, so a Dagster upgrade that moves them breaks one
+Dagster has no public names for the run tags that make one run cover a partition range, for its
+cron validation, nor for the signal it holds back during a step; they are imported here only, so a Dagster upgrade that moves them breaks one
 small module.
 """
 
 from __future__ import annotations
 
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+from dagster._utils.interrupts import check_captured_interrupt
 from dagster._utils.schedules import is_valid_cron_string
 from dagster_shared.error import SerializableErrorInfo
 
-__all__ = ["SerializableErrorInfo", "day_range_tags", "is_valid_cron", "partition_range"]
+STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
+"""What a SIGINT or SIGTERM raises inside a step."""
+
+__all__ = [
+    "STOP_SIGNALS",
+    "SerializableErrorInfo",
+    "day_range_tags",
+    "interrupt_requested",
+    "is_valid_cron",
+    "partition_range",
+]
 
 
 def day_range_tags(first: str, last: str) -> dict[str, str]:
@@ -30,3 +42,12 @@ def partition_range(tags: dict[str, str]) -> tuple[str, str] | None:
 
 def is_valid_cron(cron: str) -> bool:
     return is_valid_cron_string(cron)
+
+
+def interrupt_requested() -> bool:
+    """Whether Dagster caught a SIGINT or SIGTERM it has not acted on yet.
+
+    While a step runs, Dagster holds those signals back until the step ends; a step blocked on
+    Pylon's budget for minutes would keep a stop request waiting that long.
+    """
+    return check_captured_interrupt()

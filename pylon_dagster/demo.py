@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
 from pylon_dagster.settings import remember_default_start_date
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
@@ -31,8 +32,11 @@ def run_demo(
 
     home = dagster_home()
     remember_default_start_date()
+    # Today's Pylon: the October 2026 limits, which the client also starts from.
     emulator = PylonEmulator(
-        generate(DEMO_SEED, issues=issues, days=DEMO_DAYS), time_scale=time_scale
+        generate(DEMO_SEED, issues=issues, days=DEMO_DAYS),
+        time_scale=time_scale,
+        rate_limit_preset=LATEST_API_VERSION,
     )
     with EmulatorServer(emulator, port=emulator_port) as server:
         os.environ.update(

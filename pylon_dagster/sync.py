@@ -23,6 +23,7 @@ from pylon_dagster.jobs import issues_job, reference_job
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
+    PylonStoppedError,
     PylonUnavailableError,
 )
 from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError
@@ -41,8 +42,9 @@ UNFINISHED = [
 ]
 
 Echo = Callable[[str], None]
-# Progress is one line per run; Dagster's own step-by-step events stay in the run's event log.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Progress is one line per run, a failure one line with its cause; Dagster's own step-by-step
+# events, stack traces included, stay in the run's event log.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class SyncRun:
     run_id: str
     success: bool
     error: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Ended by a stop request (SIGINT, SIGTERM), not by a fault."""
+        return PylonStoppedError.__name__ in (self.error or "")
 
 
 def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
@@ -170,9 +177,11 @@ def run_sync(
     for plan in _planned_runs(partition_chunks(start, end)):
         run = _execute(defs, instance, *plan)
         runs.append(run)
-        echo(f"{run.label}: {'ok' if run.success else 'FAILED'} (run {run.run_id})")
+        outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
+        echo(f"{run.label}: {outcome} (run {run.run_id})")
         if not run.success:
-            echo(f"  {run.error}")
+            if not run.stopped:
+                echo(f"  {run.error}")
             break
     return runs
 
@@ -202,7 +211,11 @@ def _execute(
         tags={**tags, SYNC_RUN_TAG: "true"},
         raise_on_error=False,
     )
-    return SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
+    run = SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
+    if run.stopped:
+        # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
+        instance.report_run_canceled(result.dagster_run, message="Stopped on request (signal).")
+    return run
 
 
 def _error(result: dg.ExecuteInProcessResult) -> str:

@@ -7,7 +7,7 @@ from typing import get_args
 
 import click
 
-from pylon_dagster.pylon.endpoints import ApiVersion
+from pylon_dagster.pylon.endpoints import LATEST_API_VERSION, ApiVersion
 from pylon_emulator.app import DEMO_TOKEN, PylonEmulator, RateLimitHeaderStyle
 from pylon_emulator.dataset import generate
 from pylon_emulator.server import EmulatorServer
@@ -37,7 +37,7 @@ from pylon_emulator.server import EmulatorServer
 @click.option(
     "--rate-limits",
     type=click.Choice(get_args(ApiVersion)),
-    default="2026-04",
+    default=LATEST_API_VERSION,
     show_default=True,
     help="Which published per-minute limits to enforce.",
 )

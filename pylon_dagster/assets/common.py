@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from pylon_dagster.dagster_adapter import STOP_SIGNALS
 from pylon_dagster.pylon.client import RequestStats
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
@@ -13,6 +14,7 @@ from pylon_dagster.pylon.errors import (
     PylonResponseError,
     PylonStoppedError,
 )
+from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.streams import Stream
 from pylon_dagster.warehouse import LoadResult
 
@@ -40,14 +42,23 @@ PERMANENT_PYLON_ERRORS = (
 
 
 @contextmanager
-def fail_fast_on_permanent_errors() -> Iterator[None]:
-    """Fail the step at once, skipping the retry policy, when Pylon's answer cannot change."""
+def fail_fast_on_permanent_errors(pylon: PylonResource | None = None) -> Iterator[None]:
+    """Fail the step at once, skipping the retry policy, when Pylon's answer cannot change, or
+    when the sync is asked to stop (SIGINT, SIGTERM): then every client of `pylon` stops at its
+    next request, the open transaction rolls back, and no retry starts the work again."""
     try:
         yield
     except PERMANENT_PYLON_ERRORS as error:
         raise dg.Failure(
             description=f"{type(error).__name__}: {error}", allow_retries=False
         ) from error
+    except STOP_SIGNALS as interrupt:
+        if pylon is not None:
+            pylon.stop()
+        stopped = PylonStoppedError()
+        raise dg.Failure(
+            description=f"{type(stopped).__name__}: {stopped}", allow_retries=False
+        ) from interrupt
 
 
 def asset_key(table: str) -> dg.AssetKey:

@@ -123,11 +123,12 @@ def issue_children(
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
-        try:
-            for future in futures:
-                yield future.result()
-        except BaseException:
-            # Interrupted (or the other stream failed): the other stream's thread stops at its
-            # next request instead of fetching every child first; its transaction rolls back.
-            pylon.stop()
-            raise
+        # Stopped (or the other stream failed): the other stream's thread stops at its next
+        # request instead of fetching every child first, and its transaction rolls back.
+        with fail_fast_on_permanent_errors(pylon):
+            try:
+                for future in futures:
+                    yield future.result()
+            except Exception:
+                pylon.stop()
+                raise

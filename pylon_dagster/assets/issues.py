@@ -35,7 +35,7 @@ def issues(
     window = context.partition_time_window
     warehouse.ensure_tables()
     preview = PreviewTap()
-    with fail_fast_on_permanent_errors(), pylon.get_client() as client:
+    with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         pages = client.iter_issue_pages_updated_between(window.start, window.end)
         with warehouse.transaction() as tx:
             load = tx.load("issues", preview(pages))

@@ -47,7 +47,7 @@ def knowledge_base_contents(
         if asset_key(child.name) not in context.selected_asset_keys:
             continue
         with (
-            fail_fast_on_permanent_errors(),
+            fail_fast_on_permanent_errors(pylon),
             pylon.get_client() as client,
             warehouse.transaction() as tx,
         ):

@@ -35,7 +35,7 @@ def build_reference_asset(stream: Stream) -> dg.AssetsDefinition:
         warehouse.ensure_tables()
         preview = PreviewTap()
         with (
-            fail_fast_on_permanent_errors(),
+            fail_fast_on_permanent_errors(pylon),
             pylon.get_client() as client,
             warehouse.transaction() as tx,
         ):

@@ -12,6 +12,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from pylon_dagster.dagster_adapter import interrupt_requested
 from pylon_dagster.pylon.budget import Priority, RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
@@ -20,6 +21,7 @@ from pylon_dagster.warehouse import PostgresWarehouse
 DEFAULT_BASE_URL = "https://api.usepylon.com"
 PRIORITY_TAG = "pylon_dagster/priority"
 """Run tag that sets a run's priority on Pylon's budget explicitly: `freshness` or `bulk`."""
+INTERRUPT_POLL_SECONDS = 0.25
 _FRESHNESS_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
 _BACKFILL_TAG = "dagster/backfill"
 
@@ -137,5 +139,23 @@ class PylonResource(dg.ConfigurableResource):
             search_window=timedelta(days=self.search_window_days),
             stop=self._stop,
         )
-        with client:
+        with client, self._stopped_on_interrupt():
             yield client
+
+    @contextmanager
+    def _stopped_on_interrupt(self) -> Iterator[None]:
+        """While the block runs, a SIGINT or SIGTERM that Dagster holds back stops the clients."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(INTERRUPT_POLL_SECONDS):
+                if interrupt_requested():
+                    self.stop()
+                    return
+
+        watcher = threading.Thread(target=watch, name="pylon-stop-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()

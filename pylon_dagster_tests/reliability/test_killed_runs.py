@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -18,8 +19,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from pylon_dagster.cli import STOPPED_EXIT_CODE, STOPPED_MESSAGE
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
@@ -149,5 +152,51 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
     rerun = run_cli(env, *window, timeout=RERUN_TIMEOUT_SECONDS)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "of an earlier sync was interrupted" in rerun.stdout
+    assert_equals_truth(pipeline)
+    assert_no_duplicates(pipeline)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "gated_server", [KILL_POINTS["messages_load_open"]], ids=["messages_load_open"], indirect=True
+)
+def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
+    gated_server, signal_name: str, pipeline: Pipeline, tmp_path: Path
+):
+    """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
+    back, the run shows as canceled, and the command says in one line that it stopped."""
+    server, gate = gated_server
+    assert succeeded(full_sync(pipeline))
+    mutate_some(pipeline)
+    before = snapshot(pipeline)
+    truth = {stream: pipeline.truth(stream) for stream in before}
+
+    env = cli_env(server, pipeline.warehouse, tmp_path)
+    window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
+    gate.arm()
+    process = subprocess.Popen(
+        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for_gate(process, gate)
+        process.send_signal(getattr(signal, signal_name))
+        gate.released.set()  # the request in flight completes; nothing after it is sent
+        out, err = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        gate.released.set()
+
+    assert process.returncode == STOPPED_EXIT_CODE, out + err
+    assert STOPPED_MESSAGE in err and "Traceback" not in out + err, out + err
+    # A stream whose load had all it needed may have committed; none is half-written.
+    for stream, rows in snapshot(pipeline).items():
+        assert rows in (before[stream], truth[stream]), f"{stream} holds a partial window"
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
+        (stopped,) = instance.get_runs(limit=1)
+        assert stopped.status == dg.DagsterRunStatus.CANCELED
+
+    rerun = run_cli(env, *window, timeout=RERUN_TIMEOUT_SECONDS)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert_equals_truth(pipeline)
     assert_no_duplicates(pipeline)
