@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import datetime
 
@@ -27,8 +28,8 @@ class _Commands(click.Group):
 
 
 STOPPED_MESSAGE = (
-    "Sync stopped on request: the run in progress was rolled back and finished windows are kept; "
-    "rerun `pylon-dagster sync` to continue."
+    "Sync stopped on request: the load in progress was rolled back and finished windows are "
+    "kept; rerun `pylon-dagster sync` to continue."
 )
 STOPPED_EXIT_CODE = 130
 
@@ -46,6 +47,8 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     from pylon_dagster.settings import ConfigError, remember_default_start_date
     from pylon_dagster.state import dagster_home
 
+    # SIGTERM stops the sync like Ctrl-C, also before and between Dagster runs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     dagster_home()
     remember_default_start_date()
     try:

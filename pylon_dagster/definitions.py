@@ -1,8 +1,9 @@
 """The Dagster code location: `dagster dev -m pylon_dagster.definitions` or via workspace.yaml.
 
-`defs` is loaded lazily (`@dg.definitions`): importing this module reads no setting, starts no
-server and writes nothing; the resources are configured from the environment when Dagster (or a
-test, or the headless sync) calls `defs()`.
+`defs` is loaded lazily (`@dg.definitions`): importing this module starts no server, connects to
+nothing and writes nothing (the asset modules it imports read the partition start date, crons
+and sensor interval); the resources are configured from the environment when Dagster, a test or
+the headless sync calls `defs()`.
 """
 
 import dagster as dg

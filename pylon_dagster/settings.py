@@ -100,7 +100,7 @@ def api_url(default: str) -> str:
     """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com."""
     raw = os.environ.get(API_URL_VAR, "").strip() or default
     parsed = urlsplit(raw)
-    if "@" in parsed.netloc:
+    if "@" in raw:
         # httpx would turn user:password into Basic auth, replacing the Bearer token.
         raise ConfigError(
             f"{API_URL_VAR} must not carry a user or password (the token goes in "
@@ -108,7 +108,7 @@ def api_url(default: str) -> str:
         )
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
-            f"{API_URL_VAR}={raw!r} is not an http(s) URL. Use https://api.usepylon.com, "
+            f"{API_URL_VAR} is not an http(s) URL. Use https://api.usepylon.com, "
             "https://api.eu.usepylon.com or the emulator's URL, e.g. http://127.0.0.1:8765."
         )
     return raw.rstrip("/")

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
-from pylon_dagster.dagster_adapter import day_range_tags
+from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
 from pylon_dagster.jobs import issues_job, reference_job
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
@@ -47,6 +47,12 @@ Echo = Callable[[str], None]
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
+STOP_ERROR_NAMES = (
+    PylonStoppedError.__name__,
+    *(signal.__name__ for signal in STOP_SIGNALS),
+)
+
+
 @dataclass(frozen=True)
 class SyncRun:
     """One Dagster run of the sync and how it ended."""
@@ -59,7 +65,7 @@ class SyncRun:
     @property
     def stopped(self) -> bool:
         """Ended by a stop request (SIGINT, SIGTERM), not by a fault."""
-        return PylonStoppedError.__name__ in (self.error or "")
+        return any(name in (self.error or "") for name in STOP_ERROR_NAMES)
 
 
 def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:

@@ -53,8 +53,9 @@ def build_orphan_check(child: Stream) -> dg.AssetChecksDefinition:
     )
     def _check(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
         parent_key, child_key = ident(table_spec(parent_table).key), ident(parent_column)
+        own_key = ident(child.key)
         query = sa.text(
-            f"SELECT c.id, c.{child_key} FROM {qualified(warehouse.schema_name, table)} c "
+            f"SELECT c.{own_key}, c.{child_key} FROM {qualified(warehouse.schema_name, table)} c "
             f"WHERE NOT EXISTS (SELECT 1 FROM {qualified(warehouse.schema_name, parent_table)} p "
             f"WHERE p.{parent_key} = c.{child_key})"
         )

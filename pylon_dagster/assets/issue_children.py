@@ -123,12 +123,8 @@ def issue_children(
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
-        # Stopped (or the other stream failed): the other stream's thread stops at its next
-        # request instead of fetching every child first, and its transaction rolls back.
+        # Stopped: the other stream's thread stops at its next request instead of fetching every
+        # child first, and its transaction rolls back.
         with fail_fast_on_permanent_errors(pylon):
-            try:
-                for future in futures:
-                    yield future.result()
-            except Exception:
-                pylon.stop()
-                raise
+            for future in futures:
+                yield future.result()

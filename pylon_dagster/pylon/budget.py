@@ -153,7 +153,7 @@ class AdaptiveLimit:
 
     def probed(self, now: float) -> AdaptiveLimit:
         """Work is waiting for a rate that has been clean for a while: try a little higher."""
-        if self.rate >= self.ceiling or self.source == "headers":
+        if self.rate >= self.ceiling:
             return self
         if now - self.stable_since < PROBE_AFTER_WINDOWS * self.window_seconds:
             return self
@@ -193,20 +193,29 @@ class AdaptiveLimit:
         )
 
     def after_headers(self, headers: RateLimitHeaders, *, now: float) -> AdaptiveLimit:
-        """The server said its limit (taken as is) or that nothing is left (pause until reset)."""
+        """The server said its limit, or that nothing is left until a reset.
+
+        The announced limit (per the header's own window, scaled to ours) becomes the ceiling,
+        and the rate, unless a 429 cut the rate recently: then what the server accepted wins (the
+        token may be shared with something outside the budget) and the rate probes back up. An
+        empty budget pauses everyone until the reset, at most one window.
+        """
         learned = self
-        if headers.limit is not None and (
-            headers.limit != self.rate or headers.limit != self.ceiling
-        ):
-            learned = replace(
-                self,
-                rate=float(headers.limit),
-                ceiling=float(headers.limit),
-                source="headers",
-                stable_since=now,
+        if headers.limit is not None:
+            limit = float(headers.limit)
+            if headers.window_seconds:
+                limit = max(1.0, limit * self.window_seconds / headers.window_seconds)
+            recently_cut = (
+                self.decreased_at is not None
+                and now - self.decreased_at < PROBE_AFTER_WINDOWS * self.window_seconds
             )
+            rate = min(self.rate, limit) if recently_cut else limit
+            if (rate, limit) != (self.rate, self.ceiling):
+                learned = replace(
+                    self, rate=rate, ceiling=limit, source="headers", stable_since=now
+                )
         if headers.remaining == 0 and headers.reset_seconds:
-            until = now + headers.reset_seconds
+            until = now + min(headers.reset_seconds, self.window_seconds)
             if until > (learned.paused_until or 0.0):
                 learned = replace(learned, paused_until=until)
         return learned

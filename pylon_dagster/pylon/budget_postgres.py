@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -154,7 +155,7 @@ class PostgresRateBudget:
         )
         self._accepted = sa.text(
             f"SELECT count(*) FROM {slots} WHERE {where} AND done_at IS NOT NULL "
-            "AND status IS DISTINCT FROM 429 AND done_at > to_timestamp(:now - :window)"
+            "AND status IS NOT NULL AND status <> 429 AND done_at > to_timestamp(:now - :window)"
         )
 
     @classmethod
@@ -174,15 +175,14 @@ class PostgresRateBudget:
         self, endpoint_key: str, priority: Priority, *, stop: threading.Event | None = None
     ) -> Grant:
         stop = stop or threading.Event()
-        waited = 0.0
+        started = time.monotonic()
         while True:
             if stop.is_set():
                 raise PylonStoppedError()
             grant, wait = self._try_acquire(endpoint_key, priority)
             if grant is not None:
-                return replace(grant, waited_seconds=waited)
+                return replace(grant, waited_seconds=time.monotonic() - started)
             stop.wait(wait)
-            waited += wait
 
     def try_acquire(self, endpoint_key: str, priority: Priority) -> Grant | None:
         """A slot if the budget has room right now, else None (without waiting)."""
@@ -214,9 +214,7 @@ class PostgresRateBudget:
                 self._store(
                     connection, endpoint_key, replace(state, freshness_waiting_until=now + window)
                 )
-            poll = max(MIN_POLL_SECONDS, window / max(state.rate, 1.0))
-            if oldest_end is None:
-                return None, poll
+            # Full, so at least one slot row exists: wait until the oldest leaves the window.
             return None, max(MIN_POLL_SECONDS, min(oldest_end + window - now, window))
 
     # -- learning from the response ----------------------------------------------------------------
@@ -230,10 +228,12 @@ class PostgresRateBudget:
         retry_after: float | None,
     ) -> None:
         with self.engine.begin() as connection:
-            connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
             if status_code != 429 and not headers.said_anything:
+                connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
                 return
+            # The state row first, then the slot: the order `acquire` takes its locks in.
             state, now = self._locked_state(connection, grant.endpoint_key)
+            connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
             learned = state.after_headers(headers, now=now)
             if status_code == 429:
                 accepted = connection.execute(

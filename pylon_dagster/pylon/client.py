@@ -234,6 +234,9 @@ class PylonClient:
             self._give_back(grant, None)
             self.stats.add(endpoint.key, transport_errors=1)
             raise _RetryableFailure(f"{type(exc).__name__}: {exc}") from None
+        except BaseException:
+            self._give_back(grant, None)  # whatever ended the request, the slot is dated now
+            raise
         self._give_back(grant, response)
         return self._decode(endpoint, path, response)
 

@@ -1,8 +1,9 @@
 """The Pylon API endpoints this project reads, with their published per-minute rate limits.
 
 Pylon limits requests per organization, per endpoint, per minute. The figures changed between the
-April 2026 spec and the October 2026 SDK (every limit roughly tripled), so both are kept as presets.
-The client paces itself with these numbers; the emulator enforces them.
+April 2026 spec and the October 2026 SDK (10 became 30, 20 became 120, 60 became 300), so both are
+kept as presets. The client's rate budget starts from the newest (`pylon/budget.py`); the emulator
+enforces either.
 """
 
 from __future__ import annotations

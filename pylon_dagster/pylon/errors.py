@@ -84,6 +84,6 @@ class PylonStoppedError(PylonError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Stopped on request before the next Pylon request; nothing of this step was "
-            "committed, and a rerun continues where the sync stood."
+            "Stopped on request before the next Pylon request; the load in progress was rolled "
+            "back, and a rerun continues where the sync stood."
         )

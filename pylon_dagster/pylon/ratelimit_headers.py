@@ -3,7 +3,8 @@
 Pylon documents `X-RateLimit-...` style headers without naming them all, so every common variant is
 read: `X-RateLimit-*`, `X-Rate-Limit-*`, the IETF draft's `RateLimit-*` fields, and its structured
 `RateLimit: limit=20, remaining=3, reset=12` / `RateLimit-Policy: 20;w=60` forms. A reset is
-delta-seconds, or a Unix timestamp when it is too large to be a delay.
+delta-seconds, or a Unix timestamp (seconds or milliseconds) when it is too large to be a delay; the
+budget never pauses longer than one window on the strength of it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class RateLimitHeaders:
     limit: int | None = None
     remaining: int | None = None
     reset_seconds: float | None = None
+    window_seconds: float | None = None
+    """The window the limit counts in, when the server names it (`RateLimit-Policy: 20;w=60`)."""
 
     @property
     def said_anything(self) -> bool:
@@ -43,14 +46,19 @@ def parse_rate_limit_headers(
     limit = limit if limit is not None else _field(structured, "limit")
     remaining = remaining if remaining is not None else _field(structured, "remaining")
     reset = reset if reset is not None else _field(structured, "reset")
-    if limit is None and (policy := re.match(_NUMBER, lowered.get("ratelimit-policy", "").strip())):
-        limit = float(policy.group(1))
+    policy = lowered.get("ratelimit-policy", "").split(",")[0]
+    if limit is None and (quota := re.match(_NUMBER, policy.strip())):
+        limit = float(quota.group(1))
+    window = _field(policy, "w")
     if reset is not None and reset > _UNIX_TIME_THRESHOLD:
+        if reset > _UNIX_TIME_THRESHOLD * 1000:
+            reset /= 1000  # a Unix time in milliseconds
         reset = reset - (time.time() if now is None else now)
     return RateLimitHeaders(
         limit=int(limit) if limit is not None and limit >= 1 else None,
         remaining=int(remaining) if remaining is not None and remaining >= 0 else None,
         reset_seconds=max(reset, 0.0) if reset is not None else None,
+        window_seconds=window if window else None,
     )
 
 

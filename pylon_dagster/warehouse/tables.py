@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pylon_dagster.streams import ISSUES_HISTORY, STREAMS
-from pylon_dagster.tablespec import Column, TableSpec, WriteMode, col, column_schema
+from pylon_dagster.tablespec import TableSpec, column_schema
 
 TABLES: dict[str, TableSpec] = {
     **{stream.name: stream.table for stream in STREAMS.values()},
@@ -24,6 +24,3 @@ def table_spec(table: str) -> TableSpec:
 def table_schema(table: str) -> dg.TableSchema:
     """The Dagster column schema of a table, shown in the asset catalog."""
     return column_schema(table_spec(table))
-
-
-__all__ = ["TABLES", "Column", "TableSpec", "WriteMode", "col", "table_schema", "table_spec"]

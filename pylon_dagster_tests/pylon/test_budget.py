@@ -65,17 +65,29 @@ def test_the_presets_hold_the_published_figures():
         {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "12"},
         {"x-rate-limit-limit": "20", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "12.0"},
         {"RateLimit-Limit": "20", "RateLimit-Remaining": "0", "RateLimit-Reset": "12"},
-        {"RateLimit": "limit=20, remaining=0, reset=12", "RateLimit-Policy": "20;w=60"},
+        {"RateLimit": "limit=20, remaining=0, reset=12"},
         {
             "X-RateLimit-Limit": "20, 20;w=60",
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": "1000000012",
+        },
+        {
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": "1000000012000",
         },
     ],
 )
 def test_every_common_spelling_of_the_rate_limit_headers_is_read(headers: dict[str, str]):
     parsed = parse_rate_limit_headers(headers, now=1_000_000_000)
     assert parsed == RateLimitHeaders(limit=20, remaining=0, reset_seconds=12.0)
+
+
+def test_a_policy_names_the_window_its_limit_counts_in():
+    parsed = parse_rate_limit_headers({"RateLimit-Policy": "5;w=1", "RateLimit-Remaining": "3"})
+    assert parsed == RateLimitHeaders(limit=5, remaining=3, window_seconds=1.0)
+    state = _limit(120).after_headers(parsed, now=1.0)
+    assert (state.rate, state.ceiling) == (300, 300)  # 5 a second is 300 in our 60 s window
 
 
 def test_no_or_garbled_headers_say_nothing():
@@ -138,6 +150,22 @@ def test_headers_set_the_rate_outright_and_an_empty_budget_pauses_until_reset():
     assert state.after_headers(RateLimitHeaders(limit=20, remaining=5), now=2.0) == state
 
 
+def test_a_reset_far_away_pauses_one_window_at_most():
+    daily = RateLimitHeaders(limit=20, remaining=0, reset_seconds=86_400)
+    assert _limit(120).after_headers(daily, now=1.0).paused_for(1.0) == WINDOW
+
+
+def test_headers_do_not_undo_a_recent_429_cut():
+    """Something outside the budget uses the token: the server accepts 12 of our 20."""
+    cut = _limit(20).after_429(taken_at=1.0, accepted_in_window=12, retry_after=0, now=2.0)
+    heard = cut.after_headers(RateLimitHeaders(limit=20, remaining=3), now=3.0)
+    assert (heard.rate, heard.ceiling) == (12, 20)
+    later = heard.after_headers(
+        RateLimitHeaders(limit=20, remaining=3), now=2.0 + PROBE_AFTER_WINDOWS * WINDOW
+    )
+    assert later.rate == 20  # long after the cut, the server's word stands again
+
+
 def test_bulk_work_keeps_only_its_share_while_freshness_work_waits():
     state = _limit(120)
     assert state.allowance(Priority.BULK, now=1.0, bulk_share=0.25) == 120
@@ -189,7 +217,7 @@ def test_what_a_429_taught_is_shared_and_survives_a_new_process(warehouse: Postg
     grants = [budget.acquire(SEARCH, Priority.BULK) for _ in range(21)]
     for grant in grants[:20]:
         budget.release(grant, status_code=200, headers=RateLimitHeaders(), retry_after=None)
-    budget.release(grants[20], status_code=429, headers=RateLimitHeaders(), retry_after=0.01)
+    budget.release(grants[20], status_code=429, headers=RateLimitHeaders(), retry_after=0.0)
 
     restarted = _budget(warehouse, 120, 60.0)  # a new process: nothing but the database
     learned = restarted.current(SEARCH)

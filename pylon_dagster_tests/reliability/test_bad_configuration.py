@@ -37,7 +37,7 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
     ),
     "api_url_not_a_url": (
         {"PYLON_API_URL": "api.usepylon.com"},
-        ("PYLON_API_URL='api.usepylon.com' is not an http(s) URL", "https://api.usepylon.com"),
+        ("PYLON_API_URL is not an http(s) URL", "https://api.usepylon.com"),
     ),
     "start_date_malformed": (
         {"PYLON_START_DATE": "2024-13-45"},
@@ -53,6 +53,10 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
     ),
     "api_url_with_password": (
         {"PYLON_API_URL": f"https://user:{URL_PASSWORD}@api.usepylon.com"},
+        ("PYLON_API_URL must not carry a user or password", "PYLON_API_TOKEN"),
+    ),
+    "api_url_with_password_no_scheme": (
+        {"PYLON_API_URL": f"user:{URL_PASSWORD}@api.usepylon.com"},
         ("PYLON_API_URL must not carry a user or password", "PYLON_API_TOKEN"),
     ),
     "rate_window_nan": (

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.tablespec import TableSpec, WriteMode, col
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.tables import TABLES, TableSpec, WriteMode, col, table_schema
+from pylon_dagster.warehouse.tables import TABLES, table_schema
 from pylon_dagster_tests.warehouse.helpers import column, issue, load, rows
 
 STREAMS = {
