@@ -32,10 +32,7 @@ class RateLimiter:
         if limit is None:
             return None
         with self._lock:
-            now = self._clock()
-            accepted = self._accepted[key]
-            while accepted and accepted[0] + self.window_seconds <= now:
-                accepted.popleft()
+            now, accepted = self._window(key)
             if len(accepted) < limit:
                 accepted.append(now)
                 return None
@@ -47,9 +44,14 @@ class RateLimiter:
         if limit is None:
             return None
         with self._lock:
-            now = self._clock()
-            accepted = self._accepted[key]
-            while accepted and accepted[0] + self.window_seconds <= now:
-                accepted.popleft()
+            now, accepted = self._window(key)
             reset = accepted[0] + self.window_seconds - now if accepted else 0.0
             return limit, max(0, limit - len(accepted)), reset
+
+    def _window(self, key: str) -> tuple[float, deque[float]]:
+        """Now, and the endpoint's accepted requests still inside the window (call locked)."""
+        now = self._clock()
+        accepted = self._accepted[key]
+        while accepted and accepted[0] + self.window_seconds <= now:
+            accepted.popleft()
+        return now, accepted

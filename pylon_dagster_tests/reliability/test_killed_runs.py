@@ -15,9 +15,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -112,14 +114,29 @@ def _wait_for_gate(process: subprocess.Popen, gate: Gate) -> None:
             pytest.fail("the kill point was never reached")
 
 
-@pytest.mark.parametrize(
-    "gated_server", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
-)
-def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
-    gated_server, pipeline: Pipeline, tmp_path: Path
-):
+@dataclass(frozen=True)
+class Interrupted:
+    """A sync of yesterday and today interrupted at the gate, and what surrounds it."""
+
+    returncode: int
+    output: str
+    before: dict[str, dict[str, Any]]
+    truth: dict[str, dict[str, Any]]
+    env: dict[str, str]
+    window: tuple[str, ...]
+
+    def assert_no_partial_window(self, pipeline: Pipeline) -> None:
+        for stream, rows in snapshot(pipeline).items():
+            assert rows in (self.before[stream], self.truth[stream]), f"{stream}: partial window"
+        assert_no_duplicates(pipeline)
+
+
+def _interrupt_a_sync(
+    gated_server, pipeline: Pipeline, tmp_path: Path, interrupt: Callable[[subprocess.Popen], None]
+) -> Interrupted:
+    """A clean sync (old state), a few changes in Pylon (new state), then `pylon-dagster sync` in
+    a subprocess, interrupted once it reaches the gate; the gate then lets the held request go."""
     server, gate = gated_server
-    # Old state: a clean sync, with the gate not armed yet.
     assert succeeded(full_sync(pipeline))
     mutate_some(pipeline)
     before = snapshot(pipeline)
@@ -134,22 +151,29 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
     )
     try:
         _wait_for_gate(process, gate)
-        process.kill()
-        process.wait(timeout=CLI_TIMEOUT_SECONDS)
+        interrupt(process)
+        gate.released.set()
+        out, err = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
     finally:
         if process.poll() is None:
             process.kill()
         gate.released.set()
-    assert process.returncode == -9
+    return Interrupted(process.returncode, out + err, before, truth, env, window)
 
-    after = snapshot(pipeline)
-    for stream, rows in after.items():
-        assert rows in (before[stream], truth[stream]), f"{stream} holds a partial window"
-    assert_no_duplicates(pipeline)
+
+@pytest.mark.parametrize(
+    "gated_server", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
+)
+def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
+    gated_server, pipeline: Pipeline, tmp_path: Path
+):
+    killed = _interrupt_a_sync(gated_server, pipeline, tmp_path, subprocess.Popen.kill)
+    assert killed.returncode == -9
+    killed.assert_no_partial_window(pipeline)
 
     # The killed run still holds its pool slot in the instance: the rerun must release it rather
     # than wait for it forever.
-    rerun = run_cli(env, *window, timeout=RERUN_TIMEOUT_SECONDS)
+    rerun = run_cli(killed.env, *killed.window, timeout=RERUN_TIMEOUT_SECONDS)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "of an earlier sync was interrupted" in rerun.stdout
     assert_equals_truth(pipeline)
@@ -164,39 +188,19 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
     gated_server, signal_name: str, pipeline: Pipeline, tmp_path: Path
 ):
     """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
-    back, the run shows as canceled, and the command says in one line that it stopped."""
-    server, gate = gated_server
-    assert succeeded(full_sync(pipeline))
-    mutate_some(pipeline)
-    before = snapshot(pipeline)
-    truth = {stream: pipeline.truth(stream) for stream in before}
-
-    env = cli_env(server, pipeline.warehouse, tmp_path)
-    window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
-    gate.arm()
-    process = subprocess.Popen(
-        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    back, the run shows as canceled, and the command says in one line that it stopped. (A
+    stream whose load had all it needed when the signal came may commit.)"""
+    stopped = _interrupt_a_sync(
+        gated_server, pipeline, tmp_path, lambda p: p.send_signal(getattr(signal, signal_name))
     )
-    try:
-        _wait_for_gate(process, gate)
-        process.send_signal(getattr(signal, signal_name))
-        gate.released.set()  # the request in flight completes; nothing after it is sent
-        out, err = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        gate.released.set()
-
-    assert process.returncode == STOPPED_EXIT_CODE, out + err
-    assert STOPPED_MESSAGE in err and "Traceback" not in out + err, out + err
-    # A stream whose load had all it needed may have committed; none is half-written.
-    for stream, rows in snapshot(pipeline).items():
-        assert rows in (before[stream], truth[stream]), f"{stream} holds a partial window"
+    assert stopped.returncode == STOPPED_EXIT_CODE, stopped.output
+    assert STOPPED_MESSAGE in stopped.output and "Traceback" not in stopped.output
+    stopped.assert_no_partial_window(pipeline)
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
-        (stopped,) = instance.get_runs(limit=1)
-        assert stopped.status == dg.DagsterRunStatus.CANCELED
+        (run,) = instance.get_runs(limit=1)
+        assert run.status == dg.DagsterRunStatus.CANCELED
 
-    rerun = run_cli(env, *window, timeout=RERUN_TIMEOUT_SECONDS)
+    rerun = run_cli(stopped.env, *stopped.window, timeout=RERUN_TIMEOUT_SECONDS)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert_equals_truth(pipeline)
     assert_no_duplicates(pipeline)
