@@ -27,7 +27,7 @@ def test_dagster_definitions_validate_accepts_the_code_location(tmp_path: Path):
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_importing_the_code_location_reads_no_setting_and_writes_nothing(tmp_path: Path):
+def test_importing_the_code_location_needs_no_setting_and_writes_nothing(tmp_path: Path):
     """An empty environment, a read-only working folder and home: the import succeeds and leaves
     both folders empty (no state folder, no remembered start date, no embedded Postgres)."""
     work, home = tmp_path / "work", tmp_path / "home"
