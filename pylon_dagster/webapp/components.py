@@ -27,7 +27,9 @@ def rfc3339(moment: datetime) -> str:
     """`2024-07-15T12:34:56Z`: UTC, whole seconds. Naive datetimes are refused, not guessed."""
     if moment.tzinfo is None:
         raise ValueError(f"a timezone-aware datetime is required, got {moment!r}")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    # strftime's %Y drops leading zeros before year 1000; RFC 3339 wants four digits.
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

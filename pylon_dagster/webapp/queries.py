@@ -130,7 +130,10 @@ class SidebarQueries:
             of_requester = "AND lower(requester_email) = lower(:requester_email) "
             params["requester_email"] = requester.email
         rows = self._rows(
-            "SELECT number, title, state, created_at, link, tags FROM {schema}.issues "
+            # A time Postgres stores but Python cannot hold (a BC date, year 10000) shows as none.
+            "SELECT number, title, state, link, tags, CASE WHEN created_at "
+            "BETWEEN '0001-01-02' AND '9999-12-30' THEN created_at END AS created_at "
+            "FROM {schema}.issues "
             "WHERE account_id = :account_id "
             + of_requester
             + "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",

@@ -53,8 +53,9 @@ class FetchRequest:
     @classmethod
     def from_query(cls, params: Mapping[str, Sequence[str]]) -> FetchRequest:
         def first(name: str) -> str | None:
-            values = params.get(name) or [""]
-            return values[0].strip() or None
+            value = (params.get(name) or [""])[0].strip()
+            # Postgres text cannot hold NUL: such a value names nothing that could be stored.
+            return value if value and "\x00" not in value else None
 
         return cls(
             issue_id=first("issue_id"),
@@ -135,8 +136,8 @@ def render(queries: SidebarQueries, request: FetchRequest, now: datetime) -> App
         )
     title = account.name if account is not None and account.name else scope.account_id
     summary = account_summary(queries, scope.account_id, now)
-    if account is not None and account.tags:
-        summary += (tag_badge("Account tags", account.tags),)
+    if account is not None and (badge := tag_badge("Account tags", account.tags)):
+        summary += (badge,)
     cards = [*scope.notes, Card(title, summary), Card("Latest issues", issue_list(latest))]
     if scope.requester is not None:
         cards.append(requester_card(queries, scope.account_id, scope.requester))
@@ -168,8 +169,14 @@ def requester_card(queries: SidebarQueries, account_id: str, requester: Requeste
     return Card(f"Requester: {name or requester.email or requester.id}", issue_list(issues))
 
 
-def tag_badge(label: str, tags: Sequence[str]) -> Badge:
-    return Badge(label, tuple(BadgeItem(tag, BadgeColor.BLUE) for tag in tags))
+def tag_badge(label: str, tags: Sequence[object]) -> Badge | None:
+    """The tags that are text (a hostile record may hold nulls or objects), or None if none is."""
+    items = tuple(
+        BadgeItem(tag.strip(), BadgeColor.BLUE)
+        for tag in tags
+        if isinstance(tag, str) and tag.strip()
+    )
+    return Badge(label, items) if items else None
 
 
 def issue_list(issues: Sequence[IssueSummary]) -> tuple[Leaf, ...]:
@@ -186,8 +193,8 @@ def issue_list(issues: Sequence[IssueSummary]) -> tuple[Leaf, ...]:
         )
         if issue.created_at is not None:
             components.append(DateTime("Created", issue.created_at))
-        if issue.tags:
-            components.append(tag_badge("Tags", issue.tags))
+        if badge := tag_badge("Tags", issue.tags):
+            components.append(badge)
         if issue.link and urlsplit(issue.link).scheme in {"http", "https"}:
             components.append(Button(f"Open {number}", issue.link))
     return tuple(components)

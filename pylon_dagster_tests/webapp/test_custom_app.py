@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -288,3 +289,38 @@ def test_never_shows_another_accounts_issues(
 def test_unknown_request_type_is_a_bad_request(pylon: PylonCaller) -> None:
     assert pylon.get({"request_type": "delete_everything"}).status_code == 400
     assert pylon.get({"request_type": "verify"}).status_code == 400
+
+
+def test_hostile_records_and_parameters_get_a_valid_sidebar(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    """A BC creation date, a year before 1000, tags that are null or objects, a NUL byte in a
+    parameter: every answer is a 200 the Custom App schema accepts, never a 500."""
+    account_id = accounts_by_size(dataset)[0]
+    bc, early, odd_tags = (dict(i) for i in newest_first(issues_of(dataset, account_id))[:3])
+    bc["created_at"] = "0044-03-15T12:00:00Z"  # rewritten to a BC date below
+    early["created_at"] = "0999-12-31T23:59:59Z"
+    odd_tags["tags"] = [None, {"evil": "object"}, "  ", "vip"]
+    hostile = {r["id"]: r for r in (bc, early, odd_tags)}
+    load(warehouse, replace(dataset, issues=[hostile.get(i["id"], i) for i in dataset.issues]))
+    with warehouse.transaction() as tx:
+        issues = f"{warehouse.schema_name}.issues"
+        # Postgres takes a date Python cannot hold; only the three are left in the account, so
+        # all of them are among its latest issues whatever their dates.
+        tx.connection.exec_driver_sql(
+            f"UPDATE {issues} SET created_at = '0044-03-15 12:00:00+00 BC' WHERE id = '{bc['id']}'"
+        )
+        kept = ", ".join(f"'{key}'" for key in hostile)
+        tx.connection.exec_driver_sql(
+            f"DELETE FROM {issues} WHERE account_id = '{account_id}' AND id NOT IN ({kept})"
+        )
+
+    shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
+    entries = {entry[0]["value"]: entry for entry in issue_entries(shown["Latest issues"])}
+    assert "date_time" not in {c["type"] for c in entries[bc["title"]]}
+    (early_date,) = [c["value"] for c in entries[early["title"]] if c["type"] == "date_time"]
+    assert early_date == "0999-12-31T23:59:59Z"
+    assert badge(entries[odd_tags["title"]], "Tags") == ["vip"]
+
+    with_nul = fetch(pylon, fetch_params(account_id=account_id + "\x00", requester_email="a\x00b"))
+    assert list(cards(with_nul)) == ["No account"]
