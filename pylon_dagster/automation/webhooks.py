@@ -9,7 +9,7 @@ refresh is the day of receipt (and the day before, when it arrived just after mi
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -20,6 +20,10 @@ from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 
 EVENTS_PER_TICK = 1000
+BYTES_PER_TICK = 16 * 1024 * 1024
+"""Bodies read in one tick, at most (past the first event): bounded memory for the sensor."""
+RETENTION = timedelta(days=7)
+"""Processed events are kept this long (to tell redeliveries apart), then deleted."""
 # How long before its receipt an event's change may have happened (delivery delay, clock skew).
 DELIVERY_SLACK = timedelta(minutes=5)
 ISSUE_KEYS = ("issue_id", "issue_number")
@@ -81,7 +85,8 @@ def webhook_events_sensor(
     if not store.exists():
         return dg.SkipReason("No webhook event stored yet (the web service creates the table).")
     last_id = int(context.cursor or 0)
-    events = store.events_after(last_id, EVENTS_PER_TICK)
+    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - RETENTION)
+    events = store.events_after(last_id, EVENTS_PER_TICK, BYTES_PER_TICK)
     if not events:
         return dg.SkipReason(f"No webhook event after id {last_id}.")
     cursor = str(events[-1].id)

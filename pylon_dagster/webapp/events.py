@@ -71,14 +71,30 @@ class WebhookEventStore:
             ).first()
         return inserted is not None
 
-    def events_after(self, event_id: int, limit: int) -> list[StoredEvent]:
-        """The next `limit` events with an id above `event_id`, oldest first."""
+    def events_after(self, event_id: int, limit: int, max_bytes: int) -> list[StoredEvent]:
+        """The next events with an id above `event_id`, oldest first: at most `limit` of them and,
+        past the first, no more than `max_bytes` of bodies in all."""
         with connect(self._engine) as connection:
             rows = connection.execute(
                 text(
-                    f"SELECT id, received_at, body FROM {self._table} "
-                    "WHERE id > :after ORDER BY id LIMIT :limit"
+                    "SELECT id, received_at, body FROM ("
+                    "  SELECT id, received_at, body, sum(octet_length(body)) OVER (ORDER BY id)"
+                    f"   - octet_length(body) AS before FROM {self._table}"
+                    "  WHERE id > :after ORDER BY id LIMIT :limit"
+                    ") AS next_events WHERE before = 0 OR before + octet_length(body) <= :max_bytes"
+                    " ORDER BY id"
                 ),
-                {"after": event_id, "limit": limit},
+                {"after": event_id, "limit": limit, "max_bytes": max_bytes},
             )
             return [StoredEvent(row.id, row.received_at, bytes(row.body)) for row in rows]
+
+    def forget(self, up_to_id: int, received_before: datetime) -> int:
+        """Delete the events already processed (id <= `up_to_id`) received before a moment.
+
+        A redelivery of a forgotten body is stored again and refreshes its day once more:
+        harmless, and the table stays the size of the retention period."""
+        with connect(self._engine) as connection, connection.begin():
+            return connection.execute(
+                text(f"DELETE FROM {self._table} WHERE id <= :up_to AND received_at < :before"),
+                {"up_to": up_to_id, "before": received_before},
+            ).rowcount

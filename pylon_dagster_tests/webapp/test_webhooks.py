@@ -38,7 +38,7 @@ def event(**fields: Any) -> bytes:
 
 
 def stored(warehouse: PostgresWarehouse) -> list[StoredEvent]:
-    return WebhookEventStore(warehouse.engine, warehouse.schema_name).events_after(0, 100)
+    return WebhookEventStore(warehouse.engine, warehouse.schema_name).events_after(0, 100, 2**30)
 
 
 def evaluate(warehouse: PostgresWarehouse, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
@@ -138,3 +138,22 @@ def test_sensor_skips_until_the_service_created_the_table(warehouse: PostgresWar
 )
 def test_issue_refs(payload: Any, refs: set[str]) -> None:
     assert set(issue_refs(payload)) == refs
+
+
+def test_a_tick_reads_a_bounded_number_of_bytes_and_old_processed_events_are_forgotten(
+    warehouse: PostgresWarehouse,
+) -> None:
+    warehouse.ensure_tables()
+    store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    store.ensure_table()
+    for n in range(4):
+        store.record(event(issue_id=f"i-{n}", pad="x" * 1000), received_at=NOW - timedelta(days=n))
+    ids = [e.id for e in store.events_after(0, 100, 2**30)]
+
+    # Every body is about 1 kB: a 2.5 kB budget takes two; a tiny one still takes the first.
+    assert [e.id for e in store.events_after(0, 100, 2500)] == ids[:2]
+    assert [e.id for e in store.events_after(0, 100, 1)] == ids[:1]
+
+    # Processed (id <= 3rd) and received more than a day before NOW: the 2nd and 3rd go.
+    assert store.forget(up_to_id=ids[2], received_before=NOW - timedelta(hours=12)) == 2
+    assert [e.id for e in store.events_after(0, 100, 2**30)] == [ids[0], ids[3]]
