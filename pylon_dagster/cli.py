@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from datetime import datetime
@@ -92,7 +93,10 @@ def demo(
     """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
     from pylon_dagster.demo import run_demo
     from pylon_dagster.settings import ConfigError
+    from pylon_dagster.warehouse.embedded import stop_embedded_server
+    from pylon_dagster.warehouse.engine import URL_VAR
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         code = run_demo(
             issues=issues,
@@ -103,7 +107,21 @@ def demo(
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo("Demo stopped.", err=True)
+        code = STOPPED_EXIT_CODE
+    finally:
+        if not os.environ.get(URL_VAR):
+            stop_embedded_server()  # the demo's own warehouse: nothing else should keep it running
     sys.exit(code)
+
+
+@main.command("stop-postgres")
+def stop_postgres() -> None:
+    """Stop the embedded Postgres of this state folder (it outlives the commands that use it)."""
+    from pylon_dagster.warehouse.embedded import stop_embedded_server
+
+    click.echo("Embedded Postgres stopped." if stop_embedded_server() else "It was not running.")
 
 
 def _register_commands() -> None:

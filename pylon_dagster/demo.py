@@ -20,6 +20,7 @@ from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1
+UI_STOP_SECONDS = 60
 # The default partitions start 30 days back: generate exactly the issues they cover.
 DEMO_DAYS = 30
 
@@ -65,7 +66,13 @@ def run_demo(
             "-p",
             str(dagster_port),
         ]
+        ui = subprocess.Popen(command)
         try:
-            return subprocess.run(command, check=False).returncode
+            return ui.wait()
         except KeyboardInterrupt:
+            # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon itself.
+            try:
+                ui.wait(timeout=UI_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                ui.kill()
             return 0

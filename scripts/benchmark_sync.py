@@ -168,11 +168,9 @@ def run() -> None:
         main()
     finally:
         if "PYLON_DAGSTER_STATE" in os.environ:
-            from pylon_dagster.state import state_dir
-            from pylon_dagster.warehouse import embedded
-            from pylon_dagster.warehouse.resource import EMBEDDED_DIR
+            from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-            embedded.stop_server(state_dir() / EMBEDDED_DIR)
+            stop_embedded_server()
 
 
 if __name__ == "__main__":

@@ -34,9 +34,12 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
+from pylon_dagster.state import state_dir
 from pylon_dagster.warehouse.engine import DRIVER, EXAMPLE_URL, URL_VAR, WarehouseUnavailableError
 
 STOP_TIMEOUT_SECONDS = 30
+EMBEDDED_DIR = "postgres"
+"""The embedded server's data directory, inside the state folder."""
 # pgserver's lock is between processes; threads of one process need their own.
 _lock = threading.Lock()
 _urls: dict[Path, sa.URL] = {}
@@ -82,8 +85,14 @@ def _start(data_dir: Path) -> sa.URL:
     )
 
 
-def stop_server(data_dir: Path) -> None:
-    """Stop the server running on `data_dir`, if any (fast shutdown: open sessions are closed).
+def stop_embedded_server() -> bool:
+    """Stop the embedded server of the state folder; whether one was running."""
+    return stop_server(state_dir() / EMBEDDED_DIR)
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the server running on `data_dir`, if any (fast shutdown: open sessions are closed);
+    whether one was running.
 
     Meant for the end of a process's use of the server, e.g. test teardown: a `server_url` call in
     the same process afterwards still returns the URL of the stopped server.
@@ -92,7 +101,7 @@ def stop_server(data_dir: Path) -> None:
     info = _pgserver().utils.PostmasterInfo.read_from_pgdata(pid_file.parent)
     # A pid file left by a crash may name a pid since reused by another program.
     if info is None or info.process is None or info.process.name() != "postgres":
-        return
+        return False
     info.process.send_signal(signal.SIGINT)
     # Postgres removes its pid file once shut down. Waiting on the process instead could hang:
     # in a container whose init does not reap, the stopped postmaster stays a zombie.
@@ -101,3 +110,4 @@ def stop_server(data_dir: Path) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the Postgres server in {pid_file.parent} did not stop")
         time.sleep(0.05)
+    return True

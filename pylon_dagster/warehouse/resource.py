@@ -14,13 +14,13 @@ from pylon_dagster.settings import ConfigError
 from pylon_dagster.state import state_dir
 from pylon_dagster.tablespec import is_plain_name
 from pylon_dagster.warehouse import ddl, embedded
+from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import URL_VAR, connect, get_engine, parse_url
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
 
 SCHEMA_VAR = "PYLON_WAREHOUSE_SCHEMA"
 DEFAULT_SCHEMA = "pylon"
-EMBEDDED_DIR = "postgres"
 
 
 def default_schema_name() -> str:

@@ -168,3 +168,18 @@ def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
 
     assert dg.materialize([accounts], resources={"warehouse": PostgresWarehouse()}).success
     assert [r["name"] for r in rows(warehouse, "accounts")] == ["From a run"]
+
+
+def test_the_stop_postgres_command_stops_a_leftover_embedded_server(tmp_path: Path):
+    data_dir = tmp_path / EMBEDDED_DIR
+    embedded.server_url(data_dir)
+    assert (data_dir / "postmaster.pid").exists()
+    command = [str(Path(sys.executable).with_name("pylon-dagster")), "stop-postgres"]
+    env = {**os.environ, "PYLON_DAGSTER_STATE": str(tmp_path)}
+
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert first.stdout.strip() == "Embedded Postgres stopped.", first.stdout + first.stderr
+    assert not (data_dir / "postmaster.pid").exists()
+    assert again.stdout.strip() == "It was not running."
