@@ -8,6 +8,7 @@ the headless sync calls `defs()`.
 
 import dagster as dg
 
+from pylon_dagster import settings
 from pylon_dagster.assets import asset_checks, freshness_checks, pylon_assets
 from pylon_dagster.automation.children import automation_sensor
 from pylon_dagster.automation.failures import run_failure_sensor
@@ -20,6 +21,7 @@ from pylon_dagster.resources import resources
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings.check_all()
     return dg.Definitions(
         assets=pylon_assets,
         asset_checks=[*asset_checks, *freshness_checks],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pylon_dagster import settings
-from pylon_dagster.pylon.resource import DEFAULT_BASE_URL, PylonResource
+from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.settings import API_TOKEN_VAR
 from pylon_dagster.warehouse import PostgresWarehouse
 
@@ -16,7 +16,7 @@ def pylon_resource(warehouse: PostgresWarehouse) -> PylonResource:
     return PylonResource(
         api_token=dg.EnvVar(API_TOKEN_VAR),
         warehouse=warehouse,
-        base_url=settings.api_url(DEFAULT_BASE_URL),
+        base_url=settings.api_url(),
         rate_limits=settings.rate_limits(),
         rate_limit_window_seconds=settings.rate_limit_window_seconds(),
         backfill_share=settings.backfill_share(),

@@ -91,14 +91,15 @@ def _default_start_file() -> Path:
 
 API_TOKEN_VAR = "PYLON_API_TOKEN"
 API_URL_VAR = "PYLON_API_URL"
+DEFAULT_API_URL = "https://api.usepylon.com"
 RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
 RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
 BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
 
 
-def api_url(default: str) -> str:
-    """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com."""
-    raw = os.environ.get(API_URL_VAR, "").strip() or default
+def api_url() -> str:
+    """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com (the default)."""
+    raw = os.environ.get(API_URL_VAR, "").strip() or DEFAULT_API_URL
     parsed = urlsplit(raw)
     if "@" in raw:
         # httpx would turn user:password into Basic auth, replacing the Bearer token.
@@ -175,6 +176,21 @@ def issue_sensor_interval_seconds() -> int:
     return int(raw)
 
 
+WEBHOOK_RETENTION_VAR = "PYLON_WEBHOOK_RETENTION_DAYS"
+
+
+def webhook_retention() -> timedelta:
+    """`PYLON_WEBHOOK_RETENTION_DAYS`: how long processed webhook events are kept (default 7)."""
+    days = _number(
+        WEBHOOK_RETENTION_VAR,
+        "7",
+        lambda value: 1 <= value <= 3650,
+        "must be a number of days from 1 to 3650, e.g. 7: processed webhook events older than "
+        "that are deleted.",
+    )
+    return timedelta(days=days)
+
+
 def cron(var: str, default: str) -> str:
     """A cron schedule from `var` (five fields, UTC), or `default` when unset."""
     raw = " ".join(os.environ.get(var, "").split()) or default
@@ -184,3 +200,15 @@ def cron(var: str, default: str) -> str:
             f"weekday, UTC), e.g. {default!r}."
         )
     return raw
+
+
+def check_all() -> None:
+    """Every setting, checked at once when the code location loads: a mistake is one `ConfigError`
+    before anything runs, not a failure in the middle of a run or a sensor tick."""
+    start_date()
+    api_url()
+    rate_limits()
+    rate_limit_window_seconds()
+    backfill_share()
+    issue_sensor_interval_seconds()
+    webhook_retention()

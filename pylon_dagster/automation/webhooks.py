@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job
 from pylon_dagster.warehouse import PostgresWarehouse
@@ -22,8 +23,7 @@ from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 EVENTS_PER_TICK = 1000
 BYTES_PER_TICK = 16 * 1024 * 1024
 """Bodies read in one tick, at most (past the first event): bounded memory for the sensor."""
-RETENTION = timedelta(days=7)
-"""Processed events are kept this long (to tell redeliveries apart), then deleted."""
+
 # How long before its receipt an event's change may have happened (delivery delay, clock skew).
 DELIVERY_SLACK = timedelta(minutes=5)
 ISSUE_KEYS = ("issue_id", "issue_number")
@@ -85,7 +85,8 @@ def webhook_events_sensor(
     if not store.exists():
         return dg.SkipReason("No webhook event stored yet (the web service creates the table).")
     last_id = int(context.cursor or 0)
-    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - RETENTION)
+    # Processed events are kept a while (to tell redeliveries apart), then deleted.
+    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - settings.webhook_retention())
     events = store.events_after(last_id, EVENTS_PER_TICK, BYTES_PER_TICK)
     if not events:
         return dg.SkipReason(f"No webhook event after id {last_id}.")

@@ -16,9 +16,9 @@ from pylon_dagster.dagster_adapter import interrupt_requested
 from pylon_dagster.pylon.budget import Priority, RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
+from pylon_dagster.settings import DEFAULT_API_URL
 from pylon_dagster.warehouse import PostgresWarehouse
 
-DEFAULT_BASE_URL = "https://api.usepylon.com"
 PRIORITY_TAG = "pylon_dagster/priority"
 """Run tag that sets a run's priority on Pylon's budget explicitly: `freshness` or `bulk`."""
 INTERRUPT_POLL_SECONDS = 0.25
@@ -75,7 +75,7 @@ class PylonResource(dg.ConfigurableResource):
     api_token: str = Field(repr=False, description="Pylon API token (Settings > API, Admin only).")
     warehouse: PostgresWarehouse
     base_url: str = Field(
-        default=DEFAULT_BASE_URL,
+        default=DEFAULT_API_URL,
         description="API host: the US host, https://api.eu.usepylon.com, or the local emulator.",
     )
     timeout_seconds: float = Field(default=30.0, description="Read/write timeout per request.")

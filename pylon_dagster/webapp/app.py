@@ -23,7 +23,7 @@ from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster.webapp.settings import AppSettings
-from pylon_dagster.webapp.sidebar import FetchRequest, render
+from pylon_dagster.webapp.sidebar import BadParameter, FetchRequest, render
 from pylon_dagster.webapp.signatures import (
     go_query_json,
     parse_query,
@@ -90,9 +90,13 @@ class CustomApp:
                 return JSONResponse({"error": "code is required"}, status_code=400)
             return handshake_response(code, request.headers.get("accept"))
         if request_type == "fetch_data":
+            try:
+                fetch = FetchRequest.from_query(params)
+            except BadParameter as error:
+                return JSONResponse({"error": str(error)}, status_code=400)
             with connect(self._warehouse.engine) as connection:
                 queries = SidebarQueries(connection, self._warehouse.schema_name)
-                payload = render(queries, FetchRequest.from_query(params), now=self._clock())
+                payload = render(queries, fetch, now=self._clock())
             return JSONResponse(payload.to_json())
         return JSONResponse({"error": "unknown request_type"}, status_code=400)
 

@@ -23,6 +23,14 @@ class BadgeColor(StrEnum):
     GRAY = "gray"
 
 
+MAX_TEXT_CHARS = 500
+"""What a sidebar line can usefully show; a record's title may be any length."""
+
+
+def shorten(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def rfc3339(moment: datetime) -> str:
     """`2024-07-15T12:34:56Z`: UTC, whole seconds. Naive datetimes are refused, not guessed."""
     if moment.tzinfo is None:
@@ -38,7 +46,7 @@ class Text:
     value: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "text", "label": self.label, "value": self.value}
+        return {"type": "text", "label": shorten(self.label), "value": shorten(self.value)}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,19 @@ STATE_COLORS = {
 }
 
 
+MAX_PARAMETER_CHARS = 320
+"""Longer than any id or e-mail address Pylon sends."""
+
+
+class BadParameter(ValueError):
+    """A `fetch_data` parameter no record could match (its value is never echoed: it may be
+    an e-mail address)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"malformed parameter {name!r}")
+        self.name = name
+
+
 @dataclass(frozen=True)
 class FetchRequest:
     """The ids of a `fetch_data` request; a missing or blank parameter is None."""
@@ -54,8 +67,10 @@ class FetchRequest:
     def from_query(cls, params: Mapping[str, Sequence[str]]) -> FetchRequest:
         def first(name: str) -> str | None:
             value = (params.get(name) or [""])[0].strip()
-            # Postgres text cannot hold NUL: such a value names nothing that could be stored.
-            return value if value and "\x00" not in value else None
+            if "\x00" in value or len(value) > MAX_PARAMETER_CHARS:
+                # Postgres text cannot hold NUL, and no id is that long: the request is malformed.
+                raise BadParameter(name)
+            return value or None
 
         return cls(
             issue_id=first("issue_id"),

@@ -75,6 +75,10 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         {"PYLON_BACKFILL_SHARE": "2"},
         ("PYLON_BACKFILL_SHARE='2' must be a number above 0 and at most 1", "0.5"),
     ),
+    "webhook_retention_zero": (
+        {"PYLON_WEBHOOK_RETENTION_DAYS": "0"},
+        ("PYLON_WEBHOOK_RETENTION_DAYS='0' must be a number of days from 1 to 3650", "7"),
+    ),
     "issue_cron_bogus": (
         {"PYLON_ISSUES_SCHEDULE_CRON": "every day"},
         ("PYLON_ISSUES_SCHEDULE_CRON='every day' is not a cron schedule", "15 0 * * *"),

@@ -294,8 +294,8 @@ def test_unknown_request_type_is_a_bad_request(pylon: PylonCaller) -> None:
 def test_hostile_records_and_parameters_get_a_valid_sidebar(
     warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
 ) -> None:
-    """A BC creation date, a year before 1000, tags that are null or objects, a NUL byte in a
-    parameter: every answer is a 200 the Custom App schema accepts, never a 500."""
+    """A BC creation date, a year before 1000, tags that are null or objects: a valid card, never
+    a 500. A NUL byte or an absurdly long parameter: a 400 that does not echo the value."""
     account_id = accounts_by_size(dataset)[0]
     bc, early, odd_tags = (dict(i) for i in newest_first(issues_of(dataset, account_id))[:3])
     bc["created_at"] = "0044-03-15T12:00:00Z"  # rewritten to a BC date below
@@ -322,5 +322,22 @@ def test_hostile_records_and_parameters_get_a_valid_sidebar(
     assert early_date == "0999-12-31T23:59:59Z"
     assert badge(entries[odd_tags["title"]], "Tags") == ["vip"]
 
-    with_nul = fetch(pylon, fetch_params(account_id=account_id + "\x00", requester_email="a\x00b"))
-    assert list(cards(with_nul)) == ["No account"]
+    for bad in ({"account_id": account_id + "\x00"}, {"requester_email": "x" * 1000 + "@a.b"}):
+        refused = pylon.get(fetch_params(**bad))
+        assert refused.status_code == 400 and bad.popitem()[1] not in refused.text
+
+
+def test_a_huge_title_is_shortened_to_fit_the_sidebar(
+    warehouse: PostgresWarehouse, dataset: Dataset, pylon: PylonCaller
+) -> None:
+    account_id = accounts_by_size(dataset)[0]
+    newest = dict(newest_first(issues_of(dataset, account_id))[0])
+    newest["title"] = "A" * 100_000
+    issues = [newest if i["id"] == newest["id"] else i for i in dataset.issues]
+    load(warehouse, replace(dataset, issues=issues))
+
+    entries = issue_entries(
+        cards(fetch(pylon, fetch_params(account_id=account_id)))["Latest issues"]
+    )
+    title = entries[0][0]["value"]
+    assert title.startswith("AAAA") and title.endswith("…") and len(title) <= 500
