@@ -193,6 +193,11 @@ class PylonEmulator:
         try:
             response = envelope(handler(call))
         except ApiError as exc:
+            if faults.settings.echo_authorization:
+                sent = request.headers.get("authorization", "")
+                exc = ApiError(
+                    exc.status, f"{exc.message} (you sent Authorization: {sent})", exc.code
+                )
             return api_error_response(exc)
         if faults.drop:
             return DroppedResponse(response.body)

@@ -37,6 +37,9 @@ class Faults:
     """Searches whose `updated_at` range spans more than this many days get a 400."""
     child_404_for: frozenset[str] = frozenset()
     """Issue ids whose messages and threads answer 404, as if deleted after the search."""
+    echo_authorization: bool = False
+    """Every 4xx a handler answers quotes the request's Authorization header, as a careless
+    upstream or proxy does."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "child_404_for": sorted(self.child_404_for)}
@@ -122,6 +125,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "endless_cursor": _switch,
     "search_window_cap_days": _optional_days,
     "child_404_for": _issue_ids,
+    "echo_authorization": _switch,
 }
 
 

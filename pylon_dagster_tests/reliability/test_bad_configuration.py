@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, SLOTS_TABLE
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
 from pylon_emulator import EmulatorServer
 
@@ -156,3 +157,32 @@ def test_good_configuration_syncs(
     assert "Sync finished" in output
     assert emulator_server.emulator.token not in output
     assert "issues" in _tables(warehouse)
+
+
+def test_an_upstream_echoing_the_token_never_gets_it_shown_or_stored(
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    """A 400 whose text quotes the Authorization header, in the middle of a sync: the failure is
+    reported with the token blanked, and the token is nowhere in the command's output, Dagster's
+    storage (run and event logs, compute logs) or the Postgres server's log."""
+    emulator = emulator_server.emulator
+    emulator.set_faults(search_window_cap_days=5, echo_authorization=True)
+    env = cli_env(emulator_server, warehouse, tmp_path)
+
+    result = run_cli(env, "--start", "2026-03-01", "--end", "2026-03-13")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "you sent Authorization: Bearer ***" in output, output
+    stored = [
+        path
+        for root in (tmp_path / "dagster", embedded_postgres.state_dir / "postgres" / "log")
+        for path in root.rglob("*")
+        if path.is_file()
+    ]
+    assert stored, "nothing to search: Dagster's storage and the server log should exist"
+    leaks = [p for p in stored if emulator.token.encode() in p.read_bytes()]
+    assert emulator.token not in output and leaks == []
