@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.automation.dagster_dev import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+COMMAND = [str(Path(sys.executable).with_name("pylon-dagster")), "demo", "--issues", "60"]
+
+
+def _demo_env(folder: Path, *unset: str) -> dict[str, str]:
+    """A fresh folder like a clone's, and the environment of a user who set nothing."""
+    for name in ("dagster.yaml", "workspace.yaml"):
+        shutil.copy(ROOT / name, folder / name)
+    env = {**os.environ, "PYLON_DAGSTER_STATE": str(folder / ".state")}
+    for name in ("PYLON_START_DATE", "DAGSTER_HOME", "PYLON_API_URL", "PYLON_API_TOKEN", *unset):
+        env.pop(name, None)
+    return env
 
 
 @pytest.mark.slow
 def test_the_demo_syncs_the_emulator_into_the_warehouse(
     tmp_path: Path, warehouse: PostgresWarehouse
 ):
-    for name in ("dagster.yaml", "workspace.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    env = {**os.environ, "PYLON_DAGSTER_STATE": str(tmp_path / ".state")}
-    for name in ("PYLON_START_DATE", "DAGSTER_HOME", "PYLON_API_URL", "PYLON_API_TOKEN"):
-        env.pop(name, None)
-    command = [str(Path(sys.executable).with_name("pylon-dagster")), "demo", "--sync-only"]
+    env = _demo_env(tmp_path)
     result = subprocess.run(
-        [*command, "--issues", "60", "--emulator-port", "0"],
+        [*COMMAND, "--sync-only", "--emulator-port", "0"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -46,3 +57,40 @@ def test_the_demo_syncs_the_emulator_into_the_warehouse(
         }
     assert all(counts.values()), counts
     assert (tmp_path / ".state" / "dagster" / "dagster.yaml").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path: Path):
+    """Ctrl-C in the terminal (SIGINT to the process group) once `dagster dev` serves: the demo
+    exits without a traceback, and its embedded Postgres is stopped, not left running."""
+    env = _demo_env(tmp_path, "PYLON_WAREHOUSE_URL", "PYLON_WAREHOUSE_SCHEMA")
+    port, log = free_port(), tmp_path / "demo.log"
+    pid_file = tmp_path / ".state" / "postgres" / "postmaster.pid"
+    with log.open("w") as sink:
+        demo = subprocess.Popen(
+            [*COMMAND, "--emulator-port", "0", "--dagster-port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: _serves(port), timeout=300, what="the demo's dagster dev")
+            assert pid_file.exists()
+            os.killpg(demo.pid, signal.SIGINT)
+            demo.wait(timeout=120)
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert demo.returncode == 0, output
+    assert "Traceback" not in output, output
+    assert not pid_file.exists(), "the demo left its embedded Postgres running"
+
+
+def _serves(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
