@@ -43,7 +43,12 @@ def ensure_venv(extras: str) -> None:
 
 def run(*command: str) -> int:
     print("+", " ".join(command), flush=True)
-    return subprocess.run(command, cwd=ROOT).returncode
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the command too (one process group): let it stop what it started.
+        return process.wait()
 
 
 def main(argv: list[str]) -> int:
