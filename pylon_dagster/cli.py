@@ -35,6 +35,11 @@ STOPPED_MESSAGE = (
 STOPPED_EXIT_CODE = 130
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, Kubernetes) stops a command like Ctrl-C, also outside Dagster's runs."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 @click.group(cls=_Commands)
 def main() -> None:
     """pylon-dagster: Pylon support data into Postgres with Dagster."""
@@ -48,8 +53,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     from pylon_dagster.settings import ConfigError, remember_default_start_date
     from pylon_dagster.state import dagster_home
 
-    # SIGTERM stops the sync like Ctrl-C, also before and between Dagster runs.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _stop_on_sigterm()
     dagster_home()
     remember_default_start_date()
     try:
@@ -96,7 +100,7 @@ def demo(
     from pylon_dagster.warehouse.embedded import stop_embedded_server
     from pylon_dagster.warehouse.engine import URL_VAR
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _stop_on_sigterm()
     try:
         code = run_demo(
             issues=issues,

@@ -1,8 +1,8 @@
 """The few Dagster internals this project relies on, in one place.
 
 Dagster has no public names for the run tags that make one run cover a partition range, for its
-cron validation, nor for the signal it holds back during a step; they are imported here only, so a Dagster upgrade that moves them breaks one
-small module.
+cron validation, nor for the signal it holds back during a step; they are imported here only, so
+a Dagster upgrade that moves them breaks one small module.
 """
 
 from __future__ import annotations

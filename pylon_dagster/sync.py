@@ -49,7 +49,7 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 STOP_ERROR_NAMES = (
     PylonStoppedError.__name__,
-    *(signal.__name__ for signal in STOP_SIGNALS),
+    *(interrupt.__name__ for interrupt in STOP_SIGNALS),
 )
 
 

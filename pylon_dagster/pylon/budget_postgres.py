@@ -121,18 +121,15 @@ class PostgresRateBudget:
             f"SELECT {selected}, configured, window_seconds, "
             f"extract(epoch from clock_timestamp())::float8 AS now FROM {limits} WHERE {where} FOR UPDATE"
         )
-        assigned = ", ".join(
-            f"{c} = to_timestamp(:{c})" if c in _TIME_COLUMNS else f"{c} = :{c}"
-            for c in _STATE_COLUMNS
-        )
+        value = {
+            c: f"to_timestamp(:{c})" if c in _TIME_COLUMNS else f":{c}" for c in _STATE_COLUMNS
+        }
         self._write_state = sa.text(
             f"INSERT INTO {limits} (api_host, endpoint, window_seconds, configured, "
             f"{', '.join(_STATE_COLUMNS)}) VALUES (:host, :endpoint, :window_seconds, :configured, "
-            + ", ".join(
-                f"to_timestamp(:{c})" if c in _TIME_COLUMNS else f":{c}" for c in _STATE_COLUMNS
-            )
-            + f") ON CONFLICT (api_host, endpoint) DO UPDATE SET window_seconds = :window_seconds, "
-            f"configured = :configured, {assigned}, updated_at = clock_timestamp()"
+            f"{', '.join(value.values())}) ON CONFLICT (api_host, endpoint) DO UPDATE SET "
+            "window_seconds = :window_seconds, configured = :configured, "
+            f"{', '.join(f'{c} = {v}' for c, v in value.items())}, updated_at = clock_timestamp()"
         )
         self._clock = sa.text("SELECT extract(epoch from clock_timestamp())::float8")
         self._expire = sa.text(
@@ -150,8 +147,7 @@ class PostgresRateBudget:
             "RETURNING id"
         )
         self._done = sa.text(
-            f"UPDATE {slots} SET done_at = clock_timestamp(), status = :status WHERE id = :id "
-            "RETURNING id"
+            f"UPDATE {slots} SET done_at = clock_timestamp(), status = :status WHERE id = :id"
         )
         self._accepted = sa.text(
             f"SELECT count(*) FROM {slots} WHERE {where} AND done_at IS NOT NULL "

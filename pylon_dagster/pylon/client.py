@@ -250,20 +250,15 @@ class PylonClient:
         return grant
 
     def _give_back(self, grant: Grant | None, response: httpx.Response | None) -> None:
-        if grant is None or self._budget is None:
+        """Date the slot at the response (None: the request got none) and report what it said."""
+        if self._budget is None or grant is None:
             return
-        if response is None:
-            self._budget.release(
-                grant, status_code=None, headers=RateLimitHeaders(), retry_after=None
-            )
-            return
+        status = response.status_code if response is not None else None
         self._budget.release(
             grant,
-            status_code=response.status_code,
-            headers=parse_rate_limit_headers(response.headers),
-            retry_after=_retry_after_seconds(response, self.retry)
-            if response.status_code == 429
-            else None,
+            status_code=status,
+            headers=parse_rate_limit_headers(response.headers) if response else RateLimitHeaders(),
+            retry_after=_retry_after_seconds(response, self.retry) if status == 429 else None,
         )
 
     def _decode(self, endpoint: Endpoint, path: str, response: httpx.Response) -> dict[str, Any]:
@@ -304,8 +299,11 @@ class PylonClient:
     def _error_fields(self, body: Any) -> tuple[list[str], str | None, str | None]:
         """Pylon's error fields, with the token blanked wherever an upstream echoed it."""
         errors, request_id, code = _error_fields(body)
-        redacted = [self._redact(e) for e in (*errors, request_id or "", code or "")]
-        return redacted[: len(errors)], redacted[-2] or None, redacted[-1] or None
+        return (
+            [self._redact(error) for error in errors],
+            self._redact(request_id) if request_id else None,
+            self._redact(code) if code else None,
+        )
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***")
