@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import httpx
 import pytest
 
-from pylon_dagster.automation.webhooks import issue_refs, webhook_events_sensor
+from pylon_dagster.automation.webhooks import BYTES_PER_TICK, issue_refs, webhook_events_sensor
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
@@ -157,3 +157,39 @@ def test_a_tick_reads_a_bounded_number_of_bytes_and_old_processed_events_are_for
     # Processed (id <= 3rd) and received more than a day before NOW: the 2nd and 3rd go.
     assert store.forget(up_to_id=ids[2], received_before=NOW - timedelta(hours=12)) == 2
     assert [e.id for e in store.events_after(0, 100, 2**30)] == [ids[0], ids[3]]
+
+
+def test_a_sensor_tick_forgets_old_processed_events_and_reads_a_bounded_number_of_bytes(
+    warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events are stored with real receipt times and the sensor runs as Dagster runs it: the tick
+    deletes what it processed before the retention period, keeps the rest, and stops reading at
+    `BYTES_PER_TICK` so the next tick takes over from its cursor."""
+    monkeypatch.setenv("PYLON_WEBHOOK_RETENTION_DAYS", "1")
+    warehouse.ensure_tables()
+    store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    store.ensure_table()
+    received_now = datetime.now(UTC)
+    for n in range(2):
+        store.record(event(issue_id=f"old-{n}"), received_at=received_now - timedelta(days=3))
+    store.record(event(issue_id="recent"), received_at=received_now)
+    processed = [e.id for e in stored(warehouse)]
+    # Enough bodies of almost 1 MiB that one tick cannot read them all.
+    body_padding = "x" * (MAX_WEBHOOK_BYTES - 100)
+    for n in range(BYTES_PER_TICK // MAX_WEBHOOK_BYTES + 2):
+        store.record(event(issue_id=f"big-{n}", pad=body_padding), received_at=received_now)
+    every_event = store.events_after(0, 1000, 2**40)
+
+    first = evaluate(warehouse, cursor=str(processed[-1]))
+    assert isinstance(first, dg.SensorResult)
+    left = [e.id for e in every_event[2:]]
+    assert [e.id for e in store.events_after(0, 1000, 2**40)] == left, "old processed events stay"
+    read = [e for e in every_event if processed[-1] < e.id <= int(first.cursor or 0)]
+    assert 0 < sum(len(e.body) for e in read) <= BYTES_PER_TICK
+    assert int(first.cursor or 0) < every_event[-1].id
+
+    second = evaluate(warehouse, cursor=first.cursor)
+    assert isinstance(second, dg.SensorResult)
+    assert int(second.cursor or 0) == every_event[-1].id
+    # Recent events stay for the retention period even once processed.
+    assert [e.id for e in store.events_after(0, 1000, 2**40)] == left
