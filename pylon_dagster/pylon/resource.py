@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from pylon_dagster.warehouse import PostgresWarehouse
 PRIORITY_TAG = "pylon_dagster/priority"
 """Run tag that sets a run's priority on Pylon's budget explicitly: `freshness` or `bulk`."""
 INTERRUPT_POLL_SECONDS = 0.25
+STOPPING_MESSAGE = "Stopping: the Pylon requests in flight finish, no new one starts."
 _FRESHNESS_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
 _BACKFILL_TAG = "dagster/backfill"
 
@@ -112,7 +114,12 @@ class PylonResource(dg.ConfigurableResource):
 
     def stop(self) -> None:
         """Make every client of this resource stop at its next wait or request (on interrupt)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        # The acknowledgement a person pressing Ctrl-C waits for (inside a Dagster run, stderr
+        # goes to the step's compute log).
+        print(STOPPING_MESSAGE, file=sys.stderr, flush=True)
 
     def rate_limit_config(self) -> RateLimitConfig:
         return RateLimitConfig.parse(

@@ -24,7 +24,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from pylon_dagster.assets.issue_children import FETCH_WORKERS_PER_STREAM
 from pylon_dagster.cli import STOPPED_EXIT_CODE, STOPPED_MESSAGE
+from pylon_dagster.pylon.resource import STOPPING_MESSAGE
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
@@ -48,8 +50,8 @@ RERUN_TIMEOUT_SECONDS = 90.0
 
 
 class Gate:
-    """ASGI middleware: once armed, holds the `nth` request whose `METHOD path` matches until
-    released (and lets every other request through)."""
+    """ASGI middleware: once armed, holds the `nth` request whose `METHOD path` matches, and
+    every request after it, until released: the subprocess can do no work past that point."""
 
     def __init__(self, app, pattern: str, nth: int):
         self.app = app
@@ -69,10 +71,10 @@ class Gate:
         if scope["type"] == "http" and self.pattern.fullmatch(f"{scope['method']} {scope['path']}"):
             with self._lock:
                 self.seen += self.armed
-                hold = self.armed and self.seen == self.nth
-            if hold:
-                self.reached.set()
-                await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
+                if self.armed and self.seen == self.nth:
+                    self.reached.set()
+        if scope["type"] == "http" and self.reached.is_set() and not self.released.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
         await self.app(scope, receive, send)
 
 
@@ -114,12 +116,47 @@ def _wait_for_gate(process: subprocess.Popen, gate: Gate) -> None:
             pytest.fail("the kill point was never reached")
 
 
+class DrainedOutput:
+    """The combined output of a subprocess, read as it comes (so a line can be waited for)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._lines.append("")  # end of output
+            self._changed.notify_all()
+
+    def wait_for(self, text: str) -> None:
+        """Until `text` was printed, or the output ended (the process died)."""
+        with self._changed:
+            finished = self._changed.wait_for(
+                lambda: any(text in line for line in self._lines) or self._lines[-1:] == [""],
+                timeout=GATE_DEADLINE_SECONDS,
+            )
+        if not finished:
+            pytest.fail(f"the sync neither died nor printed {text!r}")
+
+    def text(self) -> str:
+        self._reader.join(timeout=CLI_TIMEOUT_SECONDS)
+        return "".join(self._lines)
+
+
 @dataclass(frozen=True)
 class Interrupted:
     """A sync of yesterday and today interrupted at the gate, and what surrounds it."""
 
     returncode: int
     output: str
+    requests_after_interrupt: int
+    """Pylon requests the emulator served from the moment of the interrupt until the exit."""
     before: dict[str, dict[str, Any]]
     truth: dict[str, dict[str, Any]]
     env: dict[str, str]
@@ -132,13 +169,18 @@ class Interrupted:
 
 
 def _interrupt_a_sync(
-    gated_server, pipeline: Pipeline, tmp_path: Path, interrupt: Callable[[subprocess.Popen], None]
+    gated_server,
+    pipeline: Pipeline,
+    tmp_path: Path,
+    interrupt: Callable[[subprocess.Popen], None],
+    changed_issues: int = 3,
 ) -> Interrupted:
-    """A clean sync (old state), a few changes in Pylon (new state), then `pylon-dagster sync` in
-    a subprocess, interrupted once it reaches the gate; the gate then lets the held request go."""
+    """A clean sync (old state), `changed_issues` changes in Pylon (new state), then
+    `pylon-dagster sync` in a subprocess, interrupted once it reaches the gate. The gate lets the
+    held requests go once the process is dead or has said it is stopping."""
     server, gate = gated_server
     assert succeeded(full_sync(pipeline))
-    mutate_some(pipeline)
+    mutate_some(pipeline, changed_issues)
     before = snapshot(pipeline)
     truth = {stream: pipeline.truth(stream) for stream in before}
     assert truth["issues"] != before["issues"]
@@ -147,18 +189,24 @@ def _interrupt_a_sync(
     window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
     gate.arm()
     process = subprocess.Popen(
-        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    output = DrainedOutput(process)
     try:
         _wait_for_gate(process, gate)
+        at_interrupt = pipeline.emulator.counters().total_requests
         interrupt(process)
+        output.wait_for(STOPPING_MESSAGE)
         gate.released.set()
-        out, err = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
+        process.wait(timeout=CLI_TIMEOUT_SECONDS)
+        after_interrupt = pipeline.emulator.counters().total_requests - at_interrupt
     finally:
         if process.poll() is None:
             process.kill()
         gate.released.set()
-    return Interrupted(process.returncode, out + err, before, truth, env, window)
+    return Interrupted(
+        process.returncode, output.text(), after_interrupt, before, truth, env, window
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,11 +237,24 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
 ):
     """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
     back, the run shows as canceled, and the command says in one line that it stopped. (A
-    stream whose load had all it needed when the signal came may commit.)"""
+    stream whose load had all it needed when the signal came may commit.)
+
+    How soon it stops is measured in work, not seconds: the gate freezes Pylon at the signal and
+    thaws it once the command says it is stopping; from then on no request starts, and only
+    those in flight (one per fetch thread) complete. Ignoring the signal would fetch the
+    children of every changed issue, several times that."""
+    changed_issues = 20
     stopped = _interrupt_a_sync(
-        gated_server, pipeline, tmp_path, lambda p: p.send_signal(getattr(signal, signal_name))
+        gated_server,
+        pipeline,
+        tmp_path,
+        lambda p: p.send_signal(getattr(signal, signal_name)),
+        changed_issues,
     )
     assert stopped.returncode == STOPPED_EXIT_CODE, stopped.output
+    in_flight = 2 * FETCH_WORKERS_PER_STREAM  # messages and threads, fetched side by side
+    assert in_flight < changed_issues  # so the bound below tells a stop from a finished window
+    assert stopped.requests_after_interrupt <= in_flight
     assert STOPPED_MESSAGE in stopped.output and "Traceback" not in stopped.output
     stopped.assert_no_partial_window(pipeline)
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
