@@ -114,16 +114,7 @@ def main() -> None:
         print(f"a bad setting, to its Error:   {refused:7.1f} s  ({error[:60]}...)")
 
 
-def run() -> None:
-    """`main()`, then stop the embedded server this script started in its temporary state."""
-    try:
-        main()
-    finally:
-        if "PYLON_DAGSTER_STATE" in os.environ:
-            from pylon_dagster.warehouse.embedded import stop_embedded_server
-
-            stop_embedded_server()
-
-
 if __name__ == "__main__":
-    run()
+    from benchmark_sync import run  # this folder is on sys.path when run as a script
+
+    run(main)

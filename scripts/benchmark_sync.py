@@ -162,10 +162,10 @@ def main() -> None:
     print(f"  429s                  {incremental.rate_limited:8d}")
 
 
-def run() -> None:
-    """`main()`, then stop the embedded server this script started in its temporary state."""
+def run(benchmark: Callable[[], None] = main) -> None:
+    """`benchmark()`, then stop the embedded server it started in its temporary state."""
     try:
-        main()
+        benchmark()
     finally:
         if "PYLON_DAGSTER_STATE" in os.environ:
             from pylon_dagster.warehouse.embedded import stop_embedded_server
