@@ -17,8 +17,6 @@ from pylon_dagster.warehouse.frames import frame_records, read_frame
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import python_timestamp, qualified
 
-NO_TEAM = "\x00"
-"""Group label of issues without a team: no stored team id can hold a NUL character."""
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
 ISSUE_TIMES = ("created_at", "first_response_time", "resolution_time")
 
@@ -65,7 +63,7 @@ def day_start(day: date) -> datetime:
 
 def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[dict[str, Any]]]:
     """`{day: rows}`: one row per team counted that day (see the table's description)."""
-    issues = inputs.issues.assign(team_id=inputs.issues["team_id"].fillna(NO_TEAM))
+    issues = inputs.issues
     versions = inputs.versions.sort_values(["id", "updated_at"], kind="stable")
     previous = versions.groupby("id")["state"].shift()
     reopenings = versions[
@@ -95,7 +93,8 @@ def _day_rows(
         return (times >= start) & (times < end)
 
     def by_team(frame: pd.DataFrame) -> DataFrameGroupBy:
-        return frame.groupby("team_id")
+        """Issues without a team are a group of their own."""
+        return frame.groupby("team_id", dropna=False)
 
     existing = issues[issues["created_at"] < end]
     known = versions[versions["updated_at"] < end].groupby("id")["state"].last()
@@ -131,7 +130,6 @@ def _day_rows(
     counted = (metrics[counts] > 0).any(axis=1) | metrics.drop(columns=counts).notna().any(axis=1)
     metrics = metrics[counted]
     metrics = metrics.rename_axis("team_id").reset_index()
-    metrics["team_id"] = metrics["team_id"].where(metrics["team_id"] != NO_TEAM, None)
     team_part = metrics["team_id"].fillna("")
     metrics.insert(0, "id", day.isoformat() + "/" + team_part)
     metrics.insert(1, "day", day.isoformat())
