@@ -8,30 +8,23 @@ the emulator between syncs).
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.fixtures.emulator import (
-    EMULATOR_DAYS,
-    EMULATOR_NOW,
-    EMULATOR_SEED,
-    EMULATOR_TIME_SCALE,
+from pylon_dagster_tests.analytics.conftest import (
+    BOT_STATUS,
+    FIRST_DAY,
+    TODAY,
+    check_runner,
+    rows,
 )
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
-from pylon_emulator import PylonEmulator, generate
 
-BOT_STATUS = "solved_by_bot"
-DATA_END = EMULATOR_NOW.date()
-FIRST_DAY = DATA_END - timedelta(days=EMULATOR_DAYS + 1)
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
 TIMES = (
     "median_first_response_seconds",
@@ -39,30 +32,6 @@ TIMES = (
     "median_resolution_seconds",
     "p90_resolution_seconds",
 )
-
-
-@pytest.fixture
-def emulator() -> PylonEmulator:
-    """The usual dataset, plus a custom status in the closed category that some issues are in."""
-    dataset = generate(EMULATOR_SEED, 200, now=EMULATOR_NOW, days=EMULATOR_DAYS)
-    dataset.issue_statuses.append(
-        {
-            "slug": BOT_STATUS,
-            "label": "Solved by the bot",
-            "category": "closed",
-            "is_default_status": False,
-            "is_archived": False,
-        }
-    )
-    closed = [i for i in dataset.issues if i["state"] == "closed"]
-    for issue in random.Random(3).sample(closed, 12):
-        issue["state"] = BOT_STATUS
-    return PylonEmulator(dataset, time_scale=EMULATOR_TIME_SCALE)
-
-
-def rows(warehouse: PostgresWarehouse, query: str, **params: Any) -> list[sa.Row]:
-    with warehouse.engine.connect() as connection:
-        return connection.execute(sa.text(query), params).all()
 
 
 def run_daily_metrics(pipeline: Pipeline, first: date, last: date) -> None:
@@ -160,38 +129,36 @@ def reopen_issues(pipeline: Pipeline) -> list[str]:
     truth = pipeline.truth("issues")
     waiting = next(i for i in sorted(truth) if truth[i]["state"] == "waiting_on_you")
     solved = next(i for i in sorted(truth) if truth[i]["state"] == BOT_STATUS)
-    today = datetime.now(UTC).date()
     pipeline.emulator.update_issue(waiting, state="closed")
-    pipeline.sync(start=today, end=today)
+    pipeline.sync(start=TODAY, end=TODAY)
     pipeline.emulator.update_issue(waiting, state="waiting_on_customer")
     pipeline.emulator.update_issue(solved, state="new")
-    pipeline.sync(start=today, end=today)
+    pipeline.sync(start=TODAY, end=TODAY)
     return [waiting, solved]
 
 
 def test_daily_metrics_equal_independent_sql(pipeline: Pipeline) -> None:
-    pipeline.sync(start=FIRST_DAY, end=DATA_END)
+    pipeline.sync(start=FIRST_DAY, end=TODAY)
     reopened = reopen_issues(pipeline)
-    today = datetime.now(UTC).date()
     warehouse = pipeline.warehouse
-    days = [FIRST_DAY + timedelta(days=n) for n in range((DATA_END - FIRST_DAY).days + 1)]
+    days = [FIRST_DAY + timedelta(days=n) for n in range((TODAY - FIRST_DAY).days + 1)]
 
     # The syncs materialized the metrics of every day they synced.
-    assert_same(stored_daily(warehouse), expected_daily(warehouse, [*days, today]))
+    assert_same(stored_daily(warehouse), expected_daily(warehouse, days))
     # Materializing a stretch again converges to the same rows.
-    run_daily_metrics(pipeline, FIRST_DAY, DATA_END)
+    run_daily_metrics(pipeline, FIRST_DAY, TODAY)
     stored = stored_daily(warehouse)
-    assert_same(stored, expected_daily(warehouse, [*days, today]))
+    assert_same(stored, expected_daily(warehouse, days))
 
     # What the dataset had to hold for this to prove something.
     assert any(team is None for _, team in stored), "issues without a team"
-    assert sum(v["reopened"] for (day, _), v in stored.items() if day == today.isoformat()) == 2
+    assert sum(v["reopened"] for (day, _), v in stored.items() if day == TODAY.isoformat()) == 2
     teams = {
         r.id: r.team_id
         for r in rows(warehouse, f"SELECT id, team_id FROM {live_issues(warehouse.schema_name)} i")
     }
     for issue_id in reopened:
-        assert stored[(today.isoformat(), teams[issue_id])]["reopened"] >= 1
+        assert stored[(TODAY.isoformat(), teams[issue_id])]["reopened"] >= 1
     schema = warehouse.schema_name
     (no_response, even_groups, bot_issues) = rows(
         warehouse,
@@ -208,7 +175,7 @@ def test_daily_metrics_equal_independent_sql(pipeline: Pipeline) -> None:
 
 
 def test_daily_metrics_checks_pass_and_fail_on_a_wrong_count(pipeline: Pipeline) -> None:
-    pipeline.sync(start=DATA_END - timedelta(days=3), end=DATA_END)
+    pipeline.sync(start=TODAY - timedelta(days=3), end=TODAY)
     evaluate = check_runner(pipeline, "support_daily_metrics", "created_counts_match_issues")
     assert evaluate()
     table = qualified(pipeline.warehouse.schema_name, "support_daily_metrics")
@@ -218,18 +185,3 @@ def test_daily_metrics_checks_pass_and_fail_on_a_wrong_count(pipeline: Pipeline)
             f"WHERE id = (SELECT min(id) FROM {table})"
         )
     assert not evaluate()
-
-
-def check_runner(pipeline: Pipeline, table: str, check: str):
-    key = dg.AssetCheckKey(dg.AssetKey(["pylon", table]), check)
-    checks_job = dg.define_asset_job(f"run_{check}", selection=dg.AssetSelection.checks(key))
-    job = dg.Definitions.merge(pipeline.defs, dg.Definitions(jobs=[checks_job])).resolve_job_def(
-        f"run_{check}"
-    )
-
-    def evaluate() -> bool:
-        result = job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
-        (evaluation,) = result.get_asset_check_evaluations()
-        return evaluation.passed
-
-    return evaluate
