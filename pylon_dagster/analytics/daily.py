@@ -66,11 +66,8 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
     issues = inputs.issues
     versions = inputs.versions.sort_values(["id", "updated_at"], kind="stable")
     previous = versions.groupby("id")["state"].shift()
-    reopenings = versions[
-        is_open(versions["state"], inputs.closed)
-        & previous.notna()
-        & ~is_open(previous, inputs.closed)
-    ]
+    # The first version of an issue has no previous state (NaN), which is not a closed one.
+    reopenings = versions[is_open(versions["state"], inputs.closed) & previous.isin(inputs.closed)]
     team_of = issues.set_index("id")["team_id"]
     return {
         day.isoformat(): _day_rows(issues, versions, reopenings, team_of, inputs.closed, day)
