@@ -19,7 +19,7 @@ OPEN_DEFINITION = (
 )
 
 
-def seconds(statistic: str, measure: str, events: str) -> str:
+def _time_statistic(statistic: str, measure: str, events: str) -> str:
     return (
         f"{statistic} of `{measure}` over the live issues whose {events} falls on the day, "
         f"issues without `{measure}` left out; null when none has one. Linear interpolation "
@@ -52,24 +52,28 @@ SUPPORT_DAILY_METRICS = TableSpec(
         col(
             "median_first_response_seconds",
             "double precision",
-            description=seconds("Median", "first_response_seconds", "`first_response_time`"),
+            description=_time_statistic(
+                "Median", "first_response_seconds", "`first_response_time`"
+            ),
         ),
         col(
             "p90_first_response_seconds",
             "double precision",
-            description=seconds(
+            description=_time_statistic(
                 "90th percentile", "first_response_seconds", "`first_response_time`"
             ),
         ),
         col(
             "median_resolution_seconds",
             "double precision",
-            description=seconds("Median", "resolution_seconds", "`resolution_time`"),
+            description=_time_statistic("Median", "resolution_seconds", "`resolution_time`"),
         ),
         col(
             "p90_resolution_seconds",
             "double precision",
-            description=seconds("90th percentile", "resolution_seconds", "`resolution_time`"),
+            description=_time_statistic(
+                "90th percentile", "resolution_seconds", "`resolution_time`"
+            ),
         ),
         col(
             "reopened",
