@@ -38,6 +38,9 @@ def read_summary_inputs(connection: sa.Connection, schema: str) -> SummaryInputs
         f"resolution_seconds FROM {live_issues(schema)} AS i WHERE account_id IS NOT NULL",
     )
     issues["created_at"] = pd.to_datetime(issues["created_at"], utc=True)
+    # Typed even when no row came back (an empty result's columns are untyped).
+    seconds = ["first_response_seconds", "resolution_seconds"]
+    issues[seconds] = issues[seconds].astype("float64")
     accounts = read_frame(connection, f"SELECT id FROM {qualified(schema, 'accounts')}")
     return SummaryInputs(issues, accounts["id"], closed_states(connection, schema))
 
@@ -63,8 +66,9 @@ def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, An
     summary["median_resolution_seconds"] = recent.groupby("account_id")[
         "resolution_seconds"
     ].median()
-    summary["latest_issues"] = (
-        latest.groupby("account_id").head(LATEST_ISSUES).groupby("account_id").apply(_issue_list)
+    newest = latest.groupby("account_id").head(LATEST_ISSUES).groupby("account_id")
+    summary["latest_issues"] = pd.Series(
+        {account: _issue_list(group) for account, group in newest}, dtype=object
     )
     counts = ["open_issues", "issues_last_90_days"]
     summary[counts] = summary[counts].fillna(0).astype("int64")
@@ -76,10 +80,7 @@ def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, An
 
 
 def _counts_by_state(states: pd.Series) -> dict[str, int]:
-    """`{state: count}`, the most frequent first (ties by name)."""
-    counts = states.value_counts()
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {state: int(count) for state, count in ordered}
+    return {state: int(count) for state, count in states.value_counts().items()}
 
 
 def _issue_list(issues: pd.DataFrame) -> list[dict[str, Any]]:

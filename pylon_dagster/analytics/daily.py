@@ -54,6 +54,9 @@ def read_daily_inputs(
     for frame, columns in ((issues, ISSUE_TIMES), (versions, ("updated_at",))):
         for column in columns:
             frame[column] = pd.to_datetime(frame[column], utc=True)
+    # Typed even when no row came back (an empty result's columns are untyped).
+    seconds = ["first_response_seconds", "resolution_seconds"]
+    issues[seconds] = issues[seconds].astype("float64")
     return DailyInputs(issues, versions, closed_states(connection, schema))
 
 

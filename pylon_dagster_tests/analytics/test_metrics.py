@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+import dagster as dg
 import pytest
 
+from pylon_dagster.assets.analytics import account_support_summary, support_daily_metrics
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
@@ -185,3 +187,13 @@ def test_daily_metrics_checks_pass_and_fail_on_a_wrong_count(pipeline: Pipeline)
             f"WHERE id = (SELECT min(id) FROM {table})"
         )
     assert not evaluate()
+
+
+def test_an_empty_warehouse_gives_empty_metrics(warehouse: PostgresWarehouse) -> None:
+    """Before any sync (no issue, no status): both assets materialize, and store nothing."""
+    resources = {"warehouse": warehouse}
+    daily = dg.materialize([support_daily_metrics], partition_key="2026-03-01", resources=resources)
+    assert daily.success
+    assert dg.materialize([account_support_summary], resources=resources).success
+    for table in ("support_daily_metrics", "account_support_summary"):
+        assert warehouse.read_table(table).empty
