@@ -10,6 +10,7 @@ import dagster as dg
 
 from pylon_dagster import settings
 from pylon_dagster.assets import asset_checks, freshness_checks, pylon_assets
+from pylon_dagster.automation.analytics import analytics_sensor
 from pylon_dagster.automation.children import automation_sensor
 from pylon_dagster.automation.failures import run_failure_sensor
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
@@ -30,6 +31,7 @@ def defs() -> dg.Definitions:
         sensors=[
             issue_updates_sensor,
             automation_sensor,
+            analytics_sensor,
             run_failure_sensor,
             webhook_events_sensor,
             dg.build_sensor_for_freshness_checks(

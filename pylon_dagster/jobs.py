@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pylon_dagster.assets.common import KEY_PREFIX
-from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, DAILY_METRICS
+from pylon_dagster.streams import ISSUES_GROUP, KNOWLEDGE_BASE_GROUP, REFERENCE_GROUP
 
-ISSUES_SELECTION = dg.AssetSelection.assets(ISSUES).downstream(depth=1)
-REFERENCE_SELECTION = dg.AssetSelection.key_prefixes([KEY_PREFIX]) - ISSUES_SELECTION
+ISSUES_SELECTION = dg.AssetSelection.groups(ISSUES_GROUP)
+REFERENCE_SELECTION = dg.AssetSelection.groups(REFERENCE_GROUP, KNOWLEDGE_BASE_GROUP)
 
 issues_job = dg.define_asset_job(
     "pylon_issues_job",
@@ -22,4 +22,16 @@ reference_job = dg.define_asset_job(
     description="Full refresh of the reference streams and the knowledge base.",
 )
 
-jobs = [issues_job, reference_job]
+daily_metrics_job = dg.define_asset_job(
+    "pylon_daily_metrics_job",
+    selection=dg.AssetSelection.assets(DAILY_METRICS),
+    description="Support metrics of the partitions' days, from the warehouse.",
+)
+
+account_summary_job = dg.define_asset_job(
+    "pylon_account_summary_job",
+    selection=dg.AssetSelection.assets(ACCOUNT_SUMMARY),
+    description="The per-account support summary the issue sidebar shows.",
+)
+
+jobs = [issues_job, reference_job, daily_metrics_job, account_summary_job]

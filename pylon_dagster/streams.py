@@ -36,6 +36,8 @@ class Stream:
     """The stream whose records this one is fetched for, one request sequence per record."""
     version: str | None = None
     history: str | None = None
+    partition_column: str | None = None
+    """The timestamptz column whose UTC day is the record's daily partition."""
     queries: tuple[Mapping[str, str], ...] = field(default=({},))
     """Query parameters of each request sequence (custom fields are listed per object type)."""
     preview_columns: tuple[str, ...] = ("id",)
@@ -56,6 +58,7 @@ class Stream:
             parent_key=self.parent_key,
             version=self.version,
             history=self.history,
+            partition_column=self.partition_column,
         )
 
 
@@ -116,6 +119,7 @@ STREAMS: dict[str, Stream] = {
             group=ISSUES_GROUP,
             version="updated_at",
             history=ISSUES_HISTORY.name,
+            partition_column="updated_at",
             preview_columns=("id", "number", "title", "state", "updated_at"),
         ),
         Stream(

@@ -2,7 +2,8 @@
 
 Reference streams and the knowledge base run once; `issues` (with its messages and threads) runs
 once per chunk of at most 30 daily partitions, the same batching a UI backfill uses, so every run
-covers at most one API search window.
+covers at most one API search window. The support metrics of those days and the account summary
+follow, computed from the warehouse.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dagster as dg
 
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
-from pylon_dagster.jobs import issues_job, reference_job
+from pylon_dagster.jobs import account_summary_job, daily_metrics_job, issues_job, reference_job
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
@@ -193,13 +194,21 @@ def run_sync(
 
 
 def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
-    """(job, label, tags) of every run: the reference streams, then one run per issues chunk."""
+    """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
+    support metrics of all those days in one run (no API calls) and the account summary."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = day_range_tags(chunk[0], chunk[-1])
         planned.append(
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )
+    if not chunks:
+        return planned
+    first, last = chunks[0][0], chunks[-1][-1]
+    planned += [
+        (daily_metrics_job.name, f"support metrics {first} .. {last}", day_range_tags(first, last)),
+        (account_summary_job.name, "account support summary", {}),
+    ]
     return planned
 
 

@@ -10,12 +10,13 @@ depends on nothing of the project, so the stream catalog and the warehouse can b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import dagster as dg
 
-PG_TYPES = ("text", "bigint", "boolean", "timestamptz", "text[]", "jsonb")
+PG_TYPES = ("text", "bigint", "double precision", "boolean", "timestamptz", "text[]", "jsonb")
 NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -72,6 +73,11 @@ class TableSpec:
     version: str | None = None
     # The append-mode table that also receives every version loaded into this one.
     history: str | None = None
+    # The column whose UTC day is the daily partition key of the asset writing the table.
+    partition_column: str | None = None
+    # Descriptions of the key, parent key and raw columns where an API record's do not fit
+    # (tables of rows the project computes).
+    fixed_descriptions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = self.column_names
@@ -88,6 +94,15 @@ class TableSpec:
             raise ValueError(f"{self.name}: version {self.version!r} is not a timestamptz column")
         if self.mode is WriteMode.APPEND and self.version is None:
             raise ValueError(f"{self.name}: append mode needs a version column")
+        if not set(self.fixed_descriptions) <= {self.key, self.parent_key, "raw"}:
+            raise ValueError(f"{self.name}: fixed descriptions are for the key, parent and raw")
+        if self.partition_column not in {None, self.parent_key} and (
+            typed.get(self.partition_column or "") != "timestamptz"
+        ):
+            raise ValueError(
+                f"{self.name}: partition column {self.partition_column!r} is neither a "
+                "timestamptz column nor the parent key"
+            )
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -107,11 +122,17 @@ def ts(name: str, path: str | None = None, description: str = "") -> Column:
 
 def column_schema(spec: TableSpec) -> dg.TableSchema:
     """The Dagster column schema of a table, shown in the asset catalog."""
+    described = {
+        spec.key: f"Primary key: `{spec.key}` of the API record.",
+        "parent": "Id of the parent the record was fetched for (added by the sync).",
+        "raw": "The record exactly as the API returned it.",
+        **spec.fixed_descriptions,
+    }
     columns = [
         dg.TableColumn(
             spec.key,
             "text",
-            description=f"Primary key: `{spec.key}` of the API record.",
+            description=described[spec.key],
             constraints=dg.TableColumnConstraints(
                 nullable=False, unique=len(spec.primary_key) == 1
             ),
@@ -122,13 +143,13 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
             dg.TableColumn(
                 spec.parent_key,
                 "text",
-                description="Id of the parent the record was fetched for (added by the sync).",
+                description=described.get(spec.parent_key, described["parent"]),
                 constraints=dg.TableColumnConstraints(nullable=False),
             )
         )
     columns += [dg.TableColumn(c.name, c.pg_type, description=c.description) for c in spec.columns]
     columns += [
-        dg.TableColumn("raw", "jsonb", description="The record exactly as the API returned it."),
+        dg.TableColumn("raw", "jsonb", description=described["raw"]),
         dg.TableColumn("_synced_at", "timestamptz", description="When this row was last written."),
     ]
     return dg.TableSchema(columns=columns)

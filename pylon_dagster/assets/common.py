@@ -110,6 +110,20 @@ def materialization_metadata(
     **extra: Any,
 ) -> dict[str, Any]:
     """Rows written, API cost and a small preview, as shown on every materialization."""
+    return {
+        **load_metadata(load, preview=preview, preview_columns=preview_columns),
+        **stats.as_metadata(),
+        **extra,
+    }
+
+
+def load_metadata(
+    load: LoadResult,
+    *,
+    preview: Sequence[Mapping[str, Any]] = (),
+    preview_columns: Sequence[str] = ("id",),
+) -> dict[str, Any]:
+    """Rows written and a small preview."""
     metadata: dict[str, Any] = {
         "rows_received": load.received,
         "rows_inserted": load.inserted,
@@ -117,8 +131,6 @@ def materialization_metadata(
         "rows_unchanged": load.unchanged,
         "rows_deleted": load.deleted,
         "rows_sanitized": load.sanitized,
-        **stats.as_metadata(),
-        **extra,
     }
     if preview:
         metadata["preview"] = dg.MetadataValue.md(_markdown_table(preview, preview_columns))

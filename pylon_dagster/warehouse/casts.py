@@ -6,6 +6,7 @@ for a value of an unexpected JSON type (the record is still complete in `raw`):
 
 - text: strings, numbers and booleans as text; objects and arrays -> NULL.
 - bigint: integral JSON numbers in range; anything else -> NULL.
+- double precision: JSON numbers; anything else -> NULL.
 - boolean: JSON booleans only.
 - timestamptz: strings starting YYYY-MM-DD that Postgres can read as a timestamp (no offset means
   UTC); anything else -> NULL (including words Postgres would accept, like "now" or "infinity").
@@ -85,6 +86,10 @@ def typed_value(column: Column, schema: str) -> str:
             return (
                 f"CASE WHEN jsonb_typeof({value}) = 'number' THEN CASE WHEN {number} = trunc("
                 f"{number}) AND abs({number}) <= {BIGINT_MAX} THEN ({number})::bigint END END"
+            )
+        case "double precision":
+            return (
+                f"CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision END"
             )
         case "boolean":
             return f"CASE WHEN jsonb_typeof({value}) = 'boolean' THEN ({value})::boolean END"

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
 from pylon_dagster.settings import ConfigError
 from pylon_dagster.state import state_dir
 from pylon_dagster.tablespec import is_plain_name
-from pylon_dagster.warehouse import ddl, embedded
+from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import URL_VAR, connect, get_engine, parse_url
 from pylon_dagster.warehouse.loader import LoadTransaction
@@ -63,6 +64,15 @@ class PostgresWarehouse(dg.ConfigurableResource):
         """One database transaction: committed when the block ends, rolled back on an exception."""
         with self.connection() as connection:
             yield LoadTransaction(connection, self.schema_name)
+
+    def read_table(self, name: str, partition_key: str | None = None) -> pd.DataFrame:
+        """A warehouse table as a DataFrame: every row, or one daily partition (`YYYY-MM-DD`) of a
+        partitioned table (`issues`: by `updated_at`; `support_daily_metrics`: by `day`).
+
+        For your own downstream assets, e.g. `warehouse.read_table("issues", context.partition_key)`.
+        """
+        with self.connection() as connection:
+            return frames.read_table(connection, self.schema_name, name, partition_key)
 
     def check_schema_name(self) -> None:
         """A plain lower-case name of a schema of our own: not Postgres' system schemas."""

@@ -52,3 +52,9 @@ def schema_of(connection: sa.Connection) -> str:
             "This connection is not in a warehouse transaction: use the one from "
             "`PostgresWarehouse.transaction()` (`tx.connection`)."
         ) from None
+
+
+def python_timestamp(expression: str) -> str:
+    """`expression` (a timestamptz) where Python's datetime can hold it, else NULL: Postgres
+    stores BC dates and years past 9999, which a driver cannot turn into a datetime."""
+    return f"CASE WHEN {expression} BETWEEN '0001-01-02' AND '9999-12-30' THEN {expression} END"

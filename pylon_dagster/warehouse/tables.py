@@ -1,16 +1,19 @@
-"""The warehouse tables: every stream's table (declared in `pylon_dagster/streams.py`) and the
-history of `issues`. The DDL, the loader and the bookkeeping look tables up here by name."""
+"""The warehouse tables: every stream's table (declared in `pylon_dagster/streams.py`), the
+history of `issues` and the metric tables (`pylon_dagster/analytics/tables.py`). The DDL, the
+loader and the bookkeeping look tables up here by name."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from pylon_dagster.analytics.tables import METRIC_TABLES
 from pylon_dagster.streams import ISSUES_HISTORY, STREAMS
 from pylon_dagster.tablespec import TableSpec, column_schema
 
 TABLES: dict[str, TableSpec] = {
     **{stream.name: stream.table for stream in STREAMS.values()},
     ISSUES_HISTORY.name: ISSUES_HISTORY,
+    **{spec.name: spec for spec in METRIC_TABLES},
 }
 
 

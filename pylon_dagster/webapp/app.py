@@ -60,12 +60,10 @@ class CustomApp:
         warehouse: PostgresWarehouse,
         secret: str,
         header: tuple[str, str] | None,
-        clock: Clock,
     ):
         self._warehouse = warehouse
         self._secret = secret
         self._header = header
-        self._clock = clock
 
     def authentic(self, request: Request, params: dict[str, list[str]]) -> bool:
         signed = signature_matches(
@@ -96,7 +94,7 @@ class CustomApp:
                 return JSONResponse({"error": str(error)}, status_code=400)
             with connect(self._warehouse.engine) as connection:
                 queries = SidebarQueries(connection, self._warehouse.schema_name)
-                payload = render(queries, fetch, now=self._clock())
+                payload = render(queries, fetch)
             return JSONResponse(payload.to_json())
         return JSONResponse({"error": "unknown request_type"}, status_code=400)
 
@@ -124,7 +122,7 @@ def create_app(
 ) -> Starlette:
     """The service. An endpoint whose secret is not configured is not served (404).
 
-    `clock` is when "now" is: the sidebar's 90-day window and a webhook's receipt time.
+    `clock` is when "now" is: a webhook's receipt time.
     """
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     routes = []
@@ -132,7 +130,7 @@ def create_app(
         routes.append(
             Route(
                 CUSTOM_APP_PATH,
-                CustomApp(warehouse, settings.app_secret, settings.app_header, clock).handle,
+                CustomApp(warehouse, settings.app_secret, settings.app_header).handle,
                 methods=["GET"],
             )
         )

@@ -1,15 +1,20 @@
 """The warehouse reads behind the issue sidebar. Every value is a bound parameter, and every read
-of issues is filtered on one account id, so a query cannot return another account's rows."""
+of issues or of the account summary is filtered on one account id, so a query cannot return
+another account's rows. The account's numbers come from `account_support_summary` (one row by
+its key), never from aggregating `issues` per request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
-from pylon_dagster.warehouse.sql import ident
+from pylon_dagster.analytics.tables import ACCOUNT_SUPPORT_SUMMARY
+from pylon_dagster.warehouse.live import live_issues
+from pylon_dagster.warehouse.sql import ident, python_timestamp
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,6 @@ class Account:
 
 
 @dataclass(frozen=True)
-class AccountStats:
-    open_by_state: dict[str, int]
-    issues_since: int
-    median_first_response_seconds: float | None
-    median_resolution_seconds: float | None
-
-
-@dataclass(frozen=True)
 class Requester:
     """The requester Pylon named: matched by contact id when there is one, else by email."""
 
@@ -58,6 +55,33 @@ class IssueSummary:
     link: str | None
     tags: tuple[str, ...]
 
+    @classmethod
+    def from_json(cls, issue: Mapping[str, Any]) -> IssueSummary:
+        """An issue of the summary's `latest_issues`."""
+        created_at = issue.get("created_at")
+        return cls(
+            issue.get("number"),
+            issue.get("title"),
+            issue.get("state"),
+            datetime.fromisoformat(created_at) if created_at else None,
+            issue.get("link"),
+            tuple(issue.get("tags") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """The account's row of `account_support_summary`."""
+
+    computed_at: datetime | None
+    open_issues: int
+    open_by_state: dict[str, int]
+    """Most frequent state first."""
+    issues_last_90_days: int
+    median_first_response_seconds: float | None
+    median_resolution_seconds: float | None
+    latest_issues: tuple[IssueSummary, ...]
+
 
 class SidebarQueries:
     """Reads on one connection, in one warehouse schema."""
@@ -65,13 +89,16 @@ class SidebarQueries:
     def __init__(self, connection: Connection, schema: str):
         self._connection = connection
         self._schema = ident(schema)
+        # Substituted like {schema}; its own braces are doubled so `format` leaves them.
+        self._issues = live_issues(schema).replace("{", "{{").replace("}", "}}")
 
     def _rows(self, sql: str, **params: object) -> list[Row[Any]]:
-        return list(self._connection.execute(text(sql.format(schema=self._schema)), params))
+        query = sql.format(schema=self._schema, issues=self._issues)
+        return list(self._connection.execute(text(query), params))
 
     def issue_owner(self, issue_id: str) -> IssueOwner | None:
         rows = self._rows(
-            "SELECT account_id, requester_id, requester_email FROM {schema}.issues "
+            "SELECT account_id, requester_id, requester_email FROM {issues} AS i "
             "WHERE id = :issue_id",
             issue_id=issue_id,
         )
@@ -93,28 +120,26 @@ class SidebarQueries:
         )
         return rows[0].name if rows else None
 
-    def account_stats(self, account_id: str, since: datetime) -> AccountStats:
-        """Open issues by state (all time), and the count and median times of issues created
-        since `since`. Medians skip issues without a first response or resolution yet."""
-        open_rows = self._rows(
-            "SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM {schema}.issues "
-            "WHERE account_id = :account_id AND state IS DISTINCT FROM 'closed' "
-            "GROUP BY 1 ORDER BY n DESC, state",
+    def account_summary(self, account_id: str) -> AccountSummary | None:
+        """The account's summary, or None until `account_support_summary` has a row for it."""
+        rows = self._rows(
+            f"SELECT {python_timestamp('computed_at')} AS computed_at, open_issues, open_by_state, issues_last_90_days, "
+            "median_first_response_seconds, median_resolution_seconds, latest_issues "
+            f"FROM {{schema}}.{ACCOUNT_SUPPORT_SUMMARY.name} WHERE account_id = :account_id",
             account_id=account_id,
         )
-        (recent,) = self._rows(
-            "SELECT count(*) AS n, "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_seconds) AS first_response, "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_seconds) AS resolution "
-            "FROM {schema}.issues WHERE account_id = :account_id AND created_at >= :since",
-            account_id=account_id,
-            since=since,
-        )
-        return AccountStats(
-            open_by_state={row.state: row.n for row in open_rows},
-            issues_since=recent.n,
-            median_first_response_seconds=recent.first_response,
-            median_resolution_seconds=recent.resolution,
+        if not rows:
+            return None
+        row = rows[0]
+        by_state = sorted((row.open_by_state or {}).items(), key=lambda item: (-item[1], item[0]))
+        return AccountSummary(
+            computed_at=row.computed_at,
+            open_issues=row.open_issues or 0,
+            open_by_state=dict(by_state),
+            issues_last_90_days=row.issues_last_90_days or 0,
+            median_first_response_seconds=row.median_first_response_seconds,
+            median_resolution_seconds=row.median_resolution_seconds,
+            latest_issues=tuple(IssueSummary.from_json(i) for i in row.latest_issues or ()),
         )
 
     def latest_issues(
@@ -131,9 +156,9 @@ class SidebarQueries:
             params["requester_email"] = requester.email
         rows = self._rows(
             # A time Postgres stores but Python cannot hold (a BC date, year 10000) shows as none.
-            "SELECT number, title, state, link, tags, CASE WHEN created_at "
-            "BETWEEN '0001-01-02' AND '9999-12-30' THEN created_at END AS created_at "
-            "FROM {schema}.issues "
+            "SELECT number, title, state, link, tags, "
+            f"{python_timestamp('created_at')} AS created_at "
+            "FROM {issues} AS i "
             "WHERE account_id = :account_id "
             + of_requester
             + "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",

@@ -3,13 +3,16 @@
 Pylon sends the issue, its account and its requester. The warehouse may disagree with the request
 (a stale sync, or a request that names another account than the issue's): then nothing is shown
 for the account rather than trusting either side, so one account never sees another's data.
+
+The account's numbers and latest issues are its row of `account_support_summary`, as computed by
+that asset. Until the summary has a row for the account, the card says so and the latest issues
+are read from `issues` directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from pylon_dagster.webapp.components import (
@@ -24,13 +27,13 @@ from pylon_dagster.webapp.components import (
     Leaf,
     Text,
 )
-from pylon_dagster.webapp.queries import IssueSummary, Requester, SidebarQueries
+from pylon_dagster.webapp.queries import AccountSummary, IssueSummary, Requester, SidebarQueries
 
 TITLE = "Support history"
-RECENT_WINDOW = timedelta(days=90)
 LATEST_ISSUES = 5
 REQUESTER_ISSUES = 5
 NO_DATA = "no data yet"
+NOT_COMPUTED = "not computed yet: they appear once `account_support_summary` has run"
 
 STATE_COLORS = {
     "new": BadgeColor.BLUE,
@@ -138,19 +141,22 @@ def resolve_scope(queries: SidebarQueries, request: FetchRequest) -> Scope | Car
     return Scope(account_id, requester, notes)
 
 
-def render(queries: SidebarQueries, request: FetchRequest, now: datetime) -> AppPayload:
+def render(queries: SidebarQueries, request: FetchRequest) -> AppPayload:
     scope = resolve_scope(queries, request)
     if isinstance(scope, Card):
         return AppPayload(TITLE, (scope,))
     account = queries.account(scope.account_id)
-    latest = queries.latest_issues(scope.account_id, LATEST_ISSUES)
+    stats = queries.account_summary(scope.account_id)
+    latest = (
+        stats.latest_issues if stats else queries.latest_issues(scope.account_id, LATEST_ISSUES)
+    )
     if account is None and not latest:
         return AppPayload(
             TITLE,
             (note_card("Unknown account", "The warehouse has no data for this account yet."),),
         )
     title = account.name if account is not None and account.name else scope.account_id
-    summary = account_summary(queries, scope.account_id, now)
+    summary = account_summary(stats)
     if account is not None and (badge := tag_badge("Account tags", account.tags)):
         summary += (badge,)
     cards = [*scope.notes, Card(title, summary), Card("Latest issues", issue_list(latest))]
@@ -159,9 +165,11 @@ def render(queries: SidebarQueries, request: FetchRequest, now: datetime) -> App
     return AppPayload(TITLE, tuple(cards))
 
 
-def account_summary(queries: SidebarQueries, account_id: str, now: datetime) -> tuple[Leaf, ...]:
-    stats = queries.account_stats(account_id, since=now - RECENT_WINDOW)
-    summary: list[Leaf] = [Text("Open issues", str(sum(stats.open_by_state.values())))]
+def account_summary(stats: AccountSummary | None) -> tuple[Leaf, ...]:
+    """The account's numbers, exactly as `account_support_summary` holds them."""
+    if stats is None:
+        return (Text("Support metrics", NOT_COMPUTED),)
+    summary: list[Leaf] = [Text("Open issues", str(stats.open_issues))]
     if stats.open_by_state:
         items = (
             BadgeItem(f"{state}: {count}", STATE_COLORS.get(state, BadgeColor.GRAY))
@@ -169,12 +177,14 @@ def account_summary(queries: SidebarQueries, account_id: str, now: datetime) -> 
         )
         summary.append(Badge("Open by state", tuple(items)))
     summary += [
-        Text("Issues in the last 90 days", str(stats.issues_since)),
+        Text("Issues in the last 90 days", str(stats.issues_last_90_days)),
         Text(
             "Median first response (90 days)", format_duration(stats.median_first_response_seconds)
         ),
         Text("Median resolution (90 days)", format_duration(stats.median_resolution_seconds)),
     ]
+    if stats.computed_at is not None:
+        summary.append(DateTime("Metrics as of", stats.computed_at))
     return tuple(summary)
 
 

@@ -26,6 +26,7 @@ from pylon_emulator import EmulatorServer, PylonEmulator
 LOCATION = "pylon_dagster"
 ISSUES = ("pylon", "issues")
 CHILDREN = (("pylon", "issue_messages"), ("pylon", "issue_threads"))
+DAILY_METRICS = ("pylon", "support_daily_metrics")
 BACKFILL_DAYS = 60
 DATA_DAYS = 45
 ISSUE_COUNT = 120
@@ -131,6 +132,15 @@ def _children_done(dev: DagsterDev) -> list[dict[str, int]] | None:
     return stats if done else None
 
 
+def _metrics_done(dev: DagsterDev, warehouse: PostgresWarehouse) -> bool:
+    stats = dev.partition_stats(DAILY_METRICS)
+    assert stats["numFailed"] == 0, stats
+    query = f'SELECT count(*) FROM "{warehouse.schema_name}"."account_support_summary"'
+    with warehouse.engine.connect() as connection:
+        summarized = connection.execute(sa.text(query)).scalar_one()
+    return stats["numMaterialized"] == BACKFILL_DAYS and summarized > 0
+
+
 @pytest.mark.slow
 def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
     warehouse: PostgresWarehouse, tmp_path: Path
@@ -187,6 +197,12 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
                 lambda: _children_done(dev),
                 timeout=CHILDREN_TIMEOUT,
                 what="issue_messages and issue_threads in all 60 partitions",
+            )
+            # 2b. So do the support metrics: every day, and the account summary.
+            wait_for(
+                lambda: _metrics_done(dev, warehouse),
+                timeout=CHILDREN_TIMEOUT,
+                what="support_daily_metrics in all 60 partitions and account_support_summary",
             )
             wait_for(lambda: _settled(dev), timeout=CHILDREN_TIMEOUT, what="runs to finish")
             settled_at = time.time()

@@ -63,7 +63,8 @@ def primary_keys(warehouse: PostgresWarehouse) -> dict[str, list[str]]:
 def test_every_stream_has_its_table(warehouse: PostgresWarehouse):
     warehouse.ensure_tables()
     found = columns_in_database(warehouse)
-    assert set(found) == {*STREAMS, "issues_history", "child_fetch_state"}
+    metric_tables = {"support_daily_metrics", "account_support_summary"}
+    assert set(found) == {*STREAMS, "issues_history", "child_fetch_state", *metric_tables}
     keys = primary_keys(warehouse)
     with warehouse.engine.connect() as connection:
         comments = dict(

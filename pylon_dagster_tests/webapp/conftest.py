@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from pylon_dagster.assets.analytics import build_account_summary
 from pylon_dagster.serving import AppServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH, create_app
@@ -20,7 +21,7 @@ HEADER = ("X-App-Token", "header-secret-for-tests")
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 SETTINGS = AppSettings(app_secret=APP_SECRET, app_header=HEADER, webhook_secret=WEBHOOK_SECRET)
 # "Now" for the service and the data: noon today (UTC), so a webhook received "now" falls in
-# today's `issues` partition only, and the 90-day window is the same for service and expectations.
+# today's `issues` partition only, and the summary's 90-day window is the same as the expectations'.
 NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
@@ -55,11 +56,18 @@ def dataset() -> Dataset:
 
 
 def load(warehouse: PostgresWarehouse, dataset: Dataset) -> None:
+    """The dataset in the warehouse, and the account summary the sidebar reads, as of `NOW`."""
     warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         tx.load("accounts", [dataset.accounts])
         tx.load("contacts", [dataset.contacts])
         tx.load("issues", [dataset.issues])
+    summarize(warehouse)
+
+
+def summarize(warehouse: PostgresWarehouse) -> None:
+    """What the `account_support_summary` asset computes, as of `NOW`."""
+    build_account_summary(warehouse, NOW)
 
 
 @pytest.fixture

@@ -17,7 +17,14 @@ from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH
 from pylon_dagster.webapp.sidebar import NO_DATA, format_duration
 from pylon_dagster.webapp.signatures import sign
-from pylon_dagster_tests.webapp.conftest import APP_SECRET, HEADER, NOW, PylonCaller, load
+from pylon_dagster_tests.webapp.conftest import (
+    APP_SECRET,
+    HEADER,
+    NOW,
+    PylonCaller,
+    load,
+    summarize,
+)
 from pylon_dagster_tests.webapp.schema_check import schema_errors
 from pylon_emulator import Dataset
 from pylon_emulator.dataset import mini_person
@@ -314,6 +321,7 @@ def test_hostile_records_and_parameters_get_a_valid_sidebar(
         tx.connection.exec_driver_sql(
             f"DELETE FROM {issues} WHERE account_id = '{account_id}' AND id NOT IN ({kept})"
         )
+    summarize(warehouse)
 
     shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
     entries = {entry[0]["value"]: entry for entry in issue_entries(shown["Latest issues"])}

@@ -1,0 +1,96 @@
+"""`account_support_summary`: per account, what the issue sidebar shows, computed with pandas
+(definitions: the column descriptions in `analytics/tables.py`, and docs/metrics.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pylon_dagster.analytics.states import closed_states, is_open
+from pylon_dagster.warehouse.frames import frame_records, read_frame
+from pylon_dagster.warehouse.live import live_issues
+from pylon_dagster.warehouse.sql import python_timestamp, qualified
+
+RECENT_WINDOW = timedelta(days=90)
+LATEST_ISSUES = 5
+NO_STATE = "unknown"
+LATEST_FIELDS = ("number", "title", "state", "link", "created_at", "tags")
+
+
+@dataclass(frozen=True)
+class SummaryInputs:
+    issues: pd.DataFrame
+    """Live issues with an account."""
+    account_ids: pd.Series
+    """Every account of `accounts`."""
+    closed: frozenset[str]
+
+
+def read_summary_inputs(connection: sa.Connection, schema: str) -> SummaryInputs:
+    issues = read_frame(
+        connection,
+        "SELECT id, account_id, number, title, state, link, tags, "
+        f"{python_timestamp('created_at')} AS created_at, first_response_seconds, "
+        f"resolution_seconds FROM {live_issues(schema)} AS i WHERE account_id IS NOT NULL",
+    )
+    issues["created_at"] = pd.to_datetime(issues["created_at"], utc=True)
+    # Typed even when no row came back (an empty result's columns are untyped).
+    seconds = ["first_response_seconds", "resolution_seconds"]
+    issues[seconds] = issues[seconds].astype("float64")
+    accounts = read_frame(connection, f"SELECT id FROM {qualified(schema, 'accounts')}")
+    return SummaryInputs(issues, accounts["id"], closed_states(connection, schema))
+
+
+def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, Any]]:
+    """One row per account of `accounts` or of an issue."""
+    issues = inputs.issues
+    by_account = pd.Index(inputs.account_ids).union(pd.Index(issues["account_id"]).unique())
+    open_issues = issues[is_open(issues["state"], inputs.closed)]
+    open_issues = open_issues.assign(state=open_issues["state"].fillna(NO_STATE))
+    recent = issues[issues["created_at"] >= pd.Timestamp(now - RECENT_WINDOW)]
+    latest = issues.sort_values(
+        ["created_at", "number"], ascending=False, na_position="last", kind="stable"
+    )
+    summary = pd.DataFrame(index=by_account.rename("account_id"))
+    summary["computed_at"] = now.isoformat()
+    summary["open_issues"] = open_issues.groupby("account_id").size()
+    summary["open_by_state"] = open_issues.groupby("account_id")["state"].agg(_counts_by_state)
+    summary["issues_last_90_days"] = recent.groupby("account_id").size()
+    summary["median_first_response_seconds"] = recent.groupby("account_id")[
+        "first_response_seconds"
+    ].median()
+    summary["median_resolution_seconds"] = recent.groupby("account_id")[
+        "resolution_seconds"
+    ].median()
+    newest = latest.groupby("account_id").head(LATEST_ISSUES).groupby("account_id")
+    summary["latest_issues"] = pd.Series(
+        {account: _issue_list(group) for account, group in newest}, dtype=object
+    )
+    counts = ["open_issues", "issues_last_90_days"]
+    summary[counts] = summary[counts].fillna(0).astype("int64")
+    for listing, empty in (("open_by_state", dict), ("latest_issues", list)):
+        summary[listing] = [
+            value if isinstance(value, empty) else empty() for value in summary[listing]
+        ]
+    return frame_records(summary.reset_index())
+
+
+def _counts_by_state(states: pd.Series) -> dict[str, int]:
+    return {state: int(count) for state, count in states.value_counts().items()}
+
+
+def _issue_list(issues: pd.DataFrame) -> list[dict[str, Any]]:
+    listed = issues.loc[:, list(LATEST_FIELDS)].astype(object)
+    listed["created_at"] = [
+        None if pd.isna(at) else at.isoformat().replace("+00:00", "Z")
+        for at in listed["created_at"]
+    ]
+    # A bigint column with nulls reads as floats: the issue number goes back to an integer.
+    listed["number"] = pd.Series(
+        [None if pd.isna(n) else int(n) for n in listed["number"]], index=listed.index, dtype=object
+    )
+    return frame_records(listed)

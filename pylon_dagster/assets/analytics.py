@@ -1,0 +1,180 @@
+"""The `pylon_analytics` group: support metrics computed with pandas from the raw tables, written
+back through the loader (one transaction each), following their inputs automatically."""
+
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import sqlalchemy as sa
+
+from pylon_dagster.analytics.accounts import account_summaries, read_summary_inputs
+from pylon_dagster.analytics.daily import daily_metrics, read_daily_inputs
+from pylon_dagster.analytics.tables import (
+    ACCOUNT_SUPPORT_SUMMARY,
+    ANALYTICS_GROUP,
+    SUPPORT_DAILY_METRICS,
+)
+from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata, table_metadata
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
+from pylon_dagster.warehouse.live import live_issues
+from pylon_dagster.warehouse.sql import qualified
+
+DAILY_METRICS = asset_key(SUPPORT_DAILY_METRICS.name)
+ACCOUNT_SUMMARY = asset_key(ACCOUNT_SUPPORT_SUMMARY.name)
+ISSUE_STATUSES = asset_key("issue_statuses")
+KINDS = {"pandas", "postgres"}
+MISMATCH_EXAMPLES = 5
+
+# A day's metrics follow every `issues` partition that materializes, not only the latest (as the
+# children do, see `issue_children.py`). A refresh of `issue_statuses` alone does not recompute
+# every day: a changed status category shows in a day when its issues next update.
+DAILY_CONDITION = (
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .ignore(dg.AssetSelection.assets(ISSUE_STATUSES))
+    .with_label("eager (every issues partition)")
+)
+# The summary reads every partition of `issues`: it follows any of them, and is not held back by
+# days that were never synced (a start date far back, with no backfill).
+SUMMARY_CONDITION = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("eager (any input updated)")
+)
+
+
+@dg.asset(
+    key=DAILY_METRICS,
+    group_name=ANALYTICS_GROUP,
+    description=SUPPORT_DAILY_METRICS.description,
+    deps=[ISSUES, ISSUE_STATUSES],
+    partitions_def=issue_partitions(),
+    # No API window to respect: one run reads the warehouse once for all the days it computes,
+    # and takes one run slot of a backfill (of which Dagster allows 2 at a time), not one per
+    # 30 days.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=DAILY_CONDITION,
+    kinds=KINDS,
+    owners=OWNERS,
+    metadata=table_metadata(SUPPORT_DAILY_METRICS.name),
+)
+def support_daily_metrics(
+    context: dg.AssetExecutionContext, warehouse: PostgresWarehouse
+) -> dg.MaterializeResult:
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    warehouse.ensure_tables()
+    with warehouse.transaction() as tx:
+        inputs = read_daily_inputs(tx.connection, warehouse.schema_name, days[0], days[-1])
+        rows = daily_metrics(inputs, days)
+        load = tx.load(
+            SUPPORT_DAILY_METRICS.name,
+            [ChildBatch(parent_id=day, records=records) for day, records in rows.items()],
+        )
+    preview = [row for records in rows.values() for row in records][:5]
+    return dg.MaterializeResult(
+        metadata=load_metadata(
+            load, preview=preview, preview_columns=("day", "team_id", "issues_created")
+        )
+    )
+
+
+@dg.asset(
+    key=ACCOUNT_SUMMARY,
+    group_name=ANALYTICS_GROUP,
+    description=ACCOUNT_SUPPORT_SUMMARY.description,
+    deps=[ISSUES, ISSUE_STATUSES, asset_key("accounts")],
+    automation_condition=SUMMARY_CONDITION,
+    kinds=KINDS,
+    owners=OWNERS,
+    metadata=table_metadata(ACCOUNT_SUPPORT_SUMMARY.name),
+)
+def account_support_summary(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    load = build_account_summary(warehouse, datetime.now(UTC))
+    return dg.MaterializeResult(metadata=load_metadata(load))
+
+
+def build_account_summary(warehouse: PostgresWarehouse, now: datetime) -> LoadResult:
+    """Compute and store the summary as of `now`, in one transaction."""
+    warehouse.ensure_tables()
+    with warehouse.transaction() as tx:
+        rows = account_summaries(read_summary_inputs(tx.connection, warehouse.schema_name), now)
+        return tx.load(ACCOUNT_SUPPORT_SUMMARY.name, [rows])
+
+
+@dg.asset_check(
+    asset=DAILY_METRICS,
+    name="created_counts_match_issues",
+    description=(
+        "For every day stored, the issues created over all teams equal a SQL count of the live "
+        "issues created that day."
+    ),
+)
+def created_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    schema = warehouse.schema_name
+    query = f"""
+        WITH stored AS (
+            SELECT day, sum(issues_created)::bigint AS created
+            FROM {qualified(schema, SUPPORT_DAILY_METRICS.name)} GROUP BY day
+        ), counted AS (
+            SELECT s.day, s.created, (
+                SELECT count(*) FROM {live_issues(schema)} AS i
+                WHERE i.created_at >= s.day::date::timestamp AT TIME ZONE 'UTC'
+                AND i.created_at < (s.day::date + 1)::timestamp AT TIME ZONE 'UTC'
+            ) AS expected
+            FROM stored s
+        )
+        SELECT day, created, expected, count(*) OVER () FROM counted
+        WHERE created <> expected ORDER BY day
+    """
+    return _mismatch_result(warehouse, query, ("day", "stored", "counted"))
+
+
+@dg.asset_check(
+    asset=ACCOUNT_SUMMARY,
+    name="open_counts_match_issues",
+    description=(
+        "For every account, `open_issues` equals a SQL count of its live issues whose state is "
+        "not in the closed category (nor `closed`)."
+    ),
+)
+def open_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    schema = warehouse.schema_name
+    query = f"""
+        WITH counted AS (
+            SELECT s.account_id, s.open_issues, (
+                SELECT count(*) FROM {live_issues(schema)} AS i
+                WHERE i.account_id = s.account_id AND (i.state IS NULL OR (
+                    i.state <> 'closed' AND i.state NOT IN (
+                        SELECT slug FROM {qualified(schema, "issue_statuses")}
+                        WHERE category = 'closed'
+                    )
+                ))
+            ) AS expected
+            FROM {qualified(schema, ACCOUNT_SUPPORT_SUMMARY.name)} s
+        )
+        SELECT account_id, open_issues, expected, count(*) OVER () FROM counted
+        WHERE open_issues <> expected ORDER BY account_id
+    """
+    return _mismatch_result(warehouse, query, ("account_id", "stored", "counted"))
+
+
+def _mismatch_result(
+    warehouse: PostgresWarehouse, query: str, columns: tuple[str, str, str]
+) -> dg.AssetCheckResult:
+    """Passed when `query` (rows: key, stored, counted, total mismatches) finds no row."""
+    with warehouse.engine.connect() as connection:
+        rows = connection.execute(sa.text(query)).all()
+    return dg.AssetCheckResult(
+        passed=not rows,
+        metadata={
+            "mismatches": rows[0][3] if rows else 0,
+            "examples": dg.MetadataValue.json(
+                [dict(zip(columns, row[:3], strict=True)) for row in rows[:MISMATCH_EXAMPLES]]
+            ),
+        },
+    )
+
+
+analytics_assets = [support_daily_metrics, account_support_summary]
+analytics_checks = [created_counts_match_issues, open_counts_match_issues]

@@ -1,0 +1,149 @@
+"""`account_support_summary`, synced from the emulator and materialized for real, against
+independent SQL; and the sidebar showing exactly its numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pylon_dagster.pylon.timestamps import parse_timestamp
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.live import live_issues
+from pylon_dagster.warehouse.sql import qualified
+from pylon_dagster_tests.analytics.conftest import (
+    BOT_STATUS,
+    FIRST_DAY,
+    TODAY,
+    check_runner,
+    rows,
+)
+from pylon_dagster_tests.fixtures.pipeline import Pipeline
+
+SUMMARY_COLUMNS = (
+    "open_issues",
+    "open_by_state",
+    "issues_last_90_days",
+    "median_first_response_seconds",
+    "median_resolution_seconds",
+    "latest_issues",
+)
+
+
+def stored_summary(warehouse: PostgresWarehouse) -> dict[str, dict[str, Any]]:
+    table = qualified(warehouse.schema_name, "account_support_summary")
+    found = rows(
+        warehouse, f"SELECT account_id, computed_at, {', '.join(SUMMARY_COLUMNS)} FROM {table}"
+    )
+    return {row.account_id: row._asdict() for row in found}
+
+
+def expected_summary(warehouse: PostgresWarehouse, computed_at: datetime) -> dict[str, dict]:
+    schema = warehouse.schema_name
+    live = f"(SELECT * FROM {live_issues(schema)} i WHERE account_id IS NOT NULL)"
+    closed = (
+        f"(SELECT slug FROM {qualified(schema, 'issue_statuses')} WHERE category = 'closed' "
+        "UNION SELECT 'closed')"
+    )
+    accounts = rows(
+        warehouse,
+        f"SELECT id FROM {qualified(schema, 'accounts')} UNION SELECT account_id FROM {live} l",
+    )
+    expected: dict[str, dict] = {
+        account: {
+            "open_issues": 0,
+            "open_by_state": {},
+            "issues_last_90_days": 0,
+            "median_first_response_seconds": None,
+            "median_resolution_seconds": None,
+            "latest_issues": [],
+        }
+        for (account,) in accounts
+    }
+    for account, state, count in rows(
+        warehouse,
+        f"SELECT account_id, coalesce(state, 'unknown'), count(*) FROM {live} l "
+        f"WHERE state IS NULL OR state NOT IN {closed} GROUP BY 1, 2",
+    ):
+        expected[account]["open_by_state"][state] = count
+        expected[account]["open_issues"] += count
+    for account, count, first_response, resolution in rows(
+        warehouse,
+        "SELECT account_id, count(*), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_seconds), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_seconds) "
+        f"FROM {live} l WHERE created_at >= :since GROUP BY 1",
+        since=computed_at - timedelta(days=90),
+    ):
+        expected[account].update(
+            issues_last_90_days=count,
+            median_first_response_seconds=first_response,
+            median_resolution_seconds=resolution,
+        )
+    for row in rows(
+        warehouse,
+        "SELECT account_id, number, title, state, link, created_at, tags FROM ("
+        "SELECT *, row_number() OVER (PARTITION BY account_id "
+        "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST) AS n "
+        f"FROM {live} l) x WHERE n <= 5 ORDER BY account_id, n",
+    ):
+        issue = row._asdict()
+        expected[issue.pop("account_id")]["latest_issues"].append(issue)
+    return expected
+
+
+def comparable(summary: dict[str, Any]) -> dict[str, Any]:
+    """A stored row with its latest issues' times parsed, and its medians approximate."""
+    latest = [
+        {**issue, "created_at": parse_timestamp(issue["created_at"])}
+        for issue in summary["latest_issues"]
+    ]
+    medians = ("median_first_response_seconds", "median_resolution_seconds")
+    return {
+        **{k: summary[k] for k in SUMMARY_COLUMNS},
+        "latest_issues": latest,
+        **{m: None if summary[m] is None else pytest.approx(summary[m]) for m in medians},
+    }
+
+
+def test_account_summary_equals_independent_sql(pipeline: Pipeline) -> None:
+    pipeline.sync(start=FIRST_DAY, end=TODAY)
+    warehouse = pipeline.warehouse
+    stored = stored_summary(warehouse)
+    (computed_at,) = {row["computed_at"] for row in stored.values()}
+
+    expected = expected_summary(warehouse, computed_at)
+    assert stored.keys() == expected.keys()
+    for account, row in stored.items():
+        assert expected[account] == comparable(row), account
+
+    # What the dataset had to hold for this to prove something.
+    assert any(row["issues_last_90_days"] > 0 for row in stored.values())
+    schema = warehouse.schema_name
+    (bot_accounts,) = rows(
+        warehouse,
+        f"SELECT count(DISTINCT account_id) FROM {qualified(schema, 'issues')} WHERE state = :bot",
+        bot=BOT_STATUS,
+    )[0]
+    assert bot_accounts > 0
+    assert not any(BOT_STATUS in row["open_by_state"] for row in stored.values())
+    older = rows(
+        warehouse,
+        f"SELECT count(*) FROM {qualified(schema, 'issues')} WHERE created_at < :since",
+        since=computed_at - timedelta(days=90),
+    )[0][0]
+    assert older > 0, "the 90-day window should cut the dataset"
+
+
+def test_account_summary_check_passes_and_fails_on_a_wrong_count(pipeline: Pipeline) -> None:
+    pipeline.sync(start=TODAY - timedelta(days=3), end=TODAY)
+    evaluate = check_runner(pipeline, "account_support_summary", "open_counts_match_issues")
+    assert evaluate()
+    table = qualified(pipeline.warehouse.schema_name, "account_support_summary")
+    with pipeline.warehouse.transaction() as tx:
+        tx.connection.exec_driver_sql(
+            f"UPDATE {table} SET open_issues = open_issues + 1 "
+            f"WHERE account_id = (SELECT min(account_id) FROM {table})"
+        )
+    assert not evaluate()
