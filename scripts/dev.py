@@ -81,12 +81,30 @@ def locked_uv(lock_text: str) -> LockedUv:
     raise SetupError(f"uv.lock pins no uv wheel: restore it from git and run `{LOCK_COMMAND}`.")
 
 
-def install_fingerprint(pyproject: bytes, lock: bytes, extras: tuple[str, ...]) -> str:
-    """What the installed virtualenv was made from: it is reinstalled when this changes."""
+def sources_fingerprint(pyproject: bytes, lock: bytes) -> str:
+    """What the installed virtualenv was made from: it is synced again when this changes."""
     digest = hashlib.sha256()
-    for part in (pyproject, lock, ",".join(extras).encode()):
+    for part in (pyproject, lock):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
+
+
+def extras_to_install(stamp: str | None, sources: str, wanted: tuple[str, ...]) -> list[str] | None:
+    """The extras to sync the virtualenv with, or None when it is already as needed.
+
+    `stamp` is the stamp file's text (see `stamp_text`). Extras stay once installed, so `demo`
+    after `test` does not remove pytest from under a test run.
+    """
+    fingerprint, _, installed_extras = (stamp or "").partition("\n")
+    installed = set(installed_extras.split()) if fingerprint else set()
+    if fingerprint == sources and installed.issuperset(wanted):
+        return None
+    return sorted(installed.union(wanted))
+
+
+def stamp_text(sources: str, extras: list[str]) -> str:
+    """The sources' fingerprint, then the extras installed from them."""
+    return f"{sources}\n{' '.join(extras)}"
 
 
 def uv_command(uv: Path, venv_path: Path, *arguments: str) -> list[str]:
@@ -147,15 +165,14 @@ def ensure_uv(venv_path: Path) -> Path:
     return uv
 
 
-def ensure_venv(venv_path: Path, extras: tuple[str, ...]) -> None:
+def ensure_venv(venv_path: Path, wanted: tuple[str, ...]) -> None:
     """Install exactly what uv.lock pins (plus the project, editable) when pyproject.toml,
     uv.lock or the extras changed since the last install; refuse a lock that is out of date."""
     uv = ensure_uv(venv_path)
-    fingerprint = install_fingerprint(
-        (ROOT / "pyproject.toml").read_bytes(), read_lock(ROOT), extras
-    )
+    sources = sources_fingerprint((ROOT / "pyproject.toml").read_bytes(), read_lock(ROOT))
     stamp = venv_path / STAMP
-    if stamp.exists() and stamp.read_text() == fingerprint:
+    extras = extras_to_install(stamp.read_text() if stamp.exists() else None, sources, wanted)
+    if extras is None:
         return
     if problem := lock_problem(uv, venv_path, ROOT):
         raise SetupError(problem)
@@ -167,7 +184,7 @@ def ensure_venv(venv_path: Path, extras: tuple[str, ...]) -> None:
         env=uv_environment(venv_path),
         check=True,
     )
-    stamp.write_text(fingerprint)
+    stamp.write_text(stamp_text(sources, extras))
 
 
 def lock(venv_path: Path, uv_arguments: list[str]) -> int:

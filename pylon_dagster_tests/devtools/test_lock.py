@@ -94,16 +94,37 @@ def test_a_lock_without_uv_is_refused() -> None:
         dev.locked_uv('version = 1\n[[package]]\nname = "httpx"\nversion = "0.28.1"\n')
 
 
-def test_the_install_fingerprint_follows_pyproject_lock_and_extras() -> None:
-    base = dev.install_fingerprint(b"pyproject", b"lock", ("test",))
-    assert dev.install_fingerprint(b"pyproject", b"lock", ("test",)) == base
-    changed = [
-        dev.install_fingerprint(b"pyproject2", b"lock", ("test",)),
-        dev.install_fingerprint(b"pyproject", b"lock2", ("test",)),
-        dev.install_fingerprint(b"pyproject", b"lock", ()),
-        dev.install_fingerprint(b"pyprojectlock", b"", ("test",)),
-    ]
-    assert len({base, *changed}) == 5
+def test_the_sources_fingerprint_follows_pyproject_and_lock() -> None:
+    base = dev.sources_fingerprint(b"pyproject", b"lock")
+    assert dev.sources_fingerprint(b"pyproject", b"lock") == base
+    changed = {
+        dev.sources_fingerprint(b"pyproject2", b"lock"),
+        dev.sources_fingerprint(b"pyproject", b"lock2"),
+        dev.sources_fingerprint(b"pyprojectlock", b""),
+    }
+    assert len(changed) == 3 and base not in changed
+
+
+def test_a_fresh_virtualenv_gets_the_extras_asked_for() -> None:
+    assert dev.extras_to_install(None, "sources", ()) == []
+    assert dev.extras_to_install(None, "sources", ("test",)) == ["test"]
+
+
+def test_an_installed_virtualenv_is_left_alone() -> None:
+    stamp = dev.stamp_text("sources", ["test"])
+    assert dev.extras_to_install(stamp, "sources", ("test",)) is None
+    assert dev.extras_to_install(stamp, "sources", ()) is None  # demo keeps the test tools
+    assert dev.extras_to_install(dev.stamp_text("sources", []), "sources", ()) is None
+
+
+def test_new_sources_or_extras_sync_again_and_keep_the_installed_extras() -> None:
+    base_only = dev.stamp_text("sources", [])
+    assert dev.extras_to_install(base_only, "sources", ("test",)) == ["test"]
+    with_test = dev.stamp_text("old sources", ["test"])
+    assert dev.extras_to_install(with_test, "sources", ()) == ["test"]
+    assert dev.extras_to_install(with_test, "sources", ("deploy",)) == ["deploy", "test"]
+    # The stamp of the pip-based installs before uv.lock: one fingerprint line.
+    assert dev.extras_to_install("0" * 64, "sources", ("test",)) == ["test"]
 
 
 def test_the_pythons_dev_script_accepts_are_pyprojects() -> None:
