@@ -204,7 +204,7 @@ def run(*command: str) -> int:
         return process.wait()
 
 
-def test(venv_path: Path, pytest_arguments: list[str]) -> int:
+def run_tests(venv_path: Path, pytest_arguments: list[str]) -> int:
     ensure_venv(venv_path, ("test",))
     scripts = bin_dir(venv_path)
     for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
@@ -228,7 +228,7 @@ def main(argv: list[str]) -> int:
         if command == "lock":
             return lock(venv_path, arguments)
         if command == "test":
-            return test(venv_path, arguments)
+            return run_tests(venv_path, arguments)
         ensure_venv(venv_path, ())
     except SetupError as error:
         print(f"Error: {error}", file=sys.stderr)
