@@ -11,6 +11,7 @@ Extra arguments after `test` go to pytest, after `lock` to `uv lock` (e.g. `--up
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -144,12 +145,21 @@ def ensure_python() -> None:
         sys.exit(f"Error: Python 3.11 or 3.12 is required, this is {sys.version.split()[0]}.")
 
 
+def pip_for_bootstrap(venv_path: Path) -> list[str]:
+    """The pip that installs uv: this Python's own if it has one (`--target` installs are allowed
+    even where it is externally managed), else one that ensurepip adds to the virtualenv."""
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    python = str(bin_dir(venv_path) / "python")
+    subprocess.run([python, "-m", "ensurepip", "--default-pip"], check=True)
+    return [python, "-m", "pip"]
+
+
 def ensure_uv(venv_path: Path) -> Path:
     """Create the virtualenv if needed and install uv's locked release into it with pip."""
-    python = bin_dir(venv_path) / "python"
-    if not python.exists():
+    if not (bin_dir(venv_path) / "python").exists():
         print(f"Creating virtualenv in {venv_path}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(venv_path)
+        venv.EnvBuilder().create(venv_path)  # no pip: uv installs everything
     pin = locked_uv(read_lock(ROOT).decode())
     target = venv_path / UV_BOOTSTRAP
     uv = bin_dir(target) / "uv"
@@ -159,9 +169,9 @@ def ensure_uv(venv_path: Path) -> Path:
     with tempfile.TemporaryDirectory() as folder:
         requirements = Path(folder) / "uv.txt"
         requirements.write_text(pin.requirement() + "\n")
-        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
-        options = ["--require-hashes", "--no-deps", "--upgrade", "--target", str(target)]
-        subprocess.run([*pip, *options, "-r", str(requirements)], check=True)
+        install = ["--disable-pip-version-check", "-q", "install", "--require-hashes", "--no-deps"]
+        options = ["--upgrade", "--target", str(target), "-r", str(requirements)]
+        subprocess.run([*pip_for_bootstrap(venv_path), *install, *options], check=True)
     return uv
 
 

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
-import sys
 import tomllib
+import venv
 from pathlib import Path
 
 import pytest
 
-from pylon_dagster_tests.devtools.dev_script import ROOT, load_dev_script
+from pylon_dagster_tests.devtools.dev_script import ROOT, SCRIPT, load_dev_script
 
 dev = load_dev_script()
 
 NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".git", ".venv", ".state", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "build"
 )
-# What `venv` puts in every virtualenv (uv leaves them there).
+# What ensurepip adds when the Python running dev.py has no pip of its own (uv leaves them).
 SEEDED = {"pip", "setuptools"}
+LIST_DISTRIBUTIONS = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+)
 INSTALLING = "Installing pylon-dagster and its dependencies from uv.lock"
 
 
 def _dev_py(project: Path, venv_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python3 scripts/dev.py ...` as the README runs it (the Python on PATH, not this venv's)."""
+    python3 = shutil.which("python3")
+    assert python3 is not None
     env = {**os.environ, "PYLON_DAGSTER_VENV": str(venv_path)}
     return subprocess.run(
-        [sys.executable, str(project / "scripts" / "dev.py"), *arguments],
+        [python3, str(project / "scripts" / "dev.py"), *arguments],
         cwd=project,
         env=env,
         capture_output=True,
@@ -36,14 +45,18 @@ def _dev_py(project: Path, venv_path: Path, *arguments: str) -> subprocess.Compl
 
 
 def _installed(venv_path: Path) -> dict[str, str]:
+    """Every distribution in the virtualenv: normalized name -> version."""
     listing = subprocess.run(
-        [str(dev.bin_dir(venv_path) / "python"), "-m", "pip", "list", "--format=freeze"],
+        [str(dev.bin_dir(venv_path) / "python"), "-c", LIST_DISTRIBUTIONS],
+        cwd=venv_path,
         capture_output=True,
         text=True,
         check=True,
     )
-    pairs = (line.split("==") for line in listing.stdout.splitlines())
-    return {name.lower().replace("_", "-"): version for name, version in pairs}
+    return {
+        re.sub(r"[-_.]+", "-", name).lower(): version
+        for name, version in json.loads(listing.stdout).items()
+    }
 
 
 @pytest.mark.slow
@@ -98,3 +111,24 @@ def test_demo_installs_the_locked_versions_once_and_refuses_a_stale_lock(tmp_pat
     ]
     assert INSTALLING not in stale.stdout
     assert _installed(venv_path) == installed
+
+
+@pytest.mark.slow
+def test_a_python_without_pip_bootstraps_uv_with_ensurepip(tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    venv.EnvBuilder().create(bare)  # a Python 3.11+ that has no pip of its own
+    target = tmp_path / "target"
+    venv.EnvBuilder().create(target)
+    ask = (
+        f"import sys; sys.path.insert(0, {str(SCRIPT.parent)!r}); import dev, json, pathlib; "
+        f"print(json.dumps(dev.pip_for_bootstrap(pathlib.Path({str(target)!r}))))"
+    )
+    bare_python = dev.bin_dir(bare) / "python"
+    pip = json.loads(
+        subprocess.run(
+            [str(bare_python), "-c", ask], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.splitlines()[-1]
+    )
+    assert pip == [str(dev.bin_dir(target) / "python"), "-m", "pip"]
+    version = subprocess.run([*pip, "--version"], capture_output=True, text=True, check=True)
+    assert str(target) in version.stdout
