@@ -171,7 +171,8 @@ def ensure_uv(venv_path: Path) -> Path:
         requirements.write_text(pin.requirement() + "\n")
         install = ["--disable-pip-version-check", "-q", "install", "--require-hashes", "--no-deps"]
         options = ["--upgrade", "--target", str(target), "-r", str(requirements)]
-        subprocess.run([*pip_for_bootstrap(venv_path), *install, *options], check=True)
+        quiet = {**os.environ, "PIP_ROOT_USER_ACTION": "ignore"}  # `--target` touches no system
+        subprocess.run([*pip_for_bootstrap(venv_path), *install, *options], env=quiet, check=True)
     return uv
 
 
