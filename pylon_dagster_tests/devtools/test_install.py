@@ -17,9 +17,6 @@ from pylon_dagster_tests.devtools.dev_script import ROOT, SCRIPT, load_dev_scrip
 
 dev = load_dev_script()
 
-NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git", ".venv", ".state", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "build"
-)
 # What ensurepip adds when the Python running dev.py has no pip of its own (uv leaves them).
 SEEDED = {"pip", "setuptools"}
 LIST_DISTRIBUTIONS = (
@@ -27,6 +24,22 @@ LIST_DISTRIBUTIONS = (
     "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
 )
 INSTALLING = "Installing pylon-dagster and its dependencies from uv.lock"
+
+
+def _copy_of_the_project(destination: Path) -> Path:
+    """The project's files as a clone with this worktree's changes has them (no venv, no state)."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in filter(None, listing.stdout.split("\0")):
+        if (ROOT / name).is_file():  # not a file deleted in the worktree
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
 
 
 def _dev_py(project: Path, venv_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -61,8 +74,7 @@ def _installed(venv_path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_demo_installs_the_locked_versions_once_and_refuses_a_stale_lock(tmp_path: Path) -> None:
-    project = tmp_path / "clone"
-    shutil.copytree(ROOT, project, ignore=NOT_IN_A_CLONE)
+    project = _copy_of_the_project(tmp_path / "clone")
     venv_path = tmp_path / "venv"
 
     first = _dev_py(project, venv_path, "demo", "--help")
