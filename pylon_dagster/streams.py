@@ -39,6 +39,8 @@ class Stream:
     queries: tuple[Mapping[str, str], ...] = field(default=({},))
     """Query parameters of each request sequence (custom fields are listed per object type)."""
     preview_columns: tuple[str, ...] = ("id",)
+    soft_delete: bool = False
+    """Records gone upstream are marked in `_deleted_at` (see `assets/issue_deletions.py`)."""
 
     @property
     def parent_key(self) -> str | None:
@@ -56,6 +58,7 @@ class Stream:
             parent_key=self.parent_key,
             version=self.version,
             history=self.history,
+            soft_delete=self.soft_delete,
         )
 
 
@@ -110,13 +113,15 @@ STREAMS: dict[str, Stream] = {
             endpoints.ISSUES_SEARCH,
             "Pylon issues (tickets) whose `updated_at` falls in the partition's days, upserted "
             "by id: a stored issue is only replaced by an equal or newer `updated_at`. Every "
-            "version seen is also kept in `issues_history`.",
+            "version seen is also kept in `issues_history`. An issue deleted in Pylon keeps its "
+            "row, marked in `_deleted_at`.",
             WriteMode.MERGE,
             ISSUE_COLUMNS,
             group=ISSUES_GROUP,
             version="updated_at",
             history=ISSUES_HISTORY.name,
             preview_columns=("id", "number", "title", "state", "updated_at"),
+            soft_delete=True,
         ),
         Stream(
             "issue_messages",

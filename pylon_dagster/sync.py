@@ -2,7 +2,7 @@
 
 Reference streams and the knowledge base run once; `issues` (with its messages and threads) runs
 once per chunk of at most 30 daily partitions, the same batching a UI backfill uses, so every run
-covers at most one API search window.
+covers at most one API search window; then the deletion pass marks the issues Pylon no longer has.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
-from pylon_dagster.jobs import issues_job, reference_job
+from pylon_dagster.jobs import issue_deletions_job, issues_job, reference_job
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
@@ -61,6 +62,8 @@ class SyncRun:
     run_id: str
     success: bool
     error: str | None = None
+    summary: str | None = None
+    """What the run found worth a line of its own (the deletion pass: issues marked deleted)."""
 
     @property
     def stopped(self) -> bool:
@@ -185,6 +188,8 @@ def run_sync(
         runs.append(run)
         outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
         echo(f"{run.label}: {outcome} (run {run.run_id})")
+        if run.summary:
+            echo(f"  {run.summary}")
         if not run.success:
             if not run.stopped:
                 echo(f"  {run.error}")
@@ -193,13 +198,15 @@ def run_sync(
 
 
 def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
-    """(job, label, tags) of every run: the reference streams, then one run per issues chunk."""
+    """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
+    deletion pass."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = day_range_tags(chunk[0], chunk[-1])
         planned.append(
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )
+    planned.append((issue_deletions_job.name, "issue deletions", {}))
     return planned
 
 
@@ -217,11 +224,35 @@ def _execute(
         tags={**tags, SYNC_RUN_TAG: "true"},
         raise_on_error=False,
     )
-    run = SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
+    run = SyncRun(
+        label,
+        result.run_id,
+        result.success,
+        None if result.success else _error(result),
+        _deletion_summary(result),
+    )
     if run.stopped:
         # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
         instance.report_run_canceled(result.dagster_run, message="Stopped on request (signal).")
     return run
+
+
+def _deletion_summary(result: dg.ExecuteInProcessResult) -> str | None:
+    """One line on what the deletion pass marked, if this run materialized it."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key != ISSUE_DELETIONS:
+            continue
+        metadata = {
+            name: value.value for name, value in event.asset_materialization.metadata.items()
+        }
+        line = (
+            f"{metadata['issues_marked_deleted']} issues marked deleted, "
+            f"{metadata['issues_unmarked']} un-marked"
+        )
+        if not metadata["listing_complete"]:
+            line += " (the listing of live issues was incomplete: nothing marked)"
+        return line
+    return None
 
 
 def _error(result: dg.ExecuteInProcessResult) -> str:

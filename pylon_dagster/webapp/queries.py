@@ -1,5 +1,7 @@
 """The warehouse reads behind the issue sidebar. Every value is a bound parameter, and every read
-of issues is filtered on one account id, so a query cannot return another account's rows."""
+of issues is filtered on one account id, so a query cannot return another account's rows. Issues
+marked deleted in Pylon (`_deleted_at`, see `assets/issue_deletions.py`) are never shown or
+counted."""
 
 from __future__ import annotations
 
@@ -70,6 +72,8 @@ class SidebarQueries:
         return list(self._connection.execute(text(sql.format(schema=self._schema)), params))
 
     def issue_owner(self, issue_id: str) -> IssueOwner | None:
+        # Not filtered on `_deleted_at`: Pylon is showing this issue, so it exists (a mark on it is
+        # undone by the next deletion pass), and its owner still decides the account shown.
         rows = self._rows(
             "SELECT account_id, requester_id, requester_email FROM {schema}.issues "
             "WHERE id = :issue_id",
@@ -99,6 +103,7 @@ class SidebarQueries:
         open_rows = self._rows(
             "SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM {schema}.issues "
             "WHERE account_id = :account_id AND state IS DISTINCT FROM 'closed' "
+            "AND _deleted_at IS NULL "
             "GROUP BY 1 ORDER BY n DESC, state",
             account_id=account_id,
         )
@@ -106,7 +111,8 @@ class SidebarQueries:
             "SELECT count(*) AS n, "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_seconds) AS first_response, "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_seconds) AS resolution "
-            "FROM {schema}.issues WHERE account_id = :account_id AND created_at >= :since",
+            "FROM {schema}.issues WHERE account_id = :account_id AND created_at >= :since "
+            "AND _deleted_at IS NULL",
             account_id=account_id,
             since=since,
         )
@@ -134,7 +140,7 @@ class SidebarQueries:
             "SELECT number, title, state, link, tags, CASE WHEN created_at "
             "BETWEEN '0001-01-02' AND '9999-12-30' THEN created_at END AS created_at "
             "FROM {schema}.issues "
-            "WHERE account_id = :account_id "
+            "WHERE account_id = :account_id AND _deleted_at IS NULL "
             + of_requester
             + "ORDER BY created_at DESC NULLS LAST, number DESC NULLS LAST LIMIT :limit",
             **params,
