@@ -243,7 +243,8 @@ def _deletion_summary(result: dg.ExecuteInProcessResult) -> str | None:
         if event.asset_key != ISSUE_DELETIONS:
             continue
         metadata = {
-            name: value.value for name, value in event.asset_materialization.metadata.items()
+            name: value.value
+            for name, value in event.step_materialization_data.materialization.metadata.items()
         }
         line = (
             f"{metadata['issues_marked_deleted']} issues marked deleted, "
