@@ -16,7 +16,6 @@ Only an absence that is certain is marked:
 - at most `MAX_CONFIRMATIONS` issues are confirmed per pass; the rest wait for the next one.
 """
 
-import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,7 +82,7 @@ class Confirmation:
     gone: list[str] = field(default_factory=list)
     alive: list[str] = field(default_factory=list)
     unchecked: int = 0
-    """Missing issues not asked about: past `MAX_CONFIRMATIONS`, or after one proved alive."""
+    """Missing issues not asked about: past `MAX_CONFIRMATIONS`, or after one answered."""
 
     @property
     def listing_complete(self) -> bool:
@@ -93,33 +92,29 @@ class Confirmation:
 def confirm_gone(
     client: PylonClient, missing: Sequence[str], limit: int = MAX_CONFIRMATIONS
 ) -> Confirmation:
-    """Ask Pylon for each of the first `limit` missing issues; stop at the first that answers.
+    """Ask Pylon for the first `limit` missing issues, `CONFIRM_WORKERS` at a time; stop after the
+    batch in which one answers (then the listing was incomplete, and asking on is wasted).
 
     A 404 confirms an issue gone. Any other failure propagates (nothing is marked then).
     """
-    confirmation = Confirmation(unchecked=max(0, len(missing) - limit))
-    lock, stop = threading.Lock(), threading.Event()
+    asked = list(missing[:limit])
+    confirmation = Confirmation(unchecked=len(missing) - len(asked))
 
-    def check(issue_id: str) -> None:
-        if stop.is_set():
-            with lock:
-                confirmation.unchecked += 1
-            return
+    def exists(issue_id: str) -> bool:
         try:
             client.request(endpoints.ISSUE, path_params={"id": issue_id})
         except PylonNotFoundError:
-            with lock:
-                confirmation.gone.append(issue_id)
-        else:
-            stop.set()
-            with lock:
-                confirmation.alive.append(issue_id)
+            return False
+        return True
 
     with ThreadPoolExecutor(CONFIRM_WORKERS) as pool:
-        for _ in pool.map(check, missing[:limit]):
-            pass
-    confirmation.gone.sort()
-    confirmation.alive.sort()
+        for start in range(0, len(asked), CONFIRM_WORKERS):
+            batch = asked[start : start + CONFIRM_WORKERS]
+            for issue_id, found in zip(batch, pool.map(exists, batch), strict=True):
+                (confirmation.alive if found else confirmation.gone).append(issue_id)
+            if confirmation.alive:
+                confirmation.unchecked += len(asked) - start - len(batch)
+                break
     return confirmation
 
 
