@@ -416,9 +416,14 @@ class PylonClient:
         lists every issue, older ones too, at one request per page all the same.
         """
         if self.search_span_cap is None:
-            after = {"field": "updated_at", "operator": "time_is_after"}
-            after["value"] = format_timestamp(start - self.window_overlap)
-            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": after})
+            after = {
+                "field": "updated_at",
+                "operator": "time_is_after",
+                "value": format_timestamp(start - self.window_overlap),
+            }
+            # Shaped like the windows' filter, the one Pylon is known to take: an `and` on top.
+            since = {"operator": "and", "subfilters": [after]}
+            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
             try:
                 first_page = next(pages, [])
             except PylonRequestError as exc:

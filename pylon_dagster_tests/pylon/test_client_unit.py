@@ -129,9 +129,14 @@ def test_a_listing_searches_an_open_updated_at_range_then_nothing_when_refused()
     assert bodies == [
         {
             "filter": {
-                "field": "updated_at",
-                "operator": "time_is_after",
-                "value": "2026-02-28T23:59:59Z",  # widened by the overlap: the bound may be strict
+                "operator": "and",
+                "subfilters": [
+                    {
+                        "field": "updated_at",
+                        "operator": "time_is_after",
+                        "value": "2026-02-28T23:59:59Z",  # widened: the bound may be strict
+                    }
+                ],
             },
             "limit": 999,
         },
