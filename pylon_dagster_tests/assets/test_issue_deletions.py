@@ -89,6 +89,9 @@ def test_an_issue_whose_children_answer_404_is_marked_and_a_listing_showing_it_u
             marked += metadata["issues_marked_deleted"].value
             not_found += metadata["issues_not_found"].value
     assert (marked, not_found) == (1, 2)  # both streams met the 404; the first one marked it
+    checks = run.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} >= {"primary_key_unique", "belongs_to_known_issue"}
+    assert all(check.passed for check in checks)  # a marked issue leaves no orphan behind
     schema = pipeline.warehouse.schema_name
     with pipeline.warehouse.engine.connect() as connection:
         for table in CHILD_STREAMS:
