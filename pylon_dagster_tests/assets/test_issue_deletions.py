@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS, Listing, confirm_gone
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
-from pylon_dagster_tests.reliability.helpers import CHILD_STREAMS, DATA_END, FULL_START
-from pylon_dagster_tests.reliability.test_deleted_issues import (
+from pylon_dagster_tests.reliability.helpers import (
+    CHILD_STREAMS,
+    DATA_END,
+    FULL_START,
     deletion_marks,
     deletion_metadata,
     run_deletion_pass,

@@ -10,26 +10,24 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import dagster as dg
 import sqlalchemy as sa
 
-from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS, ISSUE_DELETIONS
+from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import cli_env, run_cli
-from pylon_dagster_tests.reliability.helpers import CHILD_STREAMS, DATA_END, FULL_START
+from pylon_dagster_tests.reliability.helpers import (
+    CHILD_STREAMS,
+    DATA_END,
+    FULL_START,
+    deletion_marks,
+    deletion_metadata,
+    run_deletion_pass,
+)
 
 SHORT_RANGE = ("--start", (DATA_END - timedelta(days=2)).isoformat(), "--end", DATA_END.isoformat())
 SINCE = datetime(2000, 1, 1)
-
-
-def deletion_marks(pipeline: Pipeline) -> dict[str, Any]:
-    """{issue id: `_deleted_at`} of every stored issue."""
-    query = f'SELECT id, _deleted_at FROM "{pipeline.warehouse.schema_name}".issues'
-    with pipeline.warehouse.engine.connect() as connection:
-        return dict(connection.execute(sa.text(query)).all())
 
 
 def children_parents(pipeline: Pipeline, table: str) -> set[str]:
@@ -45,18 +43,6 @@ def sidebar_numbers(pipeline: Pipeline, account_id: str) -> tuple[set[int], int]
         latest = queries.latest_issues(account_id, limit=1000)
         stats = queries.account_stats(account_id, since=SINCE)
     return {issue.number for issue in latest}, stats.issues_since
-
-
-def run_deletion_pass(pipeline: Pipeline) -> dg.ExecuteInProcessResult:
-    job = pipeline.defs.resolve_job_def("pylon_issue_deletions_job")
-    return job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
-
-
-def deletion_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
-    (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key == ISSUE_DELETIONS
-    ]
-    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
 
 
 def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
