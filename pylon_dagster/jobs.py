@@ -5,9 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, DAILY_METRICS
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.streams import ISSUES_GROUP, KNOWLEDGE_BASE_GROUP, REFERENCE_GROUP
 
-ISSUES_SELECTION = dg.AssetSelection.groups(ISSUES_GROUP)
+DELETIONS_SELECTION = dg.AssetSelection.assets(ISSUE_DELETIONS)
+ISSUES_SELECTION = dg.AssetSelection.groups(ISSUES_GROUP) - DELETIONS_SELECTION
 REFERENCE_SELECTION = dg.AssetSelection.groups(REFERENCE_GROUP, KNOWLEDGE_BASE_GROUP)
 
 issues_job = dg.define_asset_job(
@@ -34,4 +36,10 @@ account_summary_job = dg.define_asset_job(
     description="The per-account support summary the issue sidebar shows.",
 )
 
-jobs = [issues_job, reference_job, daily_metrics_job, account_summary_job]
+issue_deletions_job = dg.define_asset_job(
+    "pylon_issue_deletions_job",
+    selection=DELETIONS_SELECTION,
+    description="Marks the stored issues Pylon no longer has (`issues._deleted_at`).",
+)
+
+jobs = [issues_job, reference_job, issue_deletions_job, daily_metrics_job, account_summary_job]

@@ -41,6 +41,8 @@ class Stream:
     queries: tuple[Mapping[str, str], ...] = field(default=({},))
     """Query parameters of each request sequence (custom fields are listed per object type)."""
     preview_columns: tuple[str, ...] = ("id",)
+    soft_delete: bool = False
+    """Records gone upstream are marked in `_deleted_at` (see `assets/issue_deletions.py`)."""
 
     @property
     def parent_key(self) -> str | None:
@@ -59,6 +61,7 @@ class Stream:
             version=self.version,
             history=self.history,
             partition_column=self.partition_column,
+            soft_delete=self.soft_delete,
         )
 
 
@@ -113,7 +116,8 @@ STREAMS: dict[str, Stream] = {
             endpoints.ISSUES_SEARCH,
             "Pylon issues (tickets) whose `updated_at` falls in the partition's days, upserted "
             "by id: a stored issue is only replaced by an equal or newer `updated_at`. Every "
-            "version seen is also kept in `issues_history`.",
+            "version seen is also kept in `issues_history`. An issue deleted in Pylon keeps its "
+            "row, marked in `_deleted_at`.",
             WriteMode.MERGE,
             ISSUE_COLUMNS,
             group=ISSUES_GROUP,
@@ -121,6 +125,7 @@ STREAMS: dict[str, Stream] = {
             history=ISSUES_HISTORY.name,
             partition_column="updated_at",
             preview_columns=("id", "number", "title", "state", "updated_at"),
+            soft_delete=True,
         ),
         Stream(
             "issue_messages",

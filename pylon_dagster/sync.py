@@ -2,8 +2,9 @@
 
 Reference streams and the knowledge base run once; `issues` (with its messages and threads) runs
 once per chunk of at most 30 daily partitions, the same batching a UI backfill uses, so every run
-covers at most one API search window. The support metrics of those days and the account summary
-follow, computed from the warehouse.
+covers at most one API search window; then the deletion pass marks the issues Pylon no longer
+has, and the support metrics of those days and the account summary follow, computed from the
+warehouse.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
-from pylon_dagster.jobs import account_summary_job, daily_metrics_job, issues_job, reference_job
+from pylon_dagster.jobs import (
+    account_summary_job,
+    daily_metrics_job,
+    issue_deletions_job,
+    issues_job,
+    reference_job,
+)
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
@@ -62,6 +70,8 @@ class SyncRun:
     run_id: str
     success: bool
     error: str | None = None
+    summary: str | None = None
+    """What the run found worth a line of its own (the deletion pass: issues marked deleted)."""
 
     @property
     def stopped(self) -> bool:
@@ -186,6 +196,8 @@ def run_sync(
         runs.append(run)
         outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
         echo(f"{run.label}: {outcome} (run {run.run_id})")
+        if run.summary:
+            echo(f"  {run.summary}")
         if not run.success:
             if not run.stopped:
                 echo(f"  {run.error}")
@@ -195,13 +207,15 @@ def run_sync(
 
 def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
     """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
-    support metrics of all those days in one run (no API calls) and the account summary."""
+    deletion pass, then the support metrics of all those days in one run (no API calls) and the
+    account summary (both after the deletion pass, so deleted issues are not counted)."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = day_range_tags(chunk[0], chunk[-1])
         planned.append(
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )
+    planned.append((issue_deletions_job.name, "issue deletions", {}))
     if not chunks:
         return planned
     first, last = chunks[0][0], chunks[-1][-1]
@@ -226,11 +240,36 @@ def _execute(
         tags={**tags, SYNC_RUN_TAG: "true"},
         raise_on_error=False,
     )
-    run = SyncRun(label, result.run_id, result.success, None if result.success else _error(result))
+    run = SyncRun(
+        label,
+        result.run_id,
+        result.success,
+        None if result.success else _error(result),
+        _deletion_summary(result),
+    )
     if run.stopped:
         # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
         instance.report_run_canceled(result.dagster_run, message="Stopped on request (signal).")
     return run
+
+
+def _deletion_summary(result: dg.ExecuteInProcessResult) -> str | None:
+    """One line on what the deletion pass marked, if this run materialized it."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key != ISSUE_DELETIONS:
+            continue
+        metadata = {
+            name: value.value
+            for name, value in event.step_materialization_data.materialization.metadata.items()
+        }
+        line = (
+            f"{metadata['issues_marked_deleted']} issues marked deleted, "
+            f"{metadata['issues_unmarked']} un-marked"
+        )
+        if not metadata["listing_complete"]:
+            line += " (the listing of live issues was incomplete: nothing marked)"
+        return line
+    return None
 
 
 def _error(result: dg.ExecuteInProcessResult) -> str:

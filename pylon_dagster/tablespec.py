@@ -17,6 +17,8 @@ from enum import StrEnum
 import dagster as dg
 
 PG_TYPES = ("text", "bigint", "double precision", "boolean", "timestamptz", "text[]", "jsonb")
+DELETED_AT = "_deleted_at"
+"""When a soft-deleted table's record was found gone upstream; NULL while it exists."""
 NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -78,6 +80,9 @@ class TableSpec:
     # Descriptions of the key, parent key and raw columns where an API record's do not fit
     # (tables of rows the project computes).
     fixed_descriptions: Mapping[str, str] = field(default_factory=dict)
+    # Rows whose record is gone upstream are kept and marked in `_deleted_at`, not deleted; a load
+    # that brings the record back clears the mark.
+    soft_delete: bool = False
 
     def __post_init__(self) -> None:
         names = self.column_names
@@ -103,12 +108,16 @@ class TableSpec:
                 f"{self.name}: partition column {self.partition_column!r} is neither a "
                 "timestamptz column nor the parent key"
             )
+        if self.soft_delete and self.mode is not WriteMode.MERGE:
+            raise ValueError(f"{self.name}: only a merge table keeps rows marked deleted")
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        """Every column, in table order: key, parent key, typed columns, raw, _synced_at."""
+        """Every column, in table order: key, parent key, typed columns, raw, _synced_at and, for a
+        soft-deleted table, _deleted_at."""
         parent = (self.parent_key,) if self.parent_key else ()
-        return (self.key, *parent, *(c.name for c in self.columns), "raw", "_synced_at")
+        deleted = (DELETED_AT,) if self.soft_delete else ()
+        return (self.key, *parent, *(c.name for c in self.columns), "raw", "_synced_at", *deleted)
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -152,4 +161,14 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
         dg.TableColumn("raw", "jsonb", description=described["raw"]),
         dg.TableColumn("_synced_at", "timestamptz", description="When this row was last written."),
     ]
+    if spec.soft_delete:
+        columns.append(
+            dg.TableColumn(
+                DELETED_AT,
+                "timestamptz",
+                description="When the sync found the record deleted in Pylon (the row is kept "
+                "for audit, its children are removed); NULL while it exists. Filter on "
+                f"`{DELETED_AT} IS NULL` to count live records.",
+            )
+        )
     return dg.TableSchema(columns=columns)

@@ -142,6 +142,9 @@ class PylonEmulator:
     def delete_issue(self, issue_id: str) -> Record:
         return self.store.delete_issue(issue_id)
 
+    def restore_issue(self, issue_id: str) -> Record:
+        return self.store.restore_issue(issue_id)
+
     def rate_floor_seconds(self) -> float:
         """The least time the requests counted so far could take within this emulator's limits."""
         return self.counters().rate_floor_seconds(self.rate_limits, self.window_seconds)

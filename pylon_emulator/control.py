@@ -16,6 +16,7 @@ No Bearer token is needed, and these requests are neither counted nor rate limit
                                       {"action": "create_issue", "fields": {...}}
                                       {"action": "add_message", "issue_id": ..., "fields": {...}}
                                       {"action": "delete_issue", "issue_id": ...}
+                                      {"action": "restore_issue", "issue_id": ...} (a deleted one)
                                       -> the issue (or message) as it is now (or was, once deleted)
     GET    /_emulator/truth/{stream}  what the API serves for a stream (`store.STREAMS`); children
                                       (issue_messages, issue_threads, knowledge_base_*) keyed by
@@ -38,7 +39,7 @@ from pylon_emulator.responses import ApiError, api_error_response, json_object_b
 from pylon_emulator.store import STREAMS
 
 PREFIX = "/_emulator"
-MUTATIONS = ("update_issue", "create_issue", "add_message", "delete_issue")
+MUTATIONS = ("update_issue", "create_issue", "add_message", "delete_issue", "restore_issue")
 
 
 class Controlled(Protocol):
@@ -71,6 +72,7 @@ class Controlled(Protocol):
     def create_issue(self, **fields: Any) -> Record: ...
     def add_message(self, issue_id: str, /, **fields: Any) -> Record: ...
     def delete_issue(self, issue_id: str) -> Record: ...
+    def restore_issue(self, issue_id: str) -> Record: ...
     def truth(self, stream: str) -> list[Record] | dict[str, list[Record]]: ...
 
 
@@ -117,6 +119,8 @@ def routes(emulator: Controlled) -> list[Route]:
             raise ValueError(f"{action} needs issue_id, a string")
         if action == "delete_issue":
             return emulator.delete_issue(issue_id)
+        if action == "restore_issue":
+            return emulator.restore_issue(issue_id)
         mutation = emulator.update_issue if action == "update_issue" else emulator.add_message
         return mutation(issue_id, **fields)
 

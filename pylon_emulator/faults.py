@@ -35,6 +35,9 @@ class Faults:
     """Paginated answers always claim a next page and repeat the cursor they were sent."""
     search_window_cap_days: float | None = None
     """Searches whose `updated_at` range spans more than this many days get a 400."""
+    search_result_cap: int | None = None
+    """A search lists at most this many issues, then claims there is no next page: a listing
+    silently cut short."""
     child_404_for: frozenset[str] = frozenset()
     """Issue ids whose messages and threads answer 404, as if deleted after the search."""
     echo_authorization: bool = False
@@ -107,6 +110,10 @@ def _optional_days(name: str, value: Any) -> float | None:
     return days
 
 
+def _optional_count(name: str, value: Any) -> int | None:
+    return None if value is None else _count(name, value)
+
+
 def _issue_ids(name: str, value: Any) -> frozenset[str]:
     if isinstance(value, str) or not all(isinstance(item, str) for item in value):
         raise ValueError(f"{name} must be a list of issue ids, got {value!r}")
@@ -124,6 +131,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "malformed_rate": _probability,
     "endless_cursor": _switch,
     "search_window_cap_days": _optional_days,
+    "search_result_cap": _optional_count,
     "child_404_for": _issue_ids,
     "echo_authorization": _switch,
 }

@@ -104,7 +104,13 @@ def search_issues(call: Call) -> Payload:
         except FilterError as exc:
             raise ApiError(400, str(exc), "invalid_request_body") from None
     _enforce_window_cap(tree, call.faults.search_window_cap_days)
-    page = call.store.search(tree, cursor, limit)
+    cap = call.faults.search_result_cap
+    if cap is not None:
+        # Cut short: the first `cap` issues, and no next page.
+        page = call.store.search(tree, None, max(cap, 1))
+        page = Page(page.records[:cap], None)
+    else:
+        page = call.store.search(tree, cursor, limit)
     if not page.records and cursor is None:
         return {}  # what Pylon sends for an empty search: neither data nor pagination
     return _paged(call, page, cursor)

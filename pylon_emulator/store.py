@@ -12,6 +12,7 @@ import random
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +57,13 @@ _MESSAGE_FIELDS = frozenset(message_template("", "", "", {}, "").keys()) - {"id"
 
 class UnknownIssueError(LookupError):
     """No issue has this id (or number)."""
+
+
+@dataclass(frozen=True)
+class _DeletedIssue:
+    issue: Record
+    messages: SortedRecords
+    threads: list[Record]
 
 
 def _search_key(issue: Record) -> tuple[str, str]:
@@ -112,6 +120,7 @@ class EmulatorStore:
             for issue_id, messages in dataset.messages.items()
         }
         self._threads = dict(dataset.threads)
+        self._deleted: dict[str, _DeletedIssue] = {}
         self._search_order: SortedRecords | None = None
         self._latest_update = max(
             (parse_timestamp(issue["updated_at"]) for issue in dataset.issues),
@@ -226,14 +235,29 @@ class EmulatorStore:
             return copy.deepcopy(message)
 
     def delete_issue(self, issue_id: str) -> Record:
-        """Remove an issue with its messages and threads; later fetches of it answer 404."""
+        """Remove an issue with its messages and threads, as Pylon deletes one: it leaves every
+        search, and it, its messages and its threads answer 404. Kept aside for `restore_issue`."""
         with self._lock:
             issue = self._require(issue_id)
             del self._issues[issue["id"]]
             del self._ids_by_number[issue["number"]]
-            del self._messages[issue["id"]]
-            del self._threads[issue["id"]]
+            self._deleted[issue["id"]] = _DeletedIssue(
+                issue, self._messages.pop(issue["id"]), self._threads.pop(issue["id"])
+            )
             self._search_order = None
+            return copy.deepcopy(issue)
+
+    def restore_issue(self, issue_id: str) -> Record:
+        """Bring a deleted issue back exactly as it was (same `updated_at`, messages, threads)."""
+        with self._lock:
+            deleted = self._deleted.pop(issue_id, None)
+            if deleted is None:
+                raise UnknownIssueError(f"no deleted issue with id {issue_id!r}")
+            issue = deleted.issue
+            self._ids_by_number[issue["number"]] = issue["id"]
+            self._messages[issue["id"]] = deleted.messages
+            self._threads[issue["id"]] = deleted.threads
+            self._put(issue)
             return copy.deepcopy(issue)
 
     # -- helpers (called with the lock held) -------------------------------------------------------

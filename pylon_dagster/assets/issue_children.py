@@ -1,5 +1,8 @@
 """`issue_messages` and `issue_threads`: fetched per issue, and only for issues that changed.
 
+An issue whose children answer 404 is gone from Pylon: its children are removed and the issue is
+marked deleted (`issues._deleted_at`), as the deletion pass (`issue_deletions.py`) would.
+
 The seed connector re-reads every child of every issue in the sync. Here the warehouse remembers,
 per child stream, the `updated_at` each issue had when its children were last fetched; a partition
 run fetches children only for issues whose `updated_at` has moved since. Messages and threads have
@@ -28,7 +31,8 @@ from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.streams import children_of, stream
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
-from pylon_dagster.warehouse.bookkeeping import changed_parents, mark_fetched
+from pylon_dagster.warehouse.bookkeeping import changed_parents, forget_fetched, mark_fetched
+from pylon_dagster.warehouse.deletions import mark_deleted
 
 CHILD_STREAMS = children_of("issues")
 # `AutomationCondition.eager()` only considers the latest time partition of a partitioned asset, so
@@ -50,12 +54,20 @@ class _ChildFetch:
 
     stream: str
     issues: list[tuple[str, datetime]]
-    not_found: int = 0
+    not_found: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count_not_found(self) -> None:
+    def note_not_found(self, issue_id: str) -> None:
         with self._lock:
-            self.not_found += 1
+            self.not_found.add(issue_id)
+
+    @property
+    def found(self) -> list[tuple[str, datetime]]:
+        return [
+            (issue_id, version)
+            for issue_id, version in self.issues
+            if issue_id not in self.not_found
+        ]
 
 
 def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBatch]:
@@ -66,7 +78,7 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
             records = list(client.iter_records(endpoint, path_params={"id": issue_id}))
         except PylonNotFoundError:
             # Deleted between the search and now: it has no children any more.
-            fetch.count_not_found()
+            fetch.note_not_found(issue_id)
             records = []
         return ChildBatch(parent_id=issue_id, records=records)
 
@@ -89,14 +101,18 @@ def _sync_stream(
             stream, changed_parents(tx.connection, stream, "issues", window.start, window.end)
         )
         load = tx.load(stream, _fetch_children(client, fetch))
-        mark_fetched(tx.connection, stream, fetch.issues)
+        mark_fetched(tx.connection, stream, fetch.found)
+        # Gone from Pylon: marked deleted, and fetched again should it come back.
+        forget_fetched(tx.connection, stream, fetch.not_found)
+        marked = mark_deleted(tx.connection, "issues", fetch.not_found)
     return dg.MaterializeResult(
         asset_key=asset_key(stream),
         metadata=materialization_metadata(
             load,
             client.stats,
             issues_fetched=len(fetch.issues),
-            issues_not_found=fetch.not_found,
+            issues_not_found=len(fetch.not_found),
+            issues_marked_deleted=len(marked),
         ),
     )
 

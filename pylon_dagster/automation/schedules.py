@@ -1,4 +1,5 @@
-"""Daily schedules: yesterday's and today's issues, and a refresh of the full-refresh streams.
+"""Schedules: yesterday's and today's issues, a refresh of the full-refresh streams, and the
+reconciliation of deleted issues.
 
 Each issues run covers the previous and the current day partitions in one run (one search window),
 so an issue updated just before midnight is picked up even if the sensor missed it.
@@ -11,12 +12,16 @@ import dagster as dg
 from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.dagster_adapter import day_range_tags
-from pylon_dagster.jobs import issues_job, reference_job
+from pylon_dagster.jobs import issue_deletions_job, issues_job, reference_job
+from pylon_dagster.pylon.budget import Priority
+from pylon_dagster.pylon.resource import PRIORITY_TAG
 
 ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
 REFERENCE_CRON_VAR = "PYLON_REFERENCE_SCHEDULE_CRON"
 DEFAULT_ISSUES_CRON = "15 0 * * *"
 DEFAULT_REFERENCE_CRON = "45 0 * * *"
+DELETIONS_CRON_VAR = "PYLON_DELETIONS_SCHEDULE_CRON"
+DEFAULT_DELETIONS_CRON = "30 * * * *"
 
 
 @dg.schedule(
@@ -47,4 +52,16 @@ reference_daily_schedule = dg.ScheduleDefinition(
     description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
 )
 
-schedules = [issues_daily_schedule, reference_daily_schedule]
+issue_deletions_schedule = dg.ScheduleDefinition(
+    name="pylon_issue_deletions",
+    job=issue_deletions_job,
+    cron_schedule=settings.cron(DELETIONS_CRON_VAR, DEFAULT_DELETIONS_CRON),
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    # A listing of every issue is bulk work: it yields the search budget to freshness runs.
+    tags={PRIORITY_TAG: Priority.BULK.value},
+    description="Marks the issues deleted in Pylon (`issues._deleted_at`) and un-marks any that "
+    "came back; hourly by default.",
+)
+
+schedules = [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]

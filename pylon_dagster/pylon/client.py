@@ -406,6 +406,40 @@ class PylonClient:
             for page in itertools.chain([first_page], pages):
                 yield [issue for issue in page if _in_window(issue, window_start, window_end)]
 
+    def iter_issue_pages_updated_since(self, start: datetime) -> Iterator[list[Record]]:
+        """Pages of every issue with `updated_at >= start` (widened by `window_overlap`).
+
+        One search with no upper bound: an issue updated while the listing pages along only moves
+        later (its `updated_at` grows), so it is listed all the same, which a listing cut into
+        windows cannot promise. When Pylon caps the `updated_at` range of a search (it rejects
+        the open range, or this client already met the cap), the search has no filter at all: it
+        lists every issue, older ones too, at one request per page all the same.
+        """
+        if self.search_span_cap is None:
+            after = {
+                "field": "updated_at",
+                "operator": "time_is_after",
+                "value": format_timestamp(start - self.window_overlap),
+            }
+            # Shaped like the windows' filter, the one Pylon is known to take: an `and` on top.
+            since = {"operator": "and", "subfilters": [after]}
+            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
+            try:
+                first_page = next(pages, [])
+            except PylonRequestError as exc:
+                if exc.status_code != 400:
+                    raise
+                logger.warning(
+                    "Pylon rejected an open updated_at range (%s); listing every issue instead",
+                    "; ".join(exc.errors),
+                )
+                self.search_span_cap = self.search_window
+            else:
+                yield first_page
+                yield from pages
+                return
+        yield from self.iter_pages(endpoints.ISSUES_SEARCH)
+
 
 def split_windows(
     start: datetime, end: datetime, size: timedelta

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import ident, qualified, schema_of
 from pylon_dagster.warehouse.tables import table_spec
 
@@ -36,7 +37,8 @@ def changed_parents(
     connection: sa.Connection, stream: str, parent_table: str, start: datetime, end: datetime
 ) -> list[tuple[str, datetime]]:
     """(key, version) of the stored parents with start <= version < end whose children for
-    `stream` were never fetched, or were fetched when the parent had another version."""
+    `stream` were never fetched, or were fetched when the parent had another version. A parent
+    marked deleted has no children to fetch."""
     parent = table_spec(parent_table)
     if parent.version is None:
         raise ValueError(f"{parent_table} has no version column to compare fetches against")
@@ -44,13 +46,14 @@ def changed_parents(
         raise ValueError(f"{stream} is not a child table")
     key, version = ident(parent.key), ident(parent.version)
     schema = schema_of(connection)
+    live = f"AND p.{ident(DELETED_AT)} IS NULL" if parent.soft_delete else ""
     query = f"""
         SELECT p.{key}, p.{version}
         FROM {qualified(schema, parent.name)} AS p
         LEFT JOIN {qualified(schema, FETCH_STATE_TABLE)} AS f
             ON f.stream = :stream AND f.parent_id = p.{key}
         WHERE p.{version} >= :start AND p.{version} < :end
-            AND f.parent_version IS DISTINCT FROM p.{version}
+            AND f.parent_version IS DISTINCT FROM p.{version} {live}
         ORDER BY p.{version}, p.{key}
     """
     rows = connection.execute(sa.text(query), {"stream": stream, "start": start, "end": end})
@@ -76,6 +79,20 @@ def mark_fetched(
     connection.execute(
         sa.text(query),
         {"stream": stream, "ids": list(latest), "versions": list(latest.values())},
+    )
+
+
+def forget_fetched(connection: sa.Connection, stream: str, parent_ids: Iterable[str]) -> None:
+    """Forget that the children of `parent_ids` were fetched for `stream`: fetch them next time."""
+    ids = sorted(set(parent_ids))
+    if not ids:
+        return
+    connection.execute(
+        sa.text(
+            f"DELETE FROM {qualified(schema_of(connection), FETCH_STATE_TABLE)} "
+            "WHERE stream = :stream AND parent_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"stream": stream, "ids": ids},
     )
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import TableSpec, WriteMode
+from pylon_dagster.tablespec import DELETED_AT, TableSpec, WriteMode
 from pylon_dagster.warehouse import bookkeeping, casts
 from pylon_dagster.warehouse.sql import ident, literal, qualified
 from pylon_dagster.warehouse.tables import TABLES
@@ -70,6 +70,8 @@ def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:
         columns.append(f"{ident(spec.parent_key)} text NOT NULL")
     columns += [f"{ident(c.name)} {c.pg_type}" for c in spec.columns]
     columns += ["raw jsonb NOT NULL", "_synced_at timestamptz NOT NULL"]
+    if spec.soft_delete:
+        columns.append(f"{ident(DELETED_AT)} timestamptz")
     columns.append(f"PRIMARY KEY ({', '.join(ident(k) for k in spec.primary_key)})")
     statements = [
         f"CREATE TABLE {table} (\n    " + ",\n    ".join(columns) + "\n)",
@@ -86,6 +88,12 @@ def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:
 def _add_missing_columns(
     connection: sa.Connection, spec: TableSpec, schema: str, present: set[str]
 ) -> None:
+    if spec.soft_delete and DELETED_AT not in present:
+        # Nothing was ever marked deleted before the column existed: NULL for every row.
+        connection.exec_driver_sql(
+            f"ALTER TABLE {qualified(schema, spec.name)} ADD COLUMN {ident(DELETED_AT)} timestamptz"
+        )
+        log.info("%s: added %s", qualified(schema, spec.name), DELETED_AT)
     missing = [c for c in spec.columns if c.name not in present]
     if not missing:
         return

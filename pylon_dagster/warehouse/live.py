@@ -3,11 +3,11 @@ through `live_issues`, so what counts as live is decided here only."""
 
 from __future__ import annotations
 
+from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import qualified
 
-LIVE_ISSUE_CONDITION = "TRUE"
-"""MERGE NOTE: becomes `_deleted_at IS NULL` once `issues` has the `_deleted_at` column of the
-deleted-issue reconciliation; nothing else changes."""
+LIVE_ISSUE_CONDITION = f"{DELETED_AT} IS NULL"
+"""Issues the deletion pass found gone from Pylon keep their row, marked (`assets/issue_deletions.py`)."""
 
 
 def live_issues(schema: str) -> str:

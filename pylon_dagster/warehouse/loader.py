@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import Column, TableSpec, WriteMode
+from pylon_dagster.tablespec import DELETED_AT, Column, TableSpec, WriteMode
 from pylon_dagster.warehouse.casts import typed_value
 from pylon_dagster.warehouse.sanitize import clean_text, encode_record
 from pylon_dagster.warehouse.sql import ident, qualified
@@ -137,6 +137,8 @@ class LoadTransaction:
             for n in ("raw", spec.parent_key)
             if n
         )
+        if spec.soft_delete:
+            changed += f" OR t.{ident(DELETED_AT)} IS NOT NULL"  # it is back: clear the mark
         guard = f"({changed})"
         if spec.version:
             version = ident(spec.version)
@@ -219,6 +221,7 @@ def _rows_to_write(spec: TableSpec, newest: str) -> str:
         *(f"s.{ident(c.name)}" for c in spec.columns),
         "s.raw",
         "now()",
+        *(["NULL::timestamptz"] if spec.soft_delete else []),
     ]
     return (
         f"SELECT {', '.join(values)} FROM {STAGING} AS s WHERE s.seq IN (SELECT seq FROM {newest})"

@@ -1,7 +1,8 @@
 """The warehouse reads behind the issue sidebar. Every value is a bound parameter, and every read
 of issues or of the account summary is filtered on one account id, so a query cannot return
 another account's rows. The account's numbers come from `account_support_summary` (one row by
-its key), never from aggregating `issues` per request."""
+its key), never from aggregating `issues` per request. Issues marked deleted in Pylon
+(`_deleted_at`, see `assets/issue_deletions.py`) are never shown or counted."""
 
 from __future__ import annotations
 
@@ -97,8 +98,10 @@ class SidebarQueries:
         return list(self._connection.execute(text(query), params))
 
     def issue_owner(self, issue_id: str) -> IssueOwner | None:
+        # Not filtered on `_deleted_at`: Pylon is showing this issue, so it exists (a mark on it is
+        # undone by the next deletion pass), and its owner still decides the account shown.
         rows = self._rows(
-            "SELECT account_id, requester_id, requester_email FROM {issues} AS i "
+            "SELECT account_id, requester_id, requester_email FROM {schema}.issues "
             "WHERE id = :issue_id",
             issue_id=issue_id,
         )

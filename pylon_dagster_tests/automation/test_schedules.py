@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pylon_dagster.automation.schedules import issues_daily_schedule, reference_daily_schedule
+from pylon_dagster.automation.schedules import (
+    issue_deletions_schedule,
+    issues_daily_schedule,
+    reference_daily_schedule,
+)
 from pylon_dagster.definitions import defs
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
@@ -19,6 +23,7 @@ ISSUE_FAMILY = {
     dg.AssetKey(["pylon", "issue_messages"]),
     dg.AssetKey(["pylon", "issue_threads"]),
 }
+ISSUE_DELETIONS = dg.AssetKey(["pylon", "issue_deletions"])
 
 
 def _tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.ScheduleExecutionData:
@@ -29,10 +34,11 @@ def _job_assets(job_name: str) -> set[dg.AssetKey]:
     return set(defs().resolve_job_def(job_name).asset_layer.executable_asset_keys)
 
 
-def test_both_schedules_run_daily_in_utc_and_start_running():
+def test_the_schedules_run_in_utc_and_start_running():
     for name, cron in (
         ("pylon_issues_daily", "15 0 * * *"),
         ("pylon_reference_daily", "45 0 * * *"),
+        ("pylon_issue_deletions", "30 * * * *"),
     ):
         schedule = defs().resolve_schedule_def(name)
         assert (schedule.cron_schedule, schedule.execution_timezone) == (cron, "UTC")
@@ -84,5 +90,16 @@ def test_the_reference_tick_refreshes_everything_but_the_issues():
         dg.AssetKey(["pylon", "support_daily_metrics"]),
         dg.AssetKey(["pylon", "account_support_summary"]),
     }
-    assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY - metrics
+    assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY - metrics - {ISSUE_DELETIONS}
     assert dg.AssetKey(["pylon", "accounts"]) in _job_assets("pylon_reference_job")
+
+
+def test_the_deletions_tick_runs_the_deletion_pass_alone_as_bulk_work():
+    (request,) = _tick(
+        issue_deletions_schedule, datetime(2026, 3, 14, 1, 30, tzinfo=UTC)
+    ).run_requests
+    assert issue_deletions_schedule.job_name == "pylon_issue_deletions_job"
+    assert _job_assets("pylon_issue_deletions_job") == {ISSUE_DELETIONS}
+    # It yields Pylon's search budget to the freshness runs of schedules and sensors.
+    assert request.tags["pylon_dagster/priority"] == "bulk"
+    assert ISSUES in defs().resolve_asset_graph().get(ISSUE_DELETIONS).parent_keys

@@ -361,6 +361,49 @@ def test_mutations_change_what_the_api_serves(api: httpx.Client, emulator: Pylon
     assert target["id"] not in emulator.truth("issue_messages")
 
 
+def test_a_deleted_issue_vanishes_everywhere_and_a_restored_one_comes_back_as_it_was(
+    api: httpx.Client, control: httpx.Client, emulator: PylonEmulator
+):
+    target = _issue_with_children(emulator)
+    issue = api.get(f"/issues/{target}").json()["data"]
+    messages = api.get(f"/issues/{target}/messages").json()["data"]
+    threads = api.get(f"/issues/{target}/threads").json()["data"]
+
+    deleted = control.post("/mutations", json={"action": "delete_issue", "issue_id": target})
+    assert deleted.json()["data"] == issue
+    searched = api.post("/issues/search", json={"limit": 999}).json()["data"]
+    assert target not in {i["id"] for i in searched}
+    for path in (f"/issues/{target}", f"/issues/{issue['number']}", f"/issues/{target}/threads"):
+        _assert_error(api.get(path), 404, "not_found", "not found")
+    _assert_error(api.get(f"/issues/{target}/messages"), 404, "not_found", "not found")
+    assert target not in emulator.truth("issue_threads")
+
+    restored = control.post("/mutations", json={"action": "restore_issue", "issue_id": target})
+    assert restored.json()["data"] == issue
+    assert api.get(f"/issues/{issue['number']}").json()["data"] == issue
+    assert api.get(f"/issues/{target}/messages").json()["data"] == messages
+    assert api.get(f"/issues/{target}/threads").json()["data"] == threads
+    searched = api.post("/issues/search", json={"limit": 999}).json()["data"]
+    assert [i["id"] for i in searched].count(target) == 1
+    _assert_error(
+        control.post("/mutations", json={"action": "restore_issue", "issue_id": target}),
+        404,
+        "not_found",
+        "no deleted issue",
+    )
+
+
+def test_a_search_cut_short_ends_early_claiming_no_next_page(
+    api: httpx.Client, emulator: PylonEmulator
+):
+    emulator.set_faults(search_result_cap=5)
+    body = api.post("/issues/search", json={"limit": 50}).json()
+    assert body["data"] == emulator.truth("issues")[:5]
+    assert body["pagination"] == {"cursor": "", "has_next_page": False}
+    emulator.set_faults(search_result_cap=0)
+    assert "data" not in api.post("/issues/search", json={"limit": 50}).json()
+
+
 def test_mutations_refuse_unknown_or_read_only_fields(emulator: PylonEmulator):
     issue_id = _issue_id(emulator)
     with pytest.raises(ValueError, match="unknown issue field"):

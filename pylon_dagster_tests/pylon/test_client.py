@@ -292,6 +292,39 @@ def test_updates_made_during_a_sync_are_found_by_the_next_window(
     assert messages[-1] == message
 
 
+def _listed(client: PylonClient, since: datetime) -> list[str]:
+    return [issue["id"] for page in client.iter_issue_pages_updated_since(since) for issue in page]
+
+
+def test_a_listing_since_a_date_is_one_open_search_of_the_live_issues_since_then(
+    small_pages: PylonClient, emulator: PylonEmulator
+):
+    since = EMULATOR_NOW - timedelta(days=10)
+    gone = emulator.truth("issues")[-1]["id"]
+    emulator.delete_issue(gone)
+    expected = [
+        i["id"] for i in emulator.truth("issues") if parse_timestamp(i["updated_at"]) >= since
+    ]
+    assert 7 < len(expected) < len(emulator.truth("issues"))
+
+    listed = _listed(small_pages, since)
+
+    assert sorted(listed) == sorted(expected) and gone not in listed
+    requests = emulator.counters().requests["POST /issues/search"]
+    assert requests == -(-len(expected) // 7)  # ceil: one request per page of 7, no windows
+
+
+def test_a_listing_lists_every_issue_when_pylon_caps_search_ranges(
+    small_pages: PylonClient, emulator: PylonEmulator
+):
+    emulator.set_faults(search_window_cap_days=30)
+    every = sorted(_ids(emulator.truth("issues")))
+
+    assert sorted(_listed(small_pages, EMULATOR_NOW - timedelta(days=10))) == every
+    assert sorted(_listed(small_pages, EMULATOR_NOW - timedelta(days=10))) == every
+    assert emulator.counters().responses[400] == 1  # the cap is learned once, then remembered
+
+
 @pytest.mark.slow
 def test_a_paced_full_read_earns_zero_429s(warehouse: PostgresWarehouse):
     """Every stream and every child of 600 issues, told the April limits, with a 0.2 s minute."""

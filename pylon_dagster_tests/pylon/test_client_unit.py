@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -108,6 +109,38 @@ def test_a_search_pages_with_the_cursor_in_the_body():
     assert bodies == [
         {"filter": {"x": 1}, "limit": 999},
         {"filter": {"x": 1}, "limit": 999, "cursor": "next"},
+    ]
+
+
+def test_a_listing_searches_an_open_updated_at_range_then_nothing_when_refused():
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if "filter" in bodies[-1]:
+            return httpx.Response(400, json={"errors": ["range too long"], "request_id": "r1"})
+        return httpx.Response(200, json={"data": [{"id": "a"}], "request_id": "r2"})
+
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    with _client(handler) as client:
+        pages = list(client.iter_issue_pages_updated_since(since))
+
+    assert pages == [[{"id": "a"}]]
+    assert bodies == [
+        {
+            "filter": {
+                "operator": "and",
+                "subfilters": [
+                    {
+                        "field": "updated_at",
+                        "operator": "time_is_after",
+                        "value": "2026-02-28T23:59:59Z",  # widened: the bound may be strict
+                    }
+                ],
+            },
+            "limit": 999,
+        },
+        {"limit": 999},
     ]
 
 

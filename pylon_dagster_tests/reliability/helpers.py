@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import dagster as dg
 import sqlalchemy as sa
 
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.sync import SyncRun, run_sync
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
 from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
@@ -71,3 +73,24 @@ def mutate_some(pipeline: Pipeline, count: int = 3) -> list[str]:
         emulator.update_issue(issue_id, state="closed", title=f"changed {number}")
     emulator.add_message(ids[0], message_html="<p>a new reply</p>")
     return ids
+
+
+def deletion_marks(pipeline: Pipeline) -> dict[str, Any]:
+    """{issue id: `_deleted_at`} of every stored issue."""
+    query = f'SELECT id, _deleted_at FROM "{pipeline.warehouse.schema_name}".issues'
+    with pipeline.warehouse.engine.connect() as connection:
+        return dict(connection.execute(sa.text(query)).all())
+
+
+def run_deletion_pass(pipeline: Pipeline) -> dg.ExecuteInProcessResult:
+    """The deletion job alone, as its schedule runs it; a failure is returned, not raised."""
+    job = pipeline.defs.resolve_job_def("pylon_issue_deletions_job")
+    return job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
+
+
+def deletion_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """The metadata of the deletion pass's materialization in `result`."""
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == ISSUE_DELETIONS
+    ]
+    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}

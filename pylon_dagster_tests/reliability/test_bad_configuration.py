@@ -84,6 +84,10 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         {"PYLON_ISSUES_SCHEDULE_CRON": "every day"},
         ("PYLON_ISSUES_SCHEDULE_CRON='every day' is not a cron schedule", "15 0 * * *"),
     ),
+    "deletions_cron_bogus": (
+        {"PYLON_DELETIONS_SCHEDULE_CRON": "hourly"},
+        ("PYLON_DELETIONS_SCHEDULE_CRON='hourly' is not a cron schedule", "30 * * * *"),
+    ),
     "sensor_interval_negative": (
         {"PYLON_ISSUE_SENSOR_INTERVAL_SECONDS": "-5"},
         ("PYLON_ISSUE_SENSOR_INTERVAL_SECONDS='-5' must be a whole number of seconds", "300"),

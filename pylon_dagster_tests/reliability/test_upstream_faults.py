@@ -18,6 +18,7 @@ from pylon_dagster_tests.reliability.helpers import (
     CHILD_STREAMS,
     assert_equals_truth,
     assert_no_duplicates,
+    deletion_marks,
     failure,
     full_sync,
     incremental_sync,
@@ -152,3 +153,7 @@ def test_issue_deleted_between_search_and_children_fetch(pipeline: Pipeline, mod
     assert_no_duplicates(pipeline)
     assert succeeded(_sync(pipeline, mode))
     assert_equals_truth(pipeline, CHILD_STREAMS)
+    # Gone for good now: the sync's deletion pass marks it, for audit.
+    marks = deletion_marks(pipeline)
+    assert marks[victim] is not None
+    assert all(mark is None for issue_id, mark in marks.items() if issue_id != victim)

@@ -80,7 +80,8 @@ def test_every_stream_has_its_table(warehouse: PostgresWarehouse):
     for stream, key in STREAMS.items():
         assert keys[stream] == [key]
         assert comments[stream] == TABLES[stream].description
-        assert found[stream][-2:] == ["raw", "_synced_at"]
+        deleted = ["_deleted_at"] if TABLES[stream].soft_delete else []
+        assert found[stream][-2 - len(deleted) :] == ["raw", "_synced_at", *deleted]
         assert found[stream] == list(TABLES[stream].column_names)
     assert keys["issues_history"] == ["id", "updated_at"]
     for child, parent_key in [
@@ -147,6 +148,7 @@ def test_table_schema_describes_every_column():
         {"version": "title"},  # a version must be a timestamptz column
         {"columns": (col("raw"),)},  # clashes with a standard column
         {"name": "Issues"},  # not a plain name
+        {"mode": WriteMode.REPLACE, "soft_delete": True},  # only a merge table keeps marked rows
     ],
 )
 def test_inconsistent_specs_are_rejected(changes):
