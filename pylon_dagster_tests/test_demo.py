@@ -24,8 +24,7 @@ COMMAND = [str(Path(sys.executable).with_name("pylon-dagster")), "demo", "--issu
 
 def _demo_env(folder: Path, *unset: str) -> dict[str, str]:
     """A fresh folder like a clone's, and the environment of a user who set nothing."""
-    for name in ("dagster.yaml", "workspace.yaml"):
-        shutil.copy(ROOT / name, folder / name)
+    shutil.copy(ROOT / "workspace.yaml", folder / "workspace.yaml")
     env = {**os.environ, "PYLON_DAGSTER_STATE": str(folder / ".state")}
     for name in ("PYLON_START_DATE", "DAGSTER_HOME", "PYLON_API_URL", "PYLON_API_TOKEN", *unset):
         env.pop(name, None)

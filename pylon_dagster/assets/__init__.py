@@ -1,6 +1,6 @@
 """The Pylon asset graph: issues and their children, the knowledge base, the reference streams."""
 
-from pylon_dagster.assets.checks import build_asset_checks, freshness_checks
+from pylon_dagster.assets.checks import build_asset_checks
 from pylon_dagster.assets.common import with_shared_properties
 from pylon_dagster.assets.issue_children import issue_children
 from pylon_dagster.assets.issues import issues
@@ -12,4 +12,4 @@ pylon_assets = with_shared_properties(
 )
 asset_checks = build_asset_checks(pylon_assets)
 
-__all__ = ["asset_checks", "freshness_checks", "pylon_assets"]
+__all__ = ["asset_checks", "pylon_assets"]
