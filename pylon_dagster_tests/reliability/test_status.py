@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
 from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import make_emulator
@@ -36,8 +37,11 @@ DAGSTER_NOTICES = ("No dagster instance configuration file", "Telemetry:", "Welc
 
 @pytest.fixture
 def live_server() -> Iterator[EmulatorServer]:
-    """An emulator whose issues were updated in the last few days, like a live organization."""
-    emulator = make_emulator(issues=30, now=datetime.now(UTC), days=SYNC_DAYS)
+    """An emulator whose issues were updated in the last few days, like a live organization, with
+    the limits the client starts from (so only the faults a test sets cause 429s)."""
+    emulator = make_emulator(
+        issues=30, now=datetime.now(UTC), days=SYNC_DAYS, rate_limit_preset=LATEST_API_VERSION
+    )
     with EmulatorServer(emulator) as server:
         yield server
 
