@@ -32,7 +32,7 @@ ISSUES_FRESHNESS = dg.FreshnessPolicy.cron(
 
 
 @dg.multi_asset(
-    name="issues",
+    name=ISSUES.to_python_identifier(),  # the op `@asset` made: step key `pylon__issues`
     specs=[
         dg.AssetSpec(
             ISSUES,
