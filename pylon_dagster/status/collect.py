@@ -1,7 +1,8 @@
 """Gather `pylon-dagster status`: the warehouse's tables and rate budget, Dagster's event log.
 
-Reads only: no table is created, no setting remembered, and Pylon is never called. The Dagster
-instance is the one the headless sync writes to (`DAGSTER_HOME`, by default in the state folder).
+Pylon is never called, and no warehouse table is created or written. The Dagster instance is the
+one the headless sync writes to (`DAGSTER_HOME`, by default in the state folder), set up the same
+way (`state.dagster_home`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import islice
+from typing import NamedTuple
 
 import dagster as dg
 import sqlalchemy as sa
@@ -40,6 +42,12 @@ from pylon_dagster.warehouse.sql import ident, qualified
 RATE_LIMITED_PERIOD = "1 day"
 
 
+class TableFacts(NamedTuple):
+    exists: bool
+    rows: int
+    newest_updated_at: datetime | None
+
+
 def collect_status(now: datetime | None = None) -> StatusReport:
     """Everything `status` shows. Raises `ConfigError` for a bad setting and
     `WarehouseUnavailableError` when the warehouse cannot be reached."""
@@ -62,7 +70,7 @@ def collect_status(now: datetime | None = None) -> StatusReport:
                 stream,
                 issues_cron if stream.group == ISSUES_GROUP else reference_cron,
                 now,
-                *facts[name],
+                facts[name],
             )
             for name, stream in STREAMS.items()
         ]
@@ -87,14 +95,13 @@ def _has_updated_at(stream: Stream) -> bool:
 
 def _table_facts(
     connection: sa.Connection, schema: str, stream: Stream, tables: set[str]
-) -> tuple[bool, int, datetime | None]:
-    """(table exists, rows, newest `updated_at`)."""
+) -> TableFacts:
     if stream.name not in tables:
-        return False, 0, None
+        return TableFacts(exists=False, rows=0, newest_updated_at=None)
     newest = f"max({ident('updated_at')})" if _has_updated_at(stream) else "NULL::timestamptz"
     query = sa.text(f"SELECT count(*), {newest} FROM {qualified(schema, stream.name)}")
     rows, newest_updated_at = connection.execute(query).one()
-    return True, rows, newest_updated_at
+    return TableFacts(exists=True, rows=rows, newest_updated_at=newest_updated_at)
 
 
 def _rate_limits(connection: sa.Connection, schema: str, tables: set[str]) -> list[RateLimitState]:
@@ -122,9 +129,7 @@ def _stream_state(
     stream: Stream,
     cron: str,
     now: datetime,
-    table_exists: bool,
-    rows: int,
-    newest_updated_at: datetime | None,
+    table: TableFacts,
 ) -> StreamState:
     key = asset_key(stream.name)
     event = instance.get_latest_materialization_event(key)
@@ -133,9 +138,9 @@ def _stream_state(
     return StreamState(
         stream=stream.name,
         asset_key=key.to_user_string(),
-        table_exists=table_exists,
-        rows=rows,
-        newest_updated_at=newest_updated_at,
+        table_exists=table.exists,
+        rows=table.rows,
+        newest_updated_at=table.newest_updated_at,
         has_updated_at=_has_updated_at(stream),
         schedule_cron=cron,
         last_materialization=(
