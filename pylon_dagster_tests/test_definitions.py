@@ -124,3 +124,11 @@ def test_loading_the_definitions_emits_no_dagster_warning(tmp_path: Path):
     )
     assert [w for w in report["warnings"] if w.startswith(dagster_warnings)] == []
     assert report["silenced"] == []
+
+
+def test_issues_carries_the_daily_freshness_policy_the_daemon_evaluates():
+    from pylon_dagster.assets.issues import ISSUES, ISSUES_FRESHNESS
+    from pylon_dagster.definitions import defs
+
+    spec = next(spec for spec in defs().resolve_all_asset_specs() if spec.key == ISSUES)
+    assert spec.freshness_policy == ISSUES_FRESHNESS
