@@ -1,4 +1,4 @@
-"""The `pylon-dagster` command: the emulator, the headless sync, the demo and the web service."""
+"""The `pylon-dagster` command: the emulator, the headless sync, the demo, status and the web service."""
 
 from __future__ import annotations
 
@@ -118,6 +118,16 @@ def demo(
         if not os.environ.get(URL_VAR):
             stop_embedded_server()  # the demo's own warehouse: nothing else should keep it running
     sys.exit(code)
+
+
+@main.command()
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output (stable keys).")
+def status(json_output: bool) -> None:
+    """Rows, freshness, partitions and rate limits per stream. Exit code 0 healthy, 1 stale or
+    failed, 2 cannot tell (bad setting, warehouse unreachable)."""
+    from pylon_dagster.status.command import show_status
+
+    sys.exit(show_status(json_output=json_output))
 
 
 @main.command("stop-postgres")

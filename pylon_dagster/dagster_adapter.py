@@ -1,11 +1,14 @@
 """The few Dagster internals this project relies on, in one place.
 
 Dagster has no public names for the run tags that make one run cover a partition range, for its
-cron validation, nor for the signal it holds back during a step; they are imported here only, so
-a Dagster upgrade that moves them breaks one small module.
+cron validation and tick arithmetic, nor for the signal it holds back during a step; they are
+imported here only, so a Dagster upgrade that moves them breaks one small module.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
 
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.storage.tags import (
@@ -13,7 +16,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 from dagster._utils.interrupts import check_captured_interrupt
-from dagster._utils.schedules import is_valid_cron_string
+from dagster._utils.schedules import is_valid_cron_string, reverse_cron_string_iterator
 from dagster_shared.error import SerializableErrorInfo
 
 STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
@@ -22,6 +25,7 @@ STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 __all__ = [
     "STOP_SIGNALS",
     "SerializableErrorInfo",
+    "cron_ticks_before",
     "day_range_tags",
     "interrupt_requested",
     "is_valid_cron",
@@ -42,6 +46,11 @@ def partition_range(tags: dict[str, str]) -> tuple[str, str] | None:
 
 def is_valid_cron(cron: str) -> bool:
     return is_valid_cron_string(cron)
+
+
+def cron_ticks_before(cron: str, moment: datetime) -> Iterator[datetime]:
+    """The ticks of `cron` (UTC) at or before `moment`, newest first, as the schedules see them."""
+    return reverse_cron_string_iterator(moment.timestamp(), cron, "UTC")
 
 
 def interrupt_requested() -> bool:

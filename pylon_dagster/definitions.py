@@ -9,7 +9,7 @@ the headless sync calls `defs()`.
 import dagster as dg
 
 from pylon_dagster import settings
-from pylon_dagster.assets import asset_checks, freshness_checks, pylon_assets
+from pylon_dagster.assets import asset_checks, pylon_assets
 from pylon_dagster.automation.analytics import analytics_sensor
 from pylon_dagster.automation.children import automation_sensor
 from pylon_dagster.automation.failures import run_failure_sensor
@@ -25,7 +25,7 @@ def defs() -> dg.Definitions:
     settings.check_all()
     return dg.Definitions(
         assets=pylon_assets,
-        asset_checks=[*asset_checks, *freshness_checks],
+        asset_checks=asset_checks,
         jobs=jobs,
         schedules=schedules,
         sensors=[
@@ -34,9 +34,6 @@ def defs() -> dg.Definitions:
             analytics_sensor,
             run_failure_sensor,
             webhook_events_sensor,
-            dg.build_sensor_for_freshness_checks(
-                freshness_checks=freshness_checks, default_status=dg.DefaultSensorStatus.RUNNING
-            ),
         ],
         resources=resources(),
     )

@@ -1,4 +1,4 @@
-"""`pylon-dagster demo`: the emulator, the embedded Postgres, a first sync, then `dagster dev`.
+"""`pylon-dagster demo`: the emulator, the embedded Postgres, a first sync, then Dagster's UI.
 
 Everything lives in the state folder, so a second demo reuses the warehouse and the Dagster
 instance. The emulator runs time-scaled (a rate-limit "minute" lasts a couple of seconds) so the
@@ -54,25 +54,34 @@ def run_demo(
             return 1
         if not open_ui:
             return 0
-        click.echo(f"Opening dagster dev on http://127.0.0.1:{dagster_port} (DAGSTER_HOME={home})")
-        dagster = Path(sys.executable).with_name("dagster")
-        command = [
-            str(dagster),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(dagster_port),
-        ]
-        ui = subprocess.Popen(command)
+        click.echo(
+            f"Opening Dagster on http://127.0.0.1:{dagster_port} (webserver and daemon, "
+            f"DAGSTER_HOME={home})"
+        )
+        return serve_ui(dagster_port)
+
+
+def serve_ui(port: int) -> int:
+    """Dagster's webserver and daemon on the code location of `workspace.yaml`, until Ctrl-C.
+
+    The two services `dagster dev` runs, started as Dagster documents for deployments
+    (`dagster dev` itself is superseded in Dagster 1.13 and says so at every start).
+    """
+    bin_dir = Path(sys.executable).parent
+    workspace = ["-w", "workspace.yaml"]
+    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", *workspace])
+    webserver = subprocess.Popen(
+        [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)]
+    )
+    try:
+        code = webserver.wait()
+    except KeyboardInterrupt:
+        code = 0  # Ctrl-C reached both services too (one process group): they stop by themselves
+    else:
+        daemon.terminate()  # the webserver ended on its own: the daemon goes with it
+    for service in (webserver, daemon):
         try:
-            return ui.wait()
-        except KeyboardInterrupt:
-            # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon itself.
-            try:
-                ui.wait(timeout=UI_STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                ui.kill()
-            return 0
+            service.wait(timeout=UI_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            service.kill()
+    return code

@@ -7,9 +7,12 @@ through the README commands or `dagster dev`).
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 STATE_DIR_VAR = "PYLON_DAGSTER_STATE"
+DAGSTER_HOME_VAR = "DAGSTER_HOME"
+INSTANCE_SETTINGS_FILE = "dagster.yaml"
 
 
 def state_dir() -> Path:
@@ -18,16 +21,25 @@ def state_dir() -> Path:
 
 
 def dagster_home() -> Path:
-    """`DAGSTER_HOME`, defaulting to `<state>/dagster` with the project's `dagster.yaml` in it.
+    """`DAGSTER_HOME` (default `<state>/dagster`), holding the project's instance settings.
 
-    Sets the variable for this process and its children (`dagster dev`, run workers).
+    Without a `dagster.yaml` Dagster prints a notice and a telemetry banner and runs with its
+    own defaults (telemetry on, no run queue limits), so a home without one gets the project's
+    (`pylon_dagster/dagster.yaml`). A `dagster.yaml` already in a DAGSTER_HOME you set is your
+    deployment's (docs/deployment.md) and is kept; the state folder's own home always gets the
+    current project settings. Sets the variable for this process and its children (`dagster
+    dev`, run workers).
     """
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"])
-    home = state_dir() / "dagster"
+    configured = os.environ.get(DAGSTER_HOME_VAR, "").strip()
+    home = Path(configured) if configured else state_dir() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    project_config = Path.cwd() / "dagster.yaml"
-    if project_config.exists():
-        (home / "dagster.yaml").write_text(project_config.read_text())
-    os.environ["DAGSTER_HOME"] = str(home)
+    settings_file = home / INSTANCE_SETTINGS_FILE
+    if not configured or not settings_file.exists():
+        settings_file.write_text(project_instance_settings())
+    os.environ[DAGSTER_HOME_VAR] = str(home)
     return home
+
+
+def project_instance_settings() -> str:
+    """The project's Dagster instance settings: telemetry off, run queue, pools, run retries."""
+    return resources.files("pylon_dagster").joinpath(INSTANCE_SETTINGS_FILE).read_text()

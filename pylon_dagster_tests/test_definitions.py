@@ -91,3 +91,55 @@ def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
         "pylon_analytics_follow_inputs",
         "pylon_run_failures",
     } <= running
+
+
+LOAD_AND_REPORT_WARNINGS = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    before = list(warnings.filters)
+    from pylon_dagster.definitions import defs
+    import dagster as dg
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)
+    definitions.get_repository_def().get_all_jobs()
+    silenced = [f for f in warnings.filters if f not in before and f[0] == "ignore"]
+print(json.dumps({
+    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+    "silenced": [str(f) for f in silenced],
+}))
+"""
+
+
+def test_loading_the_definitions_emits_no_dagster_warning(tmp_path: Path):
+    """No deprecated, superseded, beta or preview Dagster API at load time, and no filter that
+    would hide one: a fresh interpreter records every warning the code location emits."""
+    import json
+
+    env = {**os.environ, "PYLON_DAGSTER_STATE": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_REPORT_WARNINGS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    report = json.loads(result.stdout.splitlines()[-1])
+    dagster_warnings = (
+        "DeprecationWarning",
+        dg.BetaWarning.__name__,
+        dg.PreviewWarning.__name__,
+        dg.SupersessionWarning.__name__,
+    )
+    assert [w for w in report["warnings"] if w.startswith(dagster_warnings)] == []
+    assert report["silenced"] == []
+
+
+def test_issues_carries_the_daily_freshness_policy_the_daemon_evaluates():
+    from pylon_dagster.assets.issues import ISSUES, ISSUES_FRESHNESS
+    from pylon_dagster.definitions import defs
+
+    spec = next(spec for spec in defs().resolve_all_asset_specs() if spec.key == ISSUES)
+    assert spec.freshness_policy == ISSUES_FRESHNESS

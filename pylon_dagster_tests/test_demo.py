@@ -20,12 +20,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 COMMAND = [str(Path(sys.executable).with_name("pylon-dagster")), "demo", "--issues", "60"]
+# What Dagster prints unasked: no instance file, telemetry banner, a dagster.yaml it ignores, and
+# superseded commands or APIs.
+DAGSTER_NOTICES = (
+    "No dagster instance configuration file",
+    "Telemetry:",
+    "will not be used to configure Dagster",
+    "superseded",
+)
+
+
+def assert_no_dagster_notice(output: str) -> None:
+    for notice in DAGSTER_NOTICES:
+        assert notice not in output, output
 
 
 def _demo_env(folder: Path, *unset: str) -> dict[str, str]:
     """A fresh folder like a clone's, and the environment of a user who set nothing."""
-    for name in ("dagster.yaml", "workspace.yaml"):
-        shutil.copy(ROOT / name, folder / name)
+    shutil.copy(ROOT / "workspace.yaml", folder / "workspace.yaml")
     env = {**os.environ, "PYLON_DAGSTER_STATE": str(folder / ".state")}
     for name in ("PYLON_START_DATE", "DAGSTER_HOME", "PYLON_API_URL", "PYLON_API_TOKEN", *unset):
         env.pop(name, None)
@@ -48,6 +60,7 @@ def test_the_demo_syncs_the_emulator_into_the_warehouse(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "issues " in result.stdout and "FAILED" not in result.stdout
+    assert_no_dagster_notice(result.stdout + result.stderr)
     with warehouse.engine.connect() as connection:
         counts = {
             table: connection.execute(
@@ -86,6 +99,7 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path: Path):
     output = log.read_text()
     assert demo.returncode == 0, output
     assert "Traceback" not in output, output
+    assert_no_dagster_notice(output)
     assert not pid_file.exists(), "the demo left its embedded Postgres running"
 
 

@@ -2,7 +2,7 @@
 and the support metrics computed from them."""
 
 from pylon_dagster.assets.analytics import analytics_assets, analytics_checks
-from pylon_dagster.assets.checks import build_asset_checks, freshness_checks
+from pylon_dagster.assets.checks import build_asset_checks
 from pylon_dagster.assets.common import with_shared_properties
 from pylon_dagster.assets.issue_children import issue_children
 from pylon_dagster.assets.issue_deletions import issue_deletions
@@ -16,4 +16,4 @@ table_assets = with_shared_properties(
 pylon_assets = [*table_assets, issue_deletions, *analytics_assets]
 asset_checks = [*build_asset_checks([*table_assets, *analytics_assets]), *analytics_checks]
 
-__all__ = ["asset_checks", "freshness_checks", "pylon_assets"]
+__all__ = ["asset_checks", "pylon_assets"]

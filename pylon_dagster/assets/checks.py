@@ -1,4 +1,4 @@
-"""Asset checks that read the warehouse: keys unique, no orphan children, `issues` fresh."""
+"""Asset checks that read the warehouse: keys unique, no orphan children."""
 
 from collections.abc import Sequence
 
@@ -6,14 +6,12 @@ import dagster as dg
 import sqlalchemy as sa
 
 from pylon_dagster.assets.common import asset_key
-from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.streams import STREAMS, Stream
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import ident, qualified
 from pylon_dagster.warehouse.tables import table_spec
 
 ORPHAN_EXAMPLES = 5
-FRESHNESS_DEADLINE_CRON = "0 3 * * *"
 
 
 def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
@@ -81,9 +79,3 @@ def build_asset_checks(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetCh
         *(build_unique_key_check(t) for t in tables),
         *(build_orphan_check(STREAMS[t]) for t in tables if t in STREAMS and STREAMS[t].parent),
     ]
-
-
-# Yesterday's `issues` partition is materialized by 03:00 UTC each day.
-freshness_checks = dg.build_time_partition_freshness_checks(
-    assets=[ISSUES], deadline_cron=FRESHNESS_DEADLINE_CRON, timezone="UTC"
-)

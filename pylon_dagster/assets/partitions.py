@@ -26,15 +26,15 @@ def issue_partitions() -> dg.DailyPartitionsDefinition:
 ISSUE_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 
 
-def day_runs(keys: Iterable[str]) -> list[list[str]]:
+def day_runs(keys: Iterable[str], max_days: int | None = MAX_DAYS_PER_RUN) -> list[list[str]]:
     """Daily partition keys grouped the way a backfill runs them: stretches of consecutive days,
-    at most `MAX_DAYS_PER_RUN` each, so every run is one search window."""
+    at most `max_days` each (by default one search window; None: stretches of any length)."""
     runs: list[list[str]] = []
     for key in sorted(set(keys)):
         last = runs[-1] if runs else None
         if (
             last is not None
-            and len(last) < MAX_DAYS_PER_RUN
+            and (max_days is None or len(last) < max_days)
             and date.fromisoformat(key) - date.fromisoformat(last[-1]) == timedelta(days=1)
         ):
             last.append(key)

@@ -1,7 +1,7 @@
 """`PostgresRateBudget`: one per-endpoint rate budget for every process on every host.
 
 Pylon counts an organization's requests per endpoint in a sliding minute, whoever sends them, so
-the budget lives where every process already connects: the warehouse. Two small tables:
+the budget lives where every process already connects: the warehouse. Three small tables:
 
 - `pylon_rate_limits`, a row per (API host, endpoint): the `AdaptiveLimit` state (rate in force,
   ceiling, where it came from, pause, probe, waiting freshness work). Every change happens under
@@ -11,6 +11,8 @@ the budget lives where every process already connects: the warehouse. Two small 
   dated when its response arrives (the server saw it at some moment in between, so reusing the
   slot one window after the response can never land inside the server's window), or after a
   lease if its process died. Rows older than a window are deleted as requests go.
+- `pylon_rate_429s`, a row per 429 Pylon answered, kept for a week: what `pylon-dagster status`
+  reports as the last day's 429s.
 
 All times are the database's clock (`clock_timestamp()`), so hosts whose clocks disagree still
 share one timeline. Each request costs two short transactions; at Pylon's rates (at most five
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 LIMITS_TABLE = "pylon_rate_limits"
 SLOTS_TABLE = "pylon_rate_slots"
+REJECTIONS_TABLE = "pylon_rate_429s"
+BUDGET_TABLES = (LIMITS_TABLE, SLOTS_TABLE, REJECTIONS_TABLE)
+REJECTIONS_KEPT_SECONDS = 7 * 86_400
 MIN_POLL_SECONDS = 0.005
 
 _STATE_COLUMNS = (
@@ -59,6 +64,7 @@ _TIME_COLUMNS = {
 
 def create_tables_sql(schema: str) -> list[str]:
     limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
+    rejections = qualified(schema, REJECTIONS_TABLE)
     return [
         f"""CREATE TABLE IF NOT EXISTS {limits} (
     api_host text NOT NULL,
@@ -88,6 +94,13 @@ def create_tables_sql(schema: str) -> list[str]:
 )""",
         f"CREATE INDEX IF NOT EXISTS {ident(SLOTS_TABLE + '_by_endpoint')} "
         f"ON {slots} (api_host, endpoint, taken_at)",
+        f"""CREATE TABLE IF NOT EXISTS {rejections} (
+    api_host text NOT NULL,
+    endpoint text NOT NULL,
+    answered_at timestamptz NOT NULL
+)""",
+        f"CREATE INDEX IF NOT EXISTS {ident(REJECTIONS_TABLE + '_by_endpoint')} "
+        f"ON {rejections} (api_host, endpoint, answered_at)",
     ]
 
 
@@ -114,6 +127,7 @@ class PostgresRateBudget:
         self.bulk_share = bulk_share
         self.lease_seconds = lease_seconds
         limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
+        rejections = qualified(schema, REJECTIONS_TABLE)
         epoch = {c: f"extract(epoch from {c})::float8" for c in _TIME_COLUMNS}
         selected = ", ".join(f"{epoch.get(c, c)} AS {c}" for c in _STATE_COLUMNS)
         where = "api_host = :host AND endpoint = :endpoint"
@@ -152,6 +166,13 @@ class PostgresRateBudget:
         self._accepted = sa.text(
             f"SELECT count(*) FROM {slots} WHERE {where} AND done_at IS NOT NULL "
             "AND status IS NOT NULL AND status <> 429 AND done_at > to_timestamp(:now - :window)"
+        )
+        self._record_429 = sa.text(
+            f"INSERT INTO {rejections} (api_host, endpoint, answered_at) "
+            "VALUES (:host, :endpoint, to_timestamp(:now))"
+        )
+        self._forget_old_429s = sa.text(
+            f"DELETE FROM {rejections} WHERE {where} AND answered_at < to_timestamp(:now - :kept)"
         )
 
     @classmethod
@@ -232,14 +253,11 @@ class PostgresRateBudget:
             connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
             learned = state.after_headers(headers, now=now)
             if status_code == 429:
+                keys = {"host": self.api_host, "endpoint": grant.endpoint_key, "now": now}
+                connection.execute(self._record_429, keys)
+                connection.execute(self._forget_old_429s, {**keys, "kept": REJECTIONS_KEPT_SECONDS})
                 accepted = connection.execute(
-                    self._accepted,
-                    {
-                        "host": self.api_host,
-                        "endpoint": grant.endpoint_key,
-                        "now": now,
-                        "window": self.window_seconds,
-                    },
+                    self._accepted, {**keys, "window": self.window_seconds}
                 ).scalar_one()
                 learned = learned.after_429(
                     taken_at=grant.taken_at,

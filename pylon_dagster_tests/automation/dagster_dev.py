@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DAGSTER = REPO_ROOT / ".venv" / "bin" / "dagster"
+DAGSTER = Path(sys.executable).with_name("dagster")
+"""The virtualenv running the tests (PYLON_DAGSTER_VENV may put it outside the repository)."""
 STOP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1.0
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.state import project_instance_settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import REPO_ROOT, DagsterDev, dagster_dev, wait_for
 from pylon_dagster_tests.fixtures.emulator import make_emulator
@@ -155,7 +156,7 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
     emulator = make_emulator(issues=ISSUE_COUNT, now=now, days=DATA_DAYS, time_scale=TIME_SCALE)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    (home / "dagster.yaml").write_text(project_instance_settings())
     shutil.copy(REPO_ROOT / "workspace.yaml", tmp_path / "workspace.yaml")
 
     with (

@@ -90,7 +90,9 @@ def test_the_reference_tick_refreshes_everything_but_the_issues():
         dg.AssetKey(["pylon", "support_daily_metrics"]),
         dg.AssetKey(["pylon", "account_support_summary"]),
     }
-    assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY - metrics - {ISSUE_DELETIONS}
+    assert _job_assets("pylon_reference_job") == every_asset - ISSUE_FAMILY - metrics - {
+        ISSUE_DELETIONS
+    }
     assert dg.AssetKey(["pylon", "accounts"]) in _job_assets("pylon_reference_job")
 
 

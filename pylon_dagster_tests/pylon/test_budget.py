@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from pylon_dagster.pylon.budget import (
     PROBE_AFTER_WINDOWS,
@@ -13,7 +15,7 @@ from pylon_dagster.pylon.budget import (
     Priority,
     RateLimitConfig,
 )
-from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
+from pylon_dagster.pylon.budget_postgres import REJECTIONS_TABLE, PostgresRateBudget
 from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
 from pylon_dagster.warehouse import PostgresWarehouse
@@ -227,6 +229,33 @@ def test_what_a_429_taught_is_shared_and_survives_a_new_process(warehouse: Postg
         1,
     )
     assert restarted.try_acquire(SEARCH, Priority.BULK) is None  # 21 slots used, 20 allowed
+
+
+def test_every_429_is_recorded_with_its_time_and_old_ones_are_forgotten(
+    warehouse: PostgresWarehouse,
+):
+    """What `pylon-dagster status` counts as the last day's 429s: one row per 429, dated on the
+    database's clock; a 429 more than a week old goes when the endpoint earns its next one."""
+    budget = _budget(warehouse, 120, 0.5)
+    table = f'"{warehouse.schema_name}"."{REJECTIONS_TABLE}"'
+    with warehouse.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {table} (api_host, endpoint, answered_at) "
+                "VALUES (:host, :endpoint, clock_timestamp() - interval '8 days')"
+            ),
+            {"host": budget.api_host, "endpoint": SEARCH},
+        )
+    for status_code in (200, 429, 429):
+        grant = budget.acquire(SEARCH, Priority.BULK)
+        budget.release(grant, status_code=status_code, headers=RateLimitHeaders(), retry_after=0)
+
+    with warehouse.engine.connect() as connection:
+        ages = connection.execute(
+            sa.text(f"SELECT clock_timestamp() - answered_at FROM {table} WHERE endpoint = :e"),
+            {"e": SEARCH},
+        ).scalars()
+        assert [age < timedelta(days=1) for age in ages] == [True, True]
 
 
 def test_a_changed_configuration_starts_afresh(warehouse: PostgresWarehouse):

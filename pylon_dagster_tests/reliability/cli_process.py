@@ -47,8 +47,15 @@ def run_cli(
     env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT_SECONDS
 ) -> subprocess.CompletedProcess[str]:
     """`pylon-dagster sync ARGS`; a hung sync fails the test after `timeout` seconds."""
+    return run_command(env, "sync", *args, timeout=timeout)
+
+
+def run_command(
+    env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """`pylon-dagster ARGS`, any command; a hung one fails the test after `timeout` seconds."""
     return subprocess.run(
-        sync_command(*args),
+        [COMMAND, *args],
         env=env,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, SLOTS_TABLE
+from pylon_dagster.pylon.budget_postgres import BUDGET_TABLES
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
@@ -122,11 +122,11 @@ DATA_REQUESTS_ALLOWED: set[str] = set()
 
 
 def _tables(warehouse: PostgresWarehouse) -> list[str]:
-    """The data tables (the rate budget's own two may exist: the preflight asked `GET /me`)."""
+    """The data tables (the rate budget's own may exist: the preflight asked `GET /me`)."""
     query = "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"
     with warehouse.engine.connect() as connection:
         names = connection.execute(sa.text(query), {"schema": warehouse.schema_name}).scalars()
-        return sorted(set(names) - {LIMITS_TABLE, SLOTS_TABLE})
+        return sorted(set(names) - set(BUDGET_TABLES))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

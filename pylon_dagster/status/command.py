@@ -1,0 +1,40 @@
+"""`pylon-dagster status` as a health check: what to print, and the exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pylon_dagster.settings import ConfigError
+from pylon_dagster.status.render import as_json, console, print_report
+from pylon_dagster.warehouse.engine import WarehouseUnavailableError
+
+HEALTHY = 0
+UNHEALTHY = 1
+"""A stream is stale, or a partition failed or is missing."""
+UNKNOWN = 2
+"""The status could not be read: a bad setting, or the warehouse cannot be reached."""
+
+
+class StatusUnavailable(click.ClickException):
+    """Printed as one `Error: ...` line; exit code `UNKNOWN`."""
+
+    exit_code = UNKNOWN
+
+
+def show_status(*, json_output: bool) -> int:
+    """Print the status; return the exit code."""
+    try:
+        # Importing the collector loads the asset modules, which read settings (start date,
+        # crons): a mistake there is an `Error:` line too, not a traceback.
+        from pylon_dagster.status.collect import collect_status
+
+        report = collect_status()
+    except (ConfigError, WarehouseUnavailableError) as error:
+        raise StatusUnavailable(str(error)) from None
+    if json_output:
+        click.echo(as_json(report))
+    else:
+        print_report(report, console(terminal=sys.stdout.isatty()))
+    return HEALTHY if report.healthy else UNHEALTHY
