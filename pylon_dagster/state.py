@@ -25,7 +25,7 @@ def dagster_home() -> Path:
 
     Without a `dagster.yaml` Dagster prints a notice and a telemetry banner and runs with its
     own defaults (telemetry on, no run queue limits), so a home without one gets the project's
-    (`pylon_dagster/dagster.yaml`). A `dagster.yaml` already in a DAGSTER_HOME you set is your
+    (the repository's `dagster.yaml`, shipped as `pylon_dagster/dagster.yaml`). A `dagster.yaml` already in a DAGSTER_HOME you set is your
     deployment's (docs/deployment.md) and is kept; the state folder's own home always gets the
     current project settings. Sets the variable for this process and its children (`dagster
     dev`, run workers).
