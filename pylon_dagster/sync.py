@@ -3,8 +3,8 @@
 Reference streams and the knowledge base run once; `issues` (with its messages and threads) runs
 once per chunk of at most 30 daily partitions, the same batching a UI backfill uses, so every run
 covers at most one API search window; then the deletion pass marks the issues Pylon no longer
-has, and the support metrics of those days and the account summary follow, computed from the
-warehouse.
+has, and the support metrics of every day up to those and the account summary follow, computed
+from the warehouse.
 """
 
 from __future__ import annotations
@@ -207,8 +207,8 @@ def run_sync(
 
 def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
     """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
-    deletion pass, then the support metrics of all those days in one run (no API calls) and the
-    account summary (both after the deletion pass, so deleted issues are not counted)."""
+    deletion pass, then the support metrics of every day up to the last synced in one run (no API
+    calls) and the account summary (both after the deletion pass, so deleted issues are not counted)."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = day_range_tags(chunk[0], chunk[-1])
@@ -218,7 +218,9 @@ def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[
     planned.append((issue_deletions_job.name, "issue deletions", {}))
     if not chunks:
         return planned
-    first, last = chunks[0][0], chunks[-1][-1]
+    # Every day up to the last one synced: a deleted issue changes the counts of its own days,
+    # however old (one read of the warehouse, no API calls).
+    first, last = issue_partitions().get_first_partition_key(), chunks[-1][-1]
     planned += [
         (daily_metrics_job.name, f"support metrics {first} .. {last}", day_range_tags(first, last)),
         (account_summary_job.name, "account support summary", {}),

@@ -27,7 +27,6 @@ from pylon_dagster_tests.reliability.helpers import (
 )
 
 SHORT_RANGE = ("--start", (DATA_END - timedelta(days=2)).isoformat(), "--end", DATA_END.isoformat())
-SINCE = datetime(2000, 1, 1)
 
 
 def children_parents(pipeline: Pipeline, table: str) -> set[str]:
@@ -36,13 +35,31 @@ def children_parents(pipeline: Pipeline, table: str) -> set[str]:
         return set(connection.execute(sa.text(query)).scalars())
 
 
-def sidebar_numbers(pipeline: Pipeline, account_id: str) -> tuple[set[int], int]:
-    """The issue numbers the sidebar lists for an account, and its count of recent issues."""
+def sidebar_numbers(pipeline: Pipeline, account_id: str) -> set[int]:
+    """The issue numbers the sidebar lists for an account."""
     with pipeline.warehouse.engine.connect() as connection:
         queries = SidebarQueries(connection, pipeline.warehouse.schema_name)
-        latest = queries.latest_issues(account_id, limit=1000)
-        stats = queries.account_stats(account_id, since=SINCE)
-    return {issue.number for issue in latest}, stats.issues_since
+        return {issue.number for issue in queries.latest_issues(account_id, limit=1000)}
+
+
+def metrics_counts(pipeline: Pipeline, account_id: str) -> tuple[int, int]:
+    """Issues created on any day by the daily metrics, and the account's open issues by its
+    summary."""
+    schema = pipeline.warehouse.schema_name
+    with pipeline.warehouse.engine.connect() as connection:
+        created = connection.execute(
+            sa.text(
+                f'SELECT coalesce(sum(issues_created), 0) FROM "{schema}".support_daily_metrics'
+            )
+        ).scalar_one()
+        open_issues = connection.execute(
+            sa.text(
+                f'SELECT open_issues FROM "{schema}".account_support_summary '
+                "WHERE account_id = :account_id"
+            ),
+            {"account_id": account_id},
+        ).scalar_one()
+    return created, open_issues
 
 
 def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
@@ -64,9 +81,14 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
     deleted = with_children(issues)[:2]
     victims = [issue["id"] for issue in deleted]
     numbers = {issue["number"] for issue in issues}
-    assert sidebar_numbers(pipeline, account_id) == (numbers, len(numbers))
+    assert sidebar_numbers(pipeline, account_id) == numbers
     children_before = {t: pipeline.rows(t) for t in CHILD_STREAMS}
     assert all(set(victims) <= children_parents(pipeline, t) for t in CHILD_STREAMS)
+    # Open victims, so both metrics must move.
+    for victim in victims:
+        emulator.update_issue(victim, state="on_hold")
+    pipeline.sync(FULL_START, DATA_END)
+    created_before, open_before = metrics_counts(pipeline, account_id)
     for victim in victims:
         emulator.delete_issue(victim)
     env = cli_env(pipeline.server, pipeline.warehouse, tmp_path)
@@ -85,7 +107,12 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
         assert pipeline.rows(table) == pipeline.truth(table)
         assert pipeline.rows(table).items() <= children_before[table].items()
     gone = {issue["number"] for issue in deleted}
-    assert sidebar_numbers(pipeline, account_id) == (numbers - gone, len(numbers - gone))
+    assert sidebar_numbers(pipeline, account_id) == numbers - gone
+    # The short sync recomputed the metrics of every day, not only the days it synced.
+    assert metrics_counts(pipeline, account_id) == (
+        created_before - len(victims),
+        open_before - len(victims),
+    )
 
     emulator.restore_issue(victims[0])
     again = run_cli(env, *SHORT_RANGE)
@@ -96,7 +123,7 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
     marks = deletion_marks(pipeline)
     assert marks[victims[0]] is None and marks[victims[1]] is not None
     back = {deleted[0]["number"]}
-    assert sidebar_numbers(pipeline, account_id)[0] == numbers - gone | back
+    assert sidebar_numbers(pipeline, account_id) == numbers - gone | back
     # Its children come back with the next run of its day.
     day = datetime.fromisoformat(deleted[0]["updated_at"].replace("Z", "+00:00")).date()
     pipeline.sync(day, day)
