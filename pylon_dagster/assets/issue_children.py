@@ -68,6 +68,7 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
             # Deleted between the search and now: it has no children any more.
             fetch.count_not_found()
             records = []
+        client.progress.advanced(fetch.stream, records=len(records), fetches=1)
         return ChildBatch(parent_id=issue_id, records=records)
 
     with ThreadPoolExecutor(FETCH_WORKERS_PER_STREAM) as pool:
@@ -88,6 +89,7 @@ def _sync_stream(
         fetch = _ChildFetch(
             stream, changed_parents(tx.connection, stream, "issues", window.start, window.end)
         )
+        client.progress.planned(stream, len(fetch.issues))
         load = tx.load(stream, _fetch_children(client, fetch))
         mark_fetched(tx.connection, stream, fetch.issues)
     return dg.MaterializeResult(
