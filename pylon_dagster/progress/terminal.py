@@ -37,6 +37,9 @@ class LiveTable:
             get_renderable=self.render,
             auto_refresh=auto_refresh,
             refresh_per_second=REFRESH_PER_SECOND,
+            # Dagster captures stdout and stderr during a run; leave them to it.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
 
     def __enter__(self) -> LiveTable:
