@@ -123,6 +123,8 @@ def issue_children(
     window = context.partition_time_window
     warehouse.ensure_tables()
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
+    for name in streams:  # fetched together: no time left until every one has counted its work
+        pylon.progress.planned(name, None)
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
         # Stopped: the other stream's thread stops at its next request instead of fetching every

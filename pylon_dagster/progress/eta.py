@@ -26,7 +26,8 @@ from dataclasses import dataclass
 class EndpointPace:
     """One endpoint's requests still to make and the pace its budget allows."""
 
-    remaining: int
+    remaining: int | None
+    """None: work is announced but not counted yet."""
     rate: float | None
     """Requests per window the budget granted on the latest request (None: none made yet)."""
     window_seconds: float
@@ -41,7 +42,9 @@ class EndpointPace:
 
 
 def endpoint_seconds_left(pace: EndpointPace, now: float) -> float | None:
-    """Seconds until the last remaining request can go; None while the rate is unknown."""
+    """Seconds until the last remaining request can go; None while that or the rate is unknown."""
+    if pace.remaining is None:
+        return None
     if pace.remaining <= 0:
         return 0.0
     interval = pace.interval

@@ -28,16 +28,22 @@ def format_rate(rate: float | None, window_seconds: float) -> str:
     return f"{rate:g}/min" if window_seconds == 60 else f"{rate:g}/{window_seconds:g}s"
 
 
+def format_fetches(row: StreamProgress) -> str:
+    """`40/118`: child fetches done and to do (`?` until the parents are known)."""
+    planned = "?" if row.fetches_planned is None else row.fetches_planned
+    return f"{row.fetches_done}/{planned}"
+
+
 def format_stream(row: StreamProgress) -> str:
     parts = [f"{row.records} records"]
-    if row.fetches_planned is not None:
-        parts.insert(0, f"{row.fetches_done}/{row.fetches_planned} fetches")
+    if row.fetches_expected:
+        parts.insert(0, f"{format_fetches(row)} fetches")
     parts.append(
         f"{row.requests} requests at {format_rate(row.rate, row.window_seconds)}"
         if row.requests
         else "no requests yet"
     )
-    if row.fetches_planned is not None:
+    if row.fetches_expected:
         parts.append(f"{format_duration(row.seconds_left)} left")
     return f"{row.stream}: {', '.join(parts)}"
 
@@ -74,7 +80,7 @@ class PeriodicLines:
         self._lock = threading.Lock()
         self._last_line_at = clock()
 
-    def planned(self, stream: str, fetches: int) -> None:
+    def planned(self, stream: str, fetches: int | None) -> None:
         self.tracker.planned(stream, fetches)
         self._write(due_only=False)
 

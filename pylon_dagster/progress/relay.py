@@ -36,7 +36,7 @@ class ProgressRelay:
         with self._lock:
             return ProgressFanOut(self._listeners)
 
-    def planned(self, stream: str, fetches: int) -> None:
+    def planned(self, stream: str, fetches: int | None) -> None:
         self._fan_out().planned(stream, fetches)
 
     def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:

@@ -9,8 +9,9 @@ from typing import Protocol
 class ProgressSink(Protocol):
     """Receives progress reports, from any thread. Implementations must be thread-safe."""
 
-    def planned(self, stream: str, fetches: int) -> None:
-        """`stream` has `fetches` child fetches (one parent each) to do from now on."""
+    def planned(self, stream: str, fetches: int | None) -> None:
+        """`stream` has `fetches` child fetches (one parent each) to do from now on; None: it will
+        fetch children, how many is not known yet (so no time left can be given meanwhile)."""
         ...
 
     def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:
@@ -29,7 +30,7 @@ class ProgressFanOut:
     def __init__(self, sinks: Sequence[ProgressSink] = ()):
         self.sinks = tuple(sinks)
 
-    def planned(self, stream: str, fetches: int) -> None:
+    def planned(self, stream: str, fetches: int | None) -> None:
         for sink in self.sinks:
             sink.planned(stream, fetches)
 

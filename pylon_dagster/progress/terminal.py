@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from pylon_dagster.progress.lines import format_duration, format_rate
+from pylon_dagster.progress.lines import format_duration, format_fetches, format_rate
 from pylon_dagster.progress.tracker import Clock, ProgressTracker
 
 REFRESH_PER_SECOND = 4
@@ -57,7 +57,7 @@ class LiveTable:
     def refresh(self) -> None:
         self._live.refresh()
 
-    def planned(self, stream: str, fetches: int) -> None:
+    def planned(self, stream: str, fetches: int | None) -> None:
         self.tracker.planned(stream, fetches)
 
     def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:
@@ -75,16 +75,16 @@ class LiveTable:
         for column in ("stream", "fetches", "done", "records", "requests", "rate", "left"):
             table.add_column(column, justify="left" if column == "stream" else "right")
         for row in snapshot.streams:
-            planned = row.fetches_planned
+            fetches = row.fetches_expected
             table.add_row(
                 row.stream,
-                ProgressBar(total=planned, completed=row.fetches_done, width=BAR_WIDTH)
-                if planned is not None
+                ProgressBar(total=row.fetches_planned, completed=row.fetches_done, width=BAR_WIDTH)
+                if fetches
                 else "",
-                f"{row.fetches_done}/{planned}" if planned is not None else "",
+                format_fetches(row) if fetches else "",
                 str(row.records),
                 str(row.requests),
                 format_rate(row.rate, row.window_seconds) if row.requests else "",
-                format_duration(row.seconds_left) if planned is not None else "",
+                format_duration(row.seconds_left) if fetches else "",
             )
         return table

@@ -20,6 +20,7 @@ class _Stream:
     records: int = 0
     fetches_done: int = 0
     fetches_planned: int | None = None
+    fetches_expected: bool = False
 
 
 @dataclass
@@ -31,11 +32,13 @@ class _Endpoint:
     planned: int | None = None
     """Requests to make (one per planned child fetch), counted from `requests_at_plan`."""
     requests_at_plan: int = 0
+    expected: bool = False
+    """A stream of this endpoint has fetches to do (`planned` is None until it knows how many)."""
 
     def pace(self) -> EndpointPace:
         done = self.requests - self.requests_at_plan
         return EndpointPace(
-            remaining=max(0, (self.planned or 0) - done),
+            remaining=None if self.planned is None else max(0, self.planned - done),
             rate=self.rate,
             window_seconds=self.window_seconds,
             last_request_at=self.last_request_at,
@@ -51,7 +54,9 @@ class StreamProgress:
     records: int
     fetches_done: int
     fetches_planned: int | None
-    """Child fetches to do, once the parents are known; None for a stream read as one list."""
+    """Child fetches to do, once the parents are known."""
+    fetches_expected: bool
+    """The stream fetches children (False: it is read as one list, with no count to do)."""
     requests: int
     rate: float | None
     window_seconds: float
@@ -80,12 +85,13 @@ class ProgressTracker:
         self._streams: dict[str, _Stream] = {}
         self._endpoints: dict[str, _Endpoint] = {}
 
-    def planned(self, stream: str, fetches: int) -> None:
+    def planned(self, stream: str, fetches: int | None) -> None:
         with self._lock:
             state = self._stream(stream)
-            state.fetches_done, state.fetches_planned = 0, fetches
+            state.fetches_done, state.fetches_planned, state.fetches_expected = 0, fetches, True
             endpoint = self._endpoint(state.endpoint)
             endpoint.planned, endpoint.requests_at_plan = fetches, endpoint.requests
+            endpoint.expected = True
 
     def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:
         with self._lock:
@@ -104,7 +110,7 @@ class ProgressTracker:
         with self._lock:
             now = self.clock()
             rows = tuple(self._row(name, state, now) for name, state in self._streams.items())
-            paces = [e.pace() for e in self._endpoints.values() if e.planned is not None]
+            paces = [e.pace() for e in self._endpoints.values() if e.expected]
         return ProgressSnapshot(rows, seconds_left(paces, now))
 
     def _row(self, name: str, state: _Stream, now: float) -> StreamProgress:
@@ -115,14 +121,11 @@ class ProgressTracker:
             records=state.records,
             fetches_done=state.fetches_done,
             fetches_planned=state.fetches_planned,
+            fetches_expected=state.fetches_expected,
             requests=endpoint.requests,
             rate=endpoint.rate,
             window_seconds=endpoint.window_seconds,
-            seconds_left=(
-                endpoint_seconds_left(endpoint.pace(), now)
-                if endpoint.planned is not None
-                else None
-            ),
+            seconds_left=endpoint_seconds_left(endpoint.pace(), now) if endpoint.expected else None,
         )
 
     def _stream(self, name: str) -> _Stream:
