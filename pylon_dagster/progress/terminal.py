@@ -72,7 +72,7 @@ class LiveTable:
             title=f"{self.label}  ETA {format_duration(snapshot.seconds_left)}",
             title_justify="left",
         )
-        for column in ("stream", "fetches", "done", "records", "requests", "rate", "left"):
+        for column in ("stream", "progress", "fetches", "records", "requests", "rate", "left"):
             table.add_column(column, justify="left" if column == "stream" else "right")
         for row in snapshot.streams:
             fetches = row.fetches_expected
