@@ -1,8 +1,9 @@
 """How the headless sync shows progress: a live table on a terminal, periodic lines elsewhere.
 
 While a run executes, Dagster captures file descriptors 1 and 2 into the run's compute logs (and
-mirrors them with `tail -F`), so the display writes to a duplicate of the output's descriptor, made
-before the run starts: the progress reaches the terminal or pipe at once, not the compute logs.
+mirrors them with `tail -F`), so the display writes to its own copy (`os.dup`) of the output's
+descriptor, made before the run starts: the progress reaches the terminal or pipe at once, not the
+compute logs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class SyncDisplay(Protocol):
 
 @contextmanager
 def beside_capture(stream: TextIO) -> Iterator[TextIO]:
-    """`stream`'s file descriptor, duplicated so that Dagster's capture does not take it; a
+    """A copy of `stream`'s file descriptor, which Dagster's capture does not take over; a
     stream without a descriptor (a test's StringIO) as it is."""
     try:
         descriptor = stream.fileno()

@@ -8,23 +8,11 @@ from pylon_dagster.progress.eta import EndpointPace, endpoint_seconds_left, seco
 from pylon_dagster.progress.lines import PeriodicLines, format_duration, format_line
 from pylon_dagster.progress.tracker import ProgressTracker
 from pylon_dagster.pylon import endpoints
+from pylon_dagster_tests.progress.support import FakeClock
 
 MESSAGES = endpoints.ISSUE_MESSAGES.key
 THREADS = endpoints.ISSUE_THREADS.key
 SEARCH = endpoints.ISSUES_SEARCH.key
-
-
-class FakeClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def pace(remaining: int, rate: float | None = 20, last: float | None = None) -> EndpointPace:

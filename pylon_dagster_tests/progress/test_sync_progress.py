@@ -22,7 +22,7 @@ from pylon_dagster.sync import run_sync
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator, told_limits
 from pylon_dagster_tests.fixtures.pipeline import Pipeline, rows_of
-from pylon_dagster_tests.progress.output import etas
+from pylon_dagster_tests.progress.support import etas
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
     cli_env,

@@ -1,4 +1,4 @@
-"""Reading progress output back: the ETAs a window showed, in order, as seconds."""
+"""Support for the progress tests: a clock that moves on demand, and reading ETAs back from output."""
 
 from __future__ import annotations
 
@@ -21,3 +21,16 @@ def etas(output: str, window: str) -> list[float]:
     text = ANSI_ESCAPE.sub("", output)
     found = re.findall(re.escape(window) + r"[^\n|]*?ETA (\S+)", text)
     return [seconds(value) for value in found if value != "unknown"]
+
+
+class FakeClock:
+    """A clock that moves only when the test says so."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
