@@ -11,7 +11,7 @@ and their ratio (actual / ETA; 1.0 is exact, above 1 the ETA was short). Two ser
       first ETA is short until the rate is learned
 
     .venv/bin/python scripts/benchmark_eta.py                  # 600 issues, a 2 s "minute"
-    .venv/bin/python scripts/benchmark_eta.py --issues 2000 --time-scale 60
+    .venv/bin/python scripts/benchmark_eta.py --issues 1200 --time-scale 6 --scenarios a
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument(
         "--time-scale", type=float, default=30.0, help="emulator minutes per minute"
     )
+    parser.add_argument(
+        "--scenarios", default="ab", help="which of (a) and (b) to run, e.g. a or ab"
+    )
     args = parser.parse_args()
     from benchmark_sync import DAYS  # this folder is on sys.path when run as a script
 
@@ -98,6 +101,8 @@ def main() -> None:
         f"{60 / args.time_scale:g} s\n"
     )
     for scenario, preset in (("a", "2026-10"), ("b", "2026-04")):
+        if scenario not in args.scenarios:
+            continue
         emulator = PylonEmulator(dataset, time_scale=args.time_scale, rate_limit_preset=preset)
         recorder = EtaRecorder()
         with EmulatorServer(emulator) as server:
