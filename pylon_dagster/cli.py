@@ -60,6 +60,8 @@ def sync(start: datetime | None, end: datetime | None) -> None:
         # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
         # mistake there is a ConfigError for the user, not a traceback.
         from pylon_dagster.definitions import defs
+        from pylon_dagster.progress.display import sync_display
+        from pylon_dagster.settings import progress_interval_seconds
         from pylon_dagster.sync import headless_sync
 
         runs = headless_sync(
@@ -67,6 +69,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
             start=start.date() if start else None,
             end=end.date() if end else None,
             echo=click.echo,
+            display=sync_display(sys.stdout, interval_seconds=progress_interval_seconds()),
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None

@@ -20,6 +20,7 @@ def pylon_resource(warehouse: PostgresWarehouse) -> PylonResource:
         rate_limits=settings.rate_limits(),
         rate_limit_window_seconds=settings.rate_limit_window_seconds(),
         backfill_share=settings.backfill_share(),
+        progress_interval_seconds=settings.progress_interval_seconds(),
     )
 
 

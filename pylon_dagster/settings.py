@@ -159,6 +159,21 @@ def _number(var: str, default: str, valid: Callable[[float], bool], rule: str) -
     return value
 
 
+PROGRESS_INTERVAL_VAR = "PYLON_PROGRESS_INTERVAL_SECONDS"
+
+
+def progress_interval_seconds() -> float:
+    """`PYLON_PROGRESS_INTERVAL_SECONDS`: the least time between two progress lines (default 30)
+    written to a log (a sync whose output is not a terminal, a run's event log)."""
+    return _number(
+        PROGRESS_INTERVAL_VAR,
+        "30",
+        lambda value: 0 <= value <= 86_400,
+        "must be a number of seconds from 0 to 86400, e.g. 30: the least time between two "
+        "progress lines.",
+    )
+
+
 ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS = 300
 
@@ -210,5 +225,6 @@ def check_all() -> None:
     rate_limits()
     rate_limit_window_seconds()
     backfill_share()
+    progress_interval_seconds()
     issue_sensor_interval_seconds()
     webhook_retention()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,7 @@ from pylon_dagster.jobs import (
     issues_job,
     reference_job,
 )
+from pylon_dagster.progress.display import SyncDisplay
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
@@ -51,8 +52,8 @@ UNFINISHED = [
 ]
 
 Echo = Callable[[str], None]
-# Progress is one line per run, a failure one line with its cause; Dagster's own step-by-step
-# events, stack traces included, stay in the run's event log.
+# Besides the `display`, one line per run, a failure one line with its cause; Dagster's own
+# step-by-step events, stack traces included, stay in the run's event log.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -172,13 +173,14 @@ def headless_sync(
     start: date | None = None,
     end: date | None = None,
     echo: Echo = print,
+    display: SyncDisplay | None = None,
 ) -> list[SyncRun]:
     """The whole headless sync on the instance in DAGSTER_HOME: settings checked first, one sync
     per state folder at a time, and the runs of an earlier killed sync cleaned up."""
     preflight(defs)
     with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
         recover_interrupted_runs(instance, echo=echo)
-        return run_sync(defs, instance, start=start, end=end, echo=echo)
+        return run_sync(defs, instance, start=start, end=end, echo=echo, display=display)
 
 
 def run_sync(
@@ -188,11 +190,17 @@ def run_sync(
     start: date | None = None,
     end: date | None = None,
     echo: Echo = print,
+    display: SyncDisplay | None = None,
 ) -> list[SyncRun]:
-    """Materialize every asset; stops at the first failed run and returns what ran."""
+    """Materialize every asset; stops at the first failed run and returns what ran.
+
+    `display` shows each run's progress while it goes (`pylon_dagster/progress/display.py`)."""
     runs: list[SyncRun] = []
-    for plan in _planned_runs(partition_chunks(start, end)):
-        run = _execute(defs, instance, *plan)
+    planned = _planned_runs(partition_chunks(start, end))
+    for number, plan in enumerate(planned, start=1):
+        window = f"[{number}/{len(planned)}] {plan[1]}"
+        with display.window(window) if display else nullcontext():
+            run = _execute(defs, instance, *plan)
         runs.append(run)
         outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
         echo(f"{run.label}: {outcome} (run {run.run_id})")

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from pylon_dagster.dagster_adapter import STOP_SIGNALS
+from pylon_dagster.progress.sink import ProgressSink
 from pylon_dagster.pylon.client import RequestStats
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
@@ -146,6 +147,15 @@ def _markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def reported(
+    batches: Iterable[Sequence[Mapping[str, Any]]], stream: str, progress: ProgressSink
+) -> Iterator[Sequence[Mapping[str, Any]]]:
+    """Passes batches through unchanged, reporting each one's records to `progress`."""
+    for batch in batches:
+        progress.advanced(stream, records=len(batch))
+        yield batch
 
 
 class PreviewTap:

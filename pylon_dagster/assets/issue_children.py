@@ -80,6 +80,7 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
             # Deleted between the search and now: it has no children any more.
             fetch.note_not_found(issue_id)
             records = []
+        client.progress.advanced(fetch.stream, records=len(records), fetches=1)
         return ChildBatch(parent_id=issue_id, records=records)
 
     with ThreadPoolExecutor(FETCH_WORKERS_PER_STREAM) as pool:
@@ -100,6 +101,7 @@ def _sync_stream(
         fetch = _ChildFetch(
             stream, changed_parents(tx.connection, stream, "issues", window.start, window.end)
         )
+        client.progress.planned(stream, len(fetch.issues))
         load = tx.load(stream, _fetch_children(client, fetch))
         mark_fetched(tx.connection, stream, fetch.found)
         # Gone from Pylon: marked deleted, and fetched again should it come back.
@@ -137,6 +139,8 @@ def issue_children(
     window = context.partition_time_window
     warehouse.ensure_tables()
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
+    for name in streams:  # fetched together: no time left until every one has counted its work
+        pylon.progress.planned(name, None)
     with ThreadPoolExecutor(len(streams)) as pool:
         futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
         # Stopped: the other stream's thread stops at its next request instead of fetching every

@@ -15,6 +15,7 @@ from pylon_dagster.assets.common import (
     asset_key,
     fail_fast_on_permanent_errors,
     materialization_metadata,
+    reported,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
 from pylon_dagster.pylon.resource import PylonResource
@@ -56,7 +57,7 @@ def issues(
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         pages = client.iter_issue_pages_updated_between(window.start, window.end)
         with warehouse.transaction() as tx:
-            load = tx.load("issues", preview(pages))
+            load = tx.load("issues", preview(reported(pages, "issues", pylon.progress)))
     context.log.info(
         f"issues updated in [{window.start:%Y-%m-%d}, {window.end:%Y-%m-%d}): {load.received} "
         f"received, {load.inserted} new, {load.updated} updated, {load.unchanged} unchanged"

@@ -26,6 +26,7 @@ def _kb_batches(
 ) -> Iterator[ChildBatch]:
     for kb_id in current:
         records = list(client.iter_records(child.endpoint, path_params={"id": kb_id}))
+        client.progress.advanced(child.name, records=len(records), fetches=1)
         yield ChildBatch(parent_id=kb_id, records=records)
     # A knowledge base deleted upstream takes its articles and collections with it.
     for kb_id in vanished:
@@ -53,6 +54,7 @@ def knowledge_base_contents(
         ):
             current = known_parent_ids(tx.connection, "knowledge_bases")
             vanished = sorted(set(stored_parent_ids(tx.connection, child.name)) - set(current))
+            client.progress.planned(child.name, len(current))
             load = tx.load(child.name, _kb_batches(client, child, current, vanished))
         yield dg.MaterializeResult(
             asset_key=asset_key(child.name),

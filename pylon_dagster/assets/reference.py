@@ -15,6 +15,7 @@ from pylon_dagster.assets.common import (
     asset_key,
     fail_fast_on_permanent_errors,
     materialization_metadata,
+    reported,
 )
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.streams import Stream, full_refresh_streams
@@ -42,7 +43,7 @@ def build_reference_asset(stream: Stream) -> dg.AssetsDefinition:
             pages = itertools.chain.from_iterable(
                 client.iter_pages(stream.endpoint, params=query) for query in stream.queries
             )
-            load = tx.load(stream.name, preview(pages))
+            load = tx.load(stream.name, preview(reported(pages, stream.name, pylon.progress)))
         return dg.MaterializeResult(
             metadata=materialization_metadata(
                 load, client.stats, preview=preview.rows, preview_columns=stream.preview_columns

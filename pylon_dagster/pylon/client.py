@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from pylon_dagster.progress.sink import NO_PROGRESS, ProgressSink
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Grant, Priority, RateBudget
 from pylon_dagster.pylon.endpoints import Endpoint
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 MAX_PAGE_SIZE = 999
+UNPACED_WINDOW_SECONDS = 60.0
+"""The window reported with the requests of a client without a budget (no rate to pace by)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class PylonClient:
 
     `transport` replaces httpx's network transport (e.g. `httpx.MockTransport` in unit tests).
     Setting `stop` makes every waiting or retrying request raise `PylonStoppedError` at once.
+    Every request sent is reported to `progress`, with the rate its slot was granted at.
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class PylonClient:
         max_pages: int = 100_000,
         transport: httpx.BaseTransport | None = None,
         stop: threading.Event | None = None,
+        progress: ProgressSink = NO_PROGRESS,
     ):
         if not api_token:
             raise PylonAuthenticationError(
@@ -155,6 +160,7 @@ class PylonClient:
         self.priority = priority
         self._token = api_token
         self._stop = stop or threading.Event()
+        self.progress = progress
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -243,10 +249,12 @@ class PylonClient:
     def _take_slot(self, endpoint: Endpoint) -> Grant | None:
         if self._budget is None:
             self.stats.add(endpoint.key, requests=1)
+            self.progress.requested(endpoint.key, None, UNPACED_WINDOW_SECONDS)
             return None
         grant = self._budget.acquire(endpoint.key, self.priority, stop=self._stop)
         self.stats.add(endpoint.key, requests=1, paced_seconds=grant.waited_seconds)
         self.stats.note_rate(grant, self._budget.window_seconds)
+        self.progress.requested(endpoint.key, grant.rate, self._budget.window_seconds)
         return grant
 
     def _give_back(self, grant: Grant | None, response: httpx.Response | None) -> None:

@@ -14,6 +14,9 @@ import httpx
 from pydantic import Field, PrivateAttr
 
 from pylon_dagster.dagster_adapter import interrupt_requested
+from pylon_dagster.progress.lines import PeriodicLines
+from pylon_dagster.progress.relay import PROCESS_RELAY
+from pylon_dagster.progress.sink import ProgressFanOut, ProgressSink
 from pylon_dagster.pylon.budget import Priority, RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
@@ -105,12 +108,34 @@ class PylonResource(dg.ConfigurableResource):
     search_window_days: int = Field(
         default=30, description="Longest updated_at window per issue search (Pylon caps it at 30)."
     )
+    progress_interval_seconds: float = Field(
+        default=30.0,
+        description="Least time between two progress lines in the run's event log.",
+    )
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)
     _stop: threading.Event = PrivateAttr(default_factory=threading.Event)
+    _run_log_lines: PeriodicLines | None = PrivateAttr(default=None)
+    _progress: ProgressSink = PrivateAttr(default_factory=lambda: PROCESS_RELAY)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
         self._run_priority = priority_for_run(dict(run.tags)) if run else Priority.BULK
+        if run is not None and context.log is not None:
+            self._run_log_lines = PeriodicLines(
+                context.log.info, interval_seconds=self.progress_interval_seconds
+            )
+            self._progress = ProgressFanOut([self._run_log_lines, PROCESS_RELAY])
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_log_lines is not None:
+            self._run_log_lines.flush()
+
+    @property
+    def progress(self) -> ProgressSink:
+        """Where the assets report their progress: the run's event log, as lines at most every
+        `progress_interval_seconds`, and this process's listeners (the headless sync's display).
+        The Pylon clients of this resource report every request there too."""
+        return self._progress
 
     def stop(self) -> None:
         """Make every client of this resource stop at its next wait or request (on interrupt)."""
@@ -159,6 +184,7 @@ class PylonResource(dg.ConfigurableResource):
             page_size=self.page_size,
             search_window=timedelta(days=self.search_window_days),
             stop=self._stop,
+            progress=self._progress,
         )
         with client, self._stopped_on_interrupt():
             yield client

@@ -149,6 +149,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+RUN_LOGS_QUERY = """
+query RunLogs($runId: ID!) {
+  logsForRun(runId: $runId) {
+    __typename
+    ... on EventConnection { events { ... on MessageEvent { message } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
 class DagsterDev:
     """A running `dagster dev`: `graphql()` plus helpers for the queries the tests need."""
 
@@ -225,6 +236,12 @@ class DagsterDev:
             {**run, "tags": {tag["key"]: tag["value"] for tag in run["tags"]}}
             for run in result["results"]
         ]
+
+    def run_messages(self, run_id: str) -> list[str]:
+        """The messages of a run's event log, as the UI shows them."""
+        result = self.graphql(RUN_LOGS_QUERY, {"runId": run_id})["logsForRun"]
+        assert result["__typename"] == "EventConnection", result
+        return [event["message"] for event in result["events"] if event.get("message")]
 
     def partition_stats(self, asset_path: Sequence[str]) -> dict[str, int]:
         result = self.graphql(PARTITION_STATS_QUERY, {"key": {"path": list(asset_path)}})

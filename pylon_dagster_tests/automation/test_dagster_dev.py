@@ -190,6 +190,9 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             )
             assert spans == [(partitions[0], partitions[29]), (partitions[30], partitions[59])]
             assert {r["status"] for r in runs} == {"SUCCESS"}
+            # Runs launched from the UI write their progress to the run's event log.
+            progress = [m for m in dev.run_messages(runs[0]["runId"]) if m.startswith("progress:")]
+            assert progress and "issues: " in progress[-1] and "requests at" in progress[-1]
             issues_stats = dev.partition_stats(ISSUES)
             assert issues_stats["numMaterialized"] == issues_stats["numPartitions"] == 60
             timings["backfill"] = time.monotonic() - began
@@ -209,6 +212,12 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             wait_for(lambda: _settled(dev), timeout=CHILDREN_TIMEOUT, what="runs to finish")
             settled_at = time.time()
             timings["children"] = time.monotonic() - began
+            assert any(
+                "issue_messages: " in message and "fetches" in message
+                for run in dev.runs()
+                for message in dev.run_messages(run["runId"])
+                if message.startswith("progress: ETA")
+            )
             assert _differences(warehouse, emulator) == {}
             assert len(_rows(warehouse, "issues")) == ISSUE_COUNT
 

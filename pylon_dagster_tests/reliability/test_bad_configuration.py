@@ -76,6 +76,10 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         {"PYLON_BACKFILL_SHARE": "2"},
         ("PYLON_BACKFILL_SHARE='2' must be a number above 0 and at most 1", "0.5"),
     ),
+    "progress_interval_not_a_number": (
+        {"PYLON_PROGRESS_INTERVAL_SECONDS": "often"},
+        ("PYLON_PROGRESS_INTERVAL_SECONDS='often' must be a number of seconds from 0", "30"),
+    ),
     "webhook_retention_zero": (
         {"PYLON_WEBHOOK_RETENTION_DAYS": "0"},
         ("PYLON_WEBHOOK_RETENTION_DAYS='0' must be a number of days from 1 to 3650", "7"),
