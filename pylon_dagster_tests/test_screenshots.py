@@ -70,3 +70,31 @@ def _processes_naming(folder: Path) -> list[str]:
         if str(folder) in command or str(folder) in environment:
             found.append(f"{process.pid}: {command[:200]}")
     return found
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--chromium", "/nonexistent/chromium"], "Error: Debian's chromium is not installed"),
+        (["--workdir", "{used}"], "is not empty: the pictures need a fresh demo"),
+    ],
+    ids=["no_chromium", "used_workdir"],
+)
+def test_the_script_refuses_what_it_cannot_use_in_one_line(
+    tmp_path: Path, arguments: list[str], message: str
+):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "demo.log").write_text("an earlier demo")
+
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *(a.format(used=used) for a in arguments)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout.count("\n") == 1 and message in result.stdout, result.stdout
+    assert result.stderr == ""
+    assert (used / "demo.log").read_text() == "an earlier demo"

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=ROOT / "docs", help="where the PNGs go")
     parser.add_argument("--issues", type=int, help="issues the demo's emulator generates")
     parser.add_argument(
-        "--workdir", type=Path, help="the demo's folder (kept); default: a temporary one"
+        "--workdir", type=Path, help="a new folder for the demo, kept; default: a temporary one"
     )
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args(argv)
@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     # even when this script was started with those signals ignored (e.g. in the background).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.workdir is not None and args.workdir.exists() and any(args.workdir.iterdir()):
+        print(f"Error: --workdir {args.workdir} is not empty: the pictures need a fresh demo")
+        return 1
     if not Path(args.chromium).exists():
         print("Error: Debian's chromium is not installed: apt-get install chromium", flush=True)
         return 1
@@ -164,8 +167,8 @@ def _wait_until_serving(url: str, demo: subprocess.Popen[bytes], log: Path) -> N
 
 
 def _stop(demo: subprocess.Popen[bytes], env: dict[str, str], workdir: Path, log: Path) -> None:
-    """Ctrl-C to the demo's session, as in its terminal; SIGKILL if it hangs, then its Postgres
-    (a killed demo cannot stop it). Raises if anything is left running."""
+    """Ctrl-C to the demo's process group, as in its terminal, SIGKILL if it hangs; then its
+    Postgres, if still running (a killed demo cannot stop it). Raises if anything was left."""
     postgres_pid = workdir / ".state" / "postgres" / "postmaster.pid"
     if demo.poll() is None:
         os.killpg(demo.pid, signal.SIGINT)
@@ -175,31 +178,27 @@ def _stop(demo: subprocess.Popen[bytes], env: dict[str, str], workdir: Path, log
             print(f"The demo did not stop within {DEMO_STOP_SECONDS} s: killing it", flush=True)
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait()
-    left = _session_members(demo.pid)
+    left = _group_alive(demo.pid)
     if left:
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
+        os.killpg(demo.pid, signal.SIGKILL)
     if postgres_pid.exists():
         subprocess.run([str(PYLON_DAGSTER), "stop-postgres"], cwd=workdir, env=env, check=False)
     if left or postgres_pid.exists():
         raise ScreenshotError(
-            f"the demo left processes running ({left or 'its embedded Postgres'}); see {log}"
+            "the demo left "
+            + ("processes of its dagster dev" if left else "its embedded Postgres")
+            + f" running; see {log}"
         )
     print("Stopped the demo, its dagster dev and its embedded Postgres", flush=True)
 
 
-def _session_members(session: int) -> list[int]:
-    """Processes still in the demo's session (its `dagster dev`, code servers, run workers)."""
-    import psutil
-
-    members = []
-    for process in psutil.process_iter():
-        try:
-            if os.getsid(process.pid) == session:
-                members.append(process.pid)
-        except (ProcessLookupError, PermissionError, psutil.Error):
-            continue
-    return members
+def _group_alive(group: int) -> bool:
+    """Whether a process of the demo's group (its `dagster dev`, code servers, run workers) runs."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def capture(url: str, chromium: str, out_dir: Path, profile: Path) -> list[Path]:
@@ -212,7 +211,6 @@ def capture(url: str, chromium: str, out_dir: Path, profile: Path) -> list[Path]
             "Playwright is not installed: .venv/bin/pip install -e '.[screenshots]'"
         ) from None
     lineage, partitions = out_dir / "lineage.png", out_dir / "issues-partitions.png"
-    shutil.rmtree(profile, ignore_errors=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             profile,
