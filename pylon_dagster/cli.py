@@ -89,7 +89,9 @@ def sync(start: datetime | None, end: datetime | None) -> None:
 
 
 @main.command()
-@click.option("--issues", default=300, show_default=True, help="Issues the emulator generates.")
+@click.option(
+    "--issues", default=1800, show_default=True, help="Issues the emulator spreads over 6 months."
+)
 @click.option("--time-scale", default=30.0, show_default=True, help="Emulator minutes per minute.")
 @click.option("--emulator-port", default=8765, show_default=True)
 @click.option("--dagster-port", default=3000, show_default=True)

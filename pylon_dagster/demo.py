@@ -3,6 +3,10 @@
 Everything lives in the state folder, so a second demo reuses the warehouse and the Dagster
 instance. The emulator runs time-scaled (a rate-limit "minute" lasts a couple of seconds) so the
 first sync takes about a minute instead of an hour; the client paces itself to the same minute.
+
+The emulator's issues span six months and, unless `PYLON_START_DATE` says otherwise, so do the
+`issues` partitions. The first sync fetches only the last 30 days (one run, quick to the UI); the
+older months stay missing partitions, for a backfill from the UI.
 """
 
 from __future__ import annotations
@@ -10,19 +14,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
+import dagster as dg
 
 from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
-from pylon_dagster.settings import remember_default_start_date
+from pylon_dagster.settings import remember_default_start_date, start_date
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1
 UI_STOP_SECONDS = 60
-# The default partitions start 30 days back: generate exactly the issues they cover.
-DEMO_DAYS = 30
+DEMO_DAYS = 182
+"""How far back the emulator's issues go: about six months of daily partitions."""
+FIRST_SYNC_DAYS = 30
+"""Days the first sync fetches (today and the 29 before): one run, one search window."""
 
 
 def run_demo(
@@ -32,13 +40,10 @@ def run_demo(
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
     home = dagster_home()
-    remember_default_start_date()
+    dataset = generate(DEMO_SEED, issues=issues, days=DEMO_DAYS)
+    remember_default_start_date(earliest=dataset.since.date())
     # Today's Pylon: the October 2026 limits, which the client also starts from.
-    emulator = PylonEmulator(
-        generate(DEMO_SEED, issues=issues, days=DEMO_DAYS),
-        time_scale=time_scale,
-        rate_limit_preset=LATEST_API_VERSION,
-    )
+    emulator = PylonEmulator(dataset, time_scale=time_scale, rate_limit_preset=LATEST_API_VERSION)
     with EmulatorServer(emulator, port=emulator_port) as server:
         os.environ.update(
             PYLON_API_URL=server.url,
@@ -49,8 +54,7 @@ def run_demo(
         # Imported only now: the code location reads the environment set just above.
         from pylon_dagster.definitions import defs
 
-        runs = headless_sync(defs(), echo=click.echo)
-        if not all(run.success for run in runs):
+        if not _first_sync(defs(), dataset.now.date()):
             return 1
         if not open_ui:
             return 0
@@ -85,3 +89,19 @@ def serve_ui(port: int) -> int:
         except subprocess.TimeoutExpired:
             service.kill()
     return code
+
+
+def _first_sync(defs: dg.Definitions, today: date) -> bool:
+    """The reference streams and the last `FIRST_SYNC_DAYS` days of issues; says what is left."""
+    first_day = start_date(today=today)
+    recent = max(first_day, today - timedelta(days=FIRST_SYNC_DAYS - 1))
+    runs = headless_sync(defs, start=recent, echo=click.echo)
+    if not all(run.success for run in runs):
+        return False
+    if recent > first_day:
+        click.echo(
+            f"Issues from {first_day} to {recent - timedelta(days=1)} are not synced yet: in the "
+            "UI, open pylon/issues > Partitions and materialize the missing ones (a backfill); "
+            "their messages and threads follow."
+        )
+    return True

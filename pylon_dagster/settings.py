@@ -71,18 +71,26 @@ def start_date(*, today: date | None = None, anchor_file: Path | None = None) ->
 
 
 def remember_default_start_date(
-    *, today: date | None = None, anchor_file: Path | None = None
+    *, earliest: date | None = None, today: date | None = None, anchor_file: Path | None = None
 ) -> None:
-    """Pin the default start date in the state folder, unless one is set or already pinned.
+    """Pin the default start date in the state folder, unless `PYLON_START_DATE` is set.
 
     A default computed afresh on every load would move every day, and Dagster would see partitions
-    appear and vanish; the commands that sync call this once before loading the definitions.
+    appear and vanish; the commands that sync call this once before loading the definitions. The
+    first call pins 30 days before today, or `earliest` when given (the demo passes its dataset's
+    first day); a later call only moves the pin back to an earlier `earliest`, so partitions may
+    be added before the first one but never vanish.
     """
     anchor_file = anchor_file or _default_start_file()
-    if os.environ.get(START_DATE_VAR, "").strip() or anchor_file.exists():
+    if os.environ.get(START_DATE_VAR, "").strip():
         return
+    if anchor_file.exists():
+        pinned = start_date(today=today, anchor_file=anchor_file)
+        if earliest is None or earliest >= pinned:
+            return
     anchor_file.parent.mkdir(parents=True, exist_ok=True)
-    anchor_file.write_text(start_date(today=today, anchor_file=anchor_file).isoformat())
+    today = today or datetime.now(UTC).date()
+    anchor_file.write_text((earliest or today - DEFAULT_LOOKBACK).isoformat())
 
 
 def _default_start_file() -> Path:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.demo import DEMO_DAYS, FIRST_SYNC_DAYS
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import free_port, wait_for
 
@@ -48,7 +51,10 @@ def _demo_env(folder: Path, *unset: str) -> dict[str, str]:
 def test_the_demo_syncs_the_emulator_into_the_warehouse(
     tmp_path: Path, warehouse: PostgresWarehouse
 ):
+    """Partitions cover the emulator's whole dataset; the first sync fetches its last 30 days and
+    says which older days are left for a backfill from the UI."""
     env = _demo_env(tmp_path)
+    today_before = datetime.now(UTC).date()
     result = subprocess.run(
         [*COMMAND, "--sync-only", "--emulator-port", "0"],
         cwd=tmp_path,
@@ -68,8 +74,22 @@ def test_the_demo_syncs_the_emulator_into_the_warehouse(
             ).scalar_one()
             for table in ("issues", "issue_messages", "accounts", "knowledge_base_articles")
         }
+        oldest_synced = connection.execute(
+            sa.text(
+                f"SELECT min(updated_at AT TIME ZONE 'UTC') FROM \"{warehouse.schema_name}\".issues"
+            )
+        ).scalar_one()
     assert all(counts.values()), counts
     assert (tmp_path / ".state" / "dagster" / "dagster.yaml").exists()
+    todays = {today_before, datetime.now(UTC).date()}  # the run may cross a midnight
+    first_day = date.fromisoformat((tmp_path / ".state" / "default_start_date").read_text())
+    assert first_day in {today - timedelta(days=DEMO_DAYS) for today in todays}
+    recent = date.fromisoformat(re.search(r"issues (\S+) \.\. ", result.stdout).group(1))
+    assert recent in {today - timedelta(days=FIRST_SYNC_DAYS - 1) for today in todays}
+    assert oldest_synced.date() >= recent
+    assert f"Issues from {first_day} to {recent - timedelta(days=1)} are not synced yet" in (
+        result.stdout
+    )
 
 
 @pytest.mark.slow

@@ -135,9 +135,13 @@ _STATUS_LABELS = {
 
 @dataclass
 class Dataset:
-    """Every stream the API serves. Children are keyed by their parent's id."""
+    """Every stream the API serves. Children are keyed by their parent's id.
+
+    Issues and tasks were created and updated between `since` and `now`.
+    """
 
     now: datetime
+    since: datetime
     organization: Record
     accounts: list[Record]
     contacts: list[Record]
@@ -207,6 +211,7 @@ def generate(
     task_builder = _Builder(random.Random(f"{seed}/tasks"), builder.now)
     return Dataset(
         now=builder.now,
+        since=builder.now - timedelta(days=days),
         organization=builder.organization(),
         accounts=account_list,
         contacts=contact_list,

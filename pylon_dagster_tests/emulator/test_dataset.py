@@ -50,6 +50,7 @@ def test_now_defaults_to_the_current_minute():
 
 def test_issues_live_in_the_days_before_now(dataset: Dataset):
     start = NOW - timedelta(days=45)
+    assert dataset.since == start
     assert len(dataset.issues) == 400
     for issue in dataset.issues:
         assert _is_uuid(issue["id"])
