@@ -39,6 +39,8 @@ class Stream:
     queries: tuple[Mapping[str, str], ...] = field(default=({},))
     """Query parameters of each request sequence (custom fields are listed per object type)."""
     preview_columns: tuple[str, ...] = ("id",)
+    indexes: tuple[tuple[str, ...], ...] = ()
+    """Indexes the table's readers need besides its key (see `tablespec.Index`)."""
 
     @property
     def parent_key(self) -> str | None:
@@ -56,6 +58,7 @@ class Stream:
             parent_key=self.parent_key,
             version=self.version,
             history=self.history,
+            indexes=self.indexes,
         )
 
 
@@ -117,6 +120,17 @@ STREAMS: dict[str, Stream] = {
             version="updated_at",
             history=ISSUES_HISTORY.name,
             preview_columns=("id", "number", "title", "state", "updated_at"),
+            # The Custom App's reads (webapp/queries.py): an account's issues (all, or since a
+            # date), newest first, and the newest of one of its requesters.
+            indexes=(
+                ("account_id", "created_at DESC NULLS LAST", "number DESC NULLS LAST"),
+                (
+                    "account_id",
+                    "requester_id",
+                    "created_at DESC NULLS LAST",
+                    "number DESC NULLS LAST",
+                ),
+            ),
         ),
         Stream(
             "issue_messages",
