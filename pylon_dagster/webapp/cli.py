@@ -12,6 +12,10 @@ from pylon_dagster.webapp.settings import AppSettings
 
 APP_FACTORY = "pylon_dagster.webapp.app:app_from_env"
 MAX_WORKERS = 64
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn waits for a worker to answer its health check before killing it. Its default,
+5 s, kills healthy workers on a busy host: a new worker first imports Dagster, and the check is
+answered by a thread that shares the interpreter with that import and with the request threads."""
 
 
 @click.command("app")
@@ -34,7 +38,14 @@ def app(host: str, port: int, workers: int) -> None:
         check_configuration()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
 
 
 def check_configuration() -> None:
