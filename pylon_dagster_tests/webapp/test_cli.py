@@ -64,12 +64,22 @@ def test_a_worker_count_outside_1_to_64_is_refused(
     assert errors == [f"Error: Invalid value for '--workers': {reason}"]
 
 
-def test_a_bad_warehouse_url_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://pylon:hunter2@db.example.com/pylon", f"{URL_VAR} must point at PostgreSQL"),
+        (f"postgresql://pylon:hunter2@127.0.0.1:{free_port()}/pylon", "Cannot connect"),
+    ],
+    ids=["not_postgres", "unreachable"],
+)
+def test_a_bad_warehouse_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, url: str, message: str
+) -> None:
     monkeypatch.setenv(APP_SECRET_VAR, APP_SECRET)
-    monkeypatch.setenv(URL_VAR, "mysql://pylon:hunter2@db.example.com/pylon")
+    monkeypatch.setenv(URL_VAR, url)
     result = CliRunner().invoke(app, ["--port", "0", "--workers", "2"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {URL_VAR} must point at PostgreSQL")
+    assert result.output.startswith(f"Error: {message}")
     assert len(result.output.splitlines()) == 1
     assert "hunter2" not in result.output
 
