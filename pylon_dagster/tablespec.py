@@ -98,7 +98,7 @@ class TableSpec:
     version: str | None = None
     # The append-mode table that also receives every version loaded into this one.
     history: str | None = None
-    # Indexes the table's readers need (see `Index.terms`), e.g. (("account_id", "state"),).
+    # Indexes the table's readers need (see `Index.terms`), e.g. (("account_id", "created_at"),).
     indexes: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
