@@ -18,9 +18,11 @@ for an app that cannot keep up):
   indexes  the declared indexes, one process (`pylon-dagster app`)
   workers  the declared indexes, `pylon-dagster app --workers N` (--workers, default 2)
 
-Prints, per size and configuration: requests sent, answered, errors, throughput (answers per
-second), p50 and p99 latency; then the targets (p99 < 50 ms, no errors) for the last configuration
-and its ratios to the first. Uses PYLON_WAREHOUSE_URL or an embedded Postgres in a temporary state
+Prints, per size and configuration: the app's capacity (answers a second from CAPACITY_CLIENTS
+closed-loop clients, measured after the warm-up), then of the open-loop run: requests sent,
+answered, errors, throughput (answers a second), p50 and p99 latency; then the targets (p99 < 50
+ms, no errors) for the last configuration and its ratios to the first. An app whose capacity is
+below the rate falls behind for good: its queue grows until every answer comes after --timeout. Uses PYLON_WAREHOUSE_URL or an embedded Postgres in a temporary state
 folder; each size works in a schema of its own, dropped afterwards. The machine's other work shows
 in the figures: on a shared machine, run it more than once.
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import itertools
 import math
 import os
 import random
@@ -57,6 +60,8 @@ CONFIGS = ("main", "indexes", "workers")
 BASE_ISSUES = 10_000
 PAGE = 5_000
 WARMUP_RATE = 10.0
+CAPACITY_CLIENTS = 16
+CAPACITY_SECONDS = 15.0
 MAX_IN_FLIGHT = 256
 """Requests awaiting an answer at most. Later ones wait their turn in the client (their latency
 still runs from their scheduled time): httpx's pool slows to a crawl with thousands of them."""
@@ -89,6 +94,8 @@ class Figures:
     p50_ms: float
     p99_ms: float
     """inf when that share of the requests had not answered within the timeout."""
+    capacity: float
+    """Answers a second in a closed loop (CAPACITY_CLIENTS back to back): what the app can do."""
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -244,6 +251,28 @@ def signed_requests(
     return [requests[rng.randrange(len(requests))] for _ in range(count)]
 
 
+async def capacity(url: str, requests: list[tuple[str, dict[str, str]]]) -> float:
+    """Answers a second with CAPACITY_CLIENTS clients that each send their next request as soon
+    as the last one answered: the app's throughput, whatever the open-loop queue did."""
+    loop = asyncio.get_running_loop()
+    pending = itertools.cycle(requests)
+    answered = 0
+    limits = httpx.Limits(max_connections=CAPACITY_CLIENTS)
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def one_client(deadline: float) -> None:
+            nonlocal answered
+            while loop.time() < deadline:
+                path, headers = next(pending)
+                answered += (await client.get(path, headers=headers)).status_code == 200
+
+        start = loop.time()
+        clients = (one_client(start + CAPACITY_SECONDS) for _ in range(CAPACITY_CLIENTS))
+        await asyncio.gather(*clients)
+        return answered / (loop.time() - start)
+
+
 async def drive(
     url: str, requests: list[tuple[str, dict[str, str]]], rate: float, timeout: float
 ) -> Figures:
@@ -295,6 +324,7 @@ async def drive(
         throughput=answered / elapsed,
         p50_ms=percentile(0.50),
         p99_ms=percentile(0.99),
+        capacity=math.nan,
     )
 
 
@@ -358,9 +388,9 @@ def benchmark(args: argparse.Namespace) -> None:
                 print(f"  {config.title}: {args.duration:g} s", file=sys.stderr, flush=True)
                 with running_app(config, schema, secret, log_path) as url:
                     asyncio.run(drive(url, warmup, WARMUP_RATE, args.timeout))
-                    results[size, config.name] = asyncio.run(
-                        drive(url, measured, args.rate, args.timeout)
-                    )
+                    closed_loop = asyncio.run(capacity(url, warmup))
+                    open_loop = asyncio.run(drive(url, measured, args.rate, args.timeout))
+                results[size, config.name] = dataclasses.replace(open_loop, capacity=closed_loop)
         finally:
             with engine.begin() as connection:
                 connection.exec_driver_sql(drop)
@@ -380,14 +410,14 @@ def report(
     )
     print(
         f"{'issues':>8}  {'configuration':<32} {'sent':>6} {'answered':>8} {'errors':>6} "
-        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9}"
+        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'capacity/s':>10}"
     )
-    for config in configs:
-        for size in args.sizes:
+    for size in args.sizes:
+        for config in configs:
             f = results[size, config.name]
             print(
                 f"{size:>8,}  {config.title:<32} {f.sent:>6,} {f.answered:>8,} {f.errors:>6,} "
-                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9}"
+                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {f.capacity:>10.1f}"
             )
     first, last = configs[0], configs[-1]
     for size in args.sizes:
@@ -400,8 +430,9 @@ def report(
         if first != last:
             base = results[size, first.name]
             print(
-                f"       vs {first.title}: {f.throughput / base.throughput:.1f}x the answers "
-                f"a second, p50 {ms(base.p50_ms)} -> {ms(f.p50_ms)} ms"
+                f"       vs {first.title}: capacity {f.capacity / base.capacity:.1f}x, open-loop "
+                f"answers {f.throughput / base.throughput:.1f}x, p50 {ms(base.p50_ms)} -> "
+                f"{ms(f.p50_ms)} ms"
             )
 
 
