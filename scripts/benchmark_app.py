@@ -18,8 +18,9 @@ for an app that cannot keep up):
   indexes  the declared indexes, one process (`pylon-dagster app`)
   workers  the declared indexes, `pylon-dagster app --workers N` (--workers, default 2)
 
-Prints, per size and configuration: the app's capacity (answers a second from CAPACITY_CLIENTS
-closed-loop clients, measured after the warm-up), then of the open-loop run: requests sent,
+Prints, per size and configuration: the rows of `issues` Postgres reads per sidebar (its own
+counters, unaffected by the machine's load), the app's capacity (answers a second from
+CAPACITY_CLIENTS closed-loop clients, measured after the warm-up), then of the open-loop run: requests sent,
 answered, errors, throughput (answers a second), p50 and p99 latency; then the targets (p99 < 50
 ms, no errors) for the last configuration and its ratios to the first. An app whose capacity is
 below the rate falls behind for good: its queue grows until every answer comes after --timeout. Uses PYLON_WAREHOUSE_URL or an embedded Postgres in a temporary state
@@ -61,6 +62,7 @@ BASE_ISSUES = 10_000
 PAGE = 5_000
 WARMUP_RATE = 10.0
 CAPACITY_CLIENTS = 16
+ROWS_READ_SAMPLE = 100
 CAPACITY_SECONDS = 15.0
 MAX_IN_FLIGHT = 256
 """Requests awaiting an answer at most. Later ones wait their turn in the client (their latency
@@ -96,6 +98,8 @@ class Figures:
     """inf when that share of the requests had not answered within the timeout."""
     capacity: float
     """Answers a second in a closed loop (CAPACITY_CLIENTS back to back): what the app can do."""
+    rows_read: float
+    """Rows of `issues` read per sidebar (`issue_rows_read`): independent of the machine's load."""
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -223,6 +227,42 @@ def free_port() -> int:
 # -- the load --------------------------------------------------------------------------------------
 
 
+def sidebar_ids(issue: dict[str, Any]) -> dict[str, str]:
+    """The ids Pylon sends with the sidebar of `issue`."""
+    return {
+        "issue_id": issue["id"],
+        "account_id": (issue["account"] or {}).get("id") or "",
+        "requester_id": (issue["requester"] or {}).get("id") or "",
+        "requester_email": (issue["requester"] or {}).get("email") or "",
+    }
+
+
+def issue_rows_read(schema: str, organization: Organization) -> float:
+    """Rows of `issues` Postgres reads per sidebar, by its own counters for one transaction that
+    renders ROWS_READ_SAMPLE sidebars in this process: what the indexes save, on any machine."""
+    from sqlalchemy import text
+
+    from pylon_dagster.warehouse import PostgresWarehouse
+    from pylon_dagster.webapp.queries import SidebarQueries
+    from pylon_dagster.webapp.sidebar import FetchRequest, render
+
+    rng = random.Random(3)
+    with PostgresWarehouse(schema_name=schema).transaction() as tx:
+        queries = SidebarQueries(tx.connection, schema)
+        for _ in range(ROWS_READ_SAMPLE):
+            ids = sidebar_ids(organization.issue(rng.randrange(organization.size)))
+            request = FetchRequest.from_query({name: [value] for name, value in ids.items()})
+            render(queries, request, now=datetime.now(UTC))
+        read = tx.connection.execute(
+            text(
+                "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+                "WHERE schemaname = :schema AND relname = 'issues'"
+            ),
+            {"schema": schema},
+        ).scalar_one()
+    return read / ROWS_READ_SAMPLE
+
+
 def signed_requests(
     organization: Organization, secret: str, count: int, seed: int = 1
 ) -> list[tuple[str, dict[str, str]]]:
@@ -239,10 +279,7 @@ def signed_requests(
             "app_id": "app_benchmark",
             "widget_id": "widget_benchmark",
             "organization_id": "org_benchmark",
-            "issue_id": issue["id"],
-            "account_id": (issue["account"] or {}).get("id") or "",
-            "requester_id": (issue["requester"] or {}).get("id") or "",
-            "requester_email": (issue["requester"] or {}).get("email") or "",
+            **sidebar_ids(issue),
         }
         signature = sign(secret, go_query_json({k: [v] for k, v in params.items()}))
         requests.append(
@@ -265,7 +302,8 @@ async def capacity(url: str, requests: list[tuple[str, dict[str, str]]]) -> floa
             nonlocal answered
             while loop.time() < deadline:
                 path, headers = next(pending)
-                answered += (await client.get(path, headers=headers)).status_code == 200
+                with suppress(httpx.HTTPError):
+                    answered += (await client.get(path, headers=headers)).status_code == 200
 
         start = loop.time()
         clients = (one_client(start + CAPACITY_SECONDS) for _ in range(CAPACITY_CLIENTS))
@@ -325,6 +363,7 @@ async def drive(
         p50_ms=percentile(0.50),
         p99_ms=percentile(0.99),
         capacity=math.nan,
+        rows_read=math.nan,
     )
 
 
@@ -390,7 +429,9 @@ def benchmark(args: argparse.Namespace) -> None:
                     asyncio.run(drive(url, warmup, WARMUP_RATE, args.timeout))
                     closed_loop = asyncio.run(capacity(url, warmup))
                     open_loop = asyncio.run(drive(url, measured, args.rate, args.timeout))
-                results[size, config.name] = dataclasses.replace(open_loop, capacity=closed_loop)
+                results[size, config.name] = dataclasses.replace(
+                    open_loop, capacity=closed_loop, rows_read=issue_rows_read(schema, organization)
+                )
         finally:
             with engine.begin() as connection:
                 connection.exec_driver_sql(drop)
@@ -410,14 +451,15 @@ def report(
     )
     print(
         f"{'issues':>8}  {'configuration':<32} {'sent':>6} {'answered':>8} {'errors':>6} "
-        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'capacity/s':>10}"
+        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'capacity/s':>10} {'rows/sidebar':>12}"
     )
     for size in args.sizes:
         for config in configs:
             f = results[size, config.name]
             print(
                 f"{size:>8,}  {config.title:<32} {f.sent:>6,} {f.answered:>8,} {f.errors:>6,} "
-                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {f.capacity:>10.1f}"
+                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {f.capacity:>10.1f} "
+                f"{f.rows_read:>12,.0f}"
             )
     first, last = configs[0], configs[-1]
     for size in args.sizes:
@@ -430,7 +472,8 @@ def report(
         if first != last:
             base = results[size, first.name]
             print(
-                f"       vs {first.title}: capacity {f.capacity / base.capacity:.1f}x, open-loop "
+                f"       vs {first.title}: rows read per sidebar {base.rows_read:,.0f} -> "
+                f"{f.rows_read:,.0f}, capacity {f.capacity / base.capacity:.1f}x, open-loop "
                 f"answers {f.throughput / base.throughput:.1f}x, p50 {ms(base.p50_ms)} -> "
                 f"{ms(f.p50_ms)} ms"
             )
