@@ -62,8 +62,8 @@ BASE_ISSUES = 10_000
 PAGE = 5_000
 WARMUP_RATE = 10.0
 CAPACITY_CLIENTS = 16
-ROWS_READ_SAMPLE = 100
 CAPACITY_SECONDS = 15.0
+ROWS_READ_SAMPLE = 100
 MAX_IN_FLIGHT = 256
 """Requests awaiting an answer at most. Later ones wait their turn in the client (their latency
 still runs from their scheduled time): httpx's pool slows to a crawl with thousands of them."""
@@ -159,14 +159,15 @@ def set_indexes(schema: str, present: bool) -> None:
     warehouse = PostgresWarehouse(schema_name=schema)
     if present:
         warehouse.ensure_tables()
+    declared = [
+        index
+        for spec in TABLES.values()
+        for index in spec.all_indexes
+        if index.terms in spec.indexes and not present
+    ]
     with warehouse.transaction() as tx:
-        for spec in TABLES.values():
-            if not present:
-                for index in spec.all_indexes:
-                    if index.terms in spec.indexes:
-                        tx.connection.exec_driver_sql(
-                            f"DROP INDEX IF EXISTS {qualified(schema, index.name)}"
-                        )
+        for index in declared:
+            tx.connection.exec_driver_sql(f"DROP INDEX IF EXISTS {qualified(schema, index.name)}")
         for table in ("issues", "accounts", "contacts"):
             tx.connection.exec_driver_sql(f"ANALYZE {qualified(schema, table)}")
 
@@ -303,7 +304,10 @@ async def capacity(url: str, requests: list[tuple[str, dict[str, str]]]) -> floa
             while loop.time() < deadline:
                 path, headers = next(pending)
                 with suppress(httpx.HTTPError):
-                    answered += (await client.get(path, headers=headers)).status_code == 200
+                    # Awaited before `answered` is read: `answered += await ...` would read it
+                    # first and lose the other clients' answers meanwhile.
+                    response = await client.get(path, headers=headers)
+                    answered += response.status_code == 200
 
         start = loop.time()
         clients = (one_client(start + CAPACITY_SECONDS) for _ in range(CAPACITY_CLIENTS))
