@@ -43,6 +43,8 @@ class Stream:
     preview_columns: tuple[str, ...] = ("id",)
     soft_delete: bool = False
     """Records gone upstream are marked in `_deleted_at` (see `assets/issue_deletions.py`)."""
+    indexes: tuple[tuple[str, ...], ...] = ()
+    """Indexes the table's readers need besides its key (see `tablespec.Index`)."""
 
     @property
     def parent_key(self) -> str | None:
@@ -62,6 +64,7 @@ class Stream:
             history=self.history,
             partition_column=self.partition_column,
             soft_delete=self.soft_delete,
+            indexes=self.indexes,
         )
 
 
@@ -126,6 +129,17 @@ STREAMS: dict[str, Stream] = {
             partition_column="updated_at",
             preview_columns=("id", "number", "title", "state", "updated_at"),
             soft_delete=True,
+            # The Custom App's reads (webapp/queries.py): an account's issues (all, or since a
+            # date), newest first, and the newest of one of its requesters.
+            indexes=(
+                ("account_id", "created_at DESC NULLS LAST", "number DESC NULLS LAST"),
+                (
+                    "account_id",
+                    "requester_id",
+                    "created_at DESC NULLS LAST",
+                    "number DESC NULLS LAST",
+                ),
+            ),
         ),
         Stream(
             "issue_messages",

@@ -20,6 +20,9 @@ PG_TYPES = ("text", "bigint", "double precision", "boolean", "timestamptz", "tex
 DELETED_AT = "_deleted_at"
 """When a soft-deleted table's record was found gone upstream; NULL while it exists."""
 NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+MAX_NAME_LENGTH = 63
+DESCENDING = " DESC NULLS LAST"
+"""The one descending order an index column can have: the one `ORDER BY x DESC NULLS LAST` reads."""
 
 
 def is_plain_name(name: str) -> bool:
@@ -63,6 +66,29 @@ def col(name: str, pg_type: str = "text", path: str | None = None, description: 
 
 
 @dataclass(frozen=True)
+class Index:
+    """A b-tree index of a table. Its name is derived from the table and its terms, so it is the
+    same in every warehouse, and `ensure_tables()` can tell whether it exists."""
+
+    table: str
+    terms: tuple[str, ...]
+    """Key columns in order, each `column` (ascending) or `column DESC NULLS LAST`."""
+
+    @property
+    def keys(self) -> tuple[tuple[str, bool], ...]:
+        """(column, descending) of each term."""
+        return tuple(
+            (term.removesuffix(DESCENDING), term.endswith(DESCENDING)) for term in self.terms
+        )
+
+    @property
+    def name(self) -> str:
+        """`<table>_<column>[_desc]_..._idx`: for one column, the name Postgres itself gives."""
+        words = (f"{column}_desc" if descending else column for column, descending in self.keys)
+        return f"{self.table}_{'_'.join(words)}_idx"
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     mode: WriteMode
@@ -83,6 +109,8 @@ class TableSpec:
     # Rows whose record is gone upstream are kept and marked in `_deleted_at`, not deleted; a load
     # that brings the record back clears the mark.
     soft_delete: bool = False
+    # Indexes the table's readers need (see `Index.terms`), e.g. (("account_id", "created_at"),).
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         names = self.column_names
@@ -110,6 +138,21 @@ class TableSpec:
             )
         if self.soft_delete and self.mode is not WriteMode.MERGE:
             raise ValueError(f"{self.name}: only a merge table keeps rows marked deleted")
+        self._check_indexes()
+
+    def _check_indexes(self) -> None:
+        for index in self.all_indexes:
+            unknown = [column for column, _ in index.keys if column not in self.column_names]
+            if not index.terms or unknown:
+                raise ValueError(
+                    f"{self.name}: index {index.terms} names no column or unknown ones {unknown}; "
+                    f"write each term as a column name, optionally followed by{DESCENDING}"
+                )
+            if len(index.name) > MAX_NAME_LENGTH:
+                raise ValueError(f"{self.name}: index name {index.name} is over 63 characters")
+        names = [index.name for index in self.all_indexes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate indexes in {names}")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -122,6 +165,15 @@ class TableSpec:
     @property
     def primary_key(self) -> tuple[str, ...]:
         return (self.key, self.version) if self.mode is WriteMode.APPEND else (self.key,)
+
+    @property
+    def all_indexes(self) -> tuple[Index, ...]:
+        """Every index but the primary key: the parent key's and a merge table's version's (the
+        loader and the bookkeeping look rows up by them), then the declared ones."""
+        implicit = [(self.parent_key,)] if self.parent_key else []
+        if self.version and self.mode is WriteMode.MERGE:
+            implicit.append((self.version,))
+        return tuple(Index(self.name, terms) for terms in (*implicit, *self.indexes))
 
 
 def ts(name: str, path: str | None = None, description: str = "") -> Column:

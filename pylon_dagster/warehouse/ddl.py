@@ -3,7 +3,10 @@
 A typed column present in a spec but missing from its table is added and filled from `raw` in the
 same transaction, so a new column needs no migration and is complete as soon as it exists. Other
 differences (a changed type, a removed column) are left alone: they would need a decision about
-existing data. Concurrent callers (every asset run calls this) are serialised by an advisory lock.
+existing data. Indexes declared in a spec (and the implicit ones, see `TableSpec.all_indexes`) are
+created when their stable name is missing from the schema; an existing one is never touched, so
+changing an index's terms gives it a new name. Concurrent callers (every asset run calls this) are
+serialised by an advisory lock.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import DELETED_AT, TableSpec, WriteMode
+from pylon_dagster.tablespec import DELETED_AT, DESCENDING, Index, TableSpec
 from pylon_dagster.warehouse import bookkeeping, casts
 from pylon_dagster.warehouse.sql import ident, literal, qualified
 from pylon_dagster.warehouse.tables import TABLES
@@ -29,6 +32,7 @@ _EXISTING_COLUMNS = sa.text(
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')
     """
 )
+_EXISTING_INDEXES = sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = :schema")
 
 
 def ensure_tables(connection: sa.Connection, schema: str) -> None:
@@ -52,6 +56,7 @@ def ensure_tables(connection: sa.Connection, schema: str) -> None:
             _add_missing_columns(connection, spec, schema, existing[spec.name])
     if bookkeeping.FETCH_STATE_TABLE not in existing:
         connection.exec_driver_sql(bookkeeping.create_table_sql(schema))
+    _create_missing_indexes(connection, schema)
 
 
 def ensure_schema(connection: sa.Connection, schema: str) -> None:
@@ -73,16 +78,30 @@ def _create_table_sql(spec: TableSpec, schema: str) -> list[str]:
     if spec.soft_delete:
         columns.append(f"{ident(DELETED_AT)} timestamptz")
     columns.append(f"PRIMARY KEY ({', '.join(ident(k) for k in spec.primary_key)})")
-    statements = [
+    return [
         f"CREATE TABLE {table} (\n    " + ",\n    ".join(columns) + "\n)",
         f"COMMENT ON TABLE {table} IS {literal(spec.description)}",
     ]
-    # Per-parent replacement and bookkeeping look rows up by parent and by version.
-    indexed = [spec.parent_key] if spec.parent_key else []
-    if spec.version and spec.mode is WriteMode.MERGE:
-        indexed.append(spec.version)
-    statements += [f"CREATE INDEX ON {table} ({ident(name)})" for name in indexed]
-    return statements
+
+
+def _create_missing_indexes(connection: sa.Connection, schema: str) -> None:
+    """Only the missing ones: even `IF NOT EXISTS` would wait for a lock that loads hold."""
+    present = set(connection.execute(_EXISTING_INDEXES, {"schema": schema}).scalars())
+    for spec in TABLES.values():
+        for index in spec.all_indexes:
+            if index.name not in present:
+                connection.exec_driver_sql(_create_index_sql(index, schema))
+                log.info("%s: created index %s", qualified(schema, spec.name), index.name)
+
+
+def _create_index_sql(index: Index, schema: str) -> str:
+    keys = ", ".join(
+        ident(column) + (DESCENDING if descending else "") for column, descending in index.keys
+    )
+    return (
+        f"CREATE INDEX IF NOT EXISTS {ident(index.name)} "
+        f"ON {qualified(schema, index.table)} ({keys})"
+    )
 
 
 def _add_missing_columns(

@@ -151,3 +151,12 @@ def create_app(
         yield
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """The service as `pylon-dagster app` runs it, from the environment's settings and warehouse.
+
+    uvicorn calls this in every worker process (`factory=True`), so each worker builds its own app
+    and, on its first request, its own engine and connection pool.
+    """
+    return create_app(PostgresWarehouse(), AppSettings.from_env())

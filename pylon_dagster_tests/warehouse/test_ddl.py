@@ -149,9 +149,50 @@ def test_table_schema_describes_every_column():
         {"columns": (col("raw"),)},  # clashes with a standard column
         {"name": "Issues"},  # not a plain name
         {"mode": WriteMode.REPLACE, "soft_delete": True},  # only a merge table keeps marked rows
+        {"indexes": (("state",),)},  # not a column
+        {"indexes": (("title DESC",),)},  # the one descending order is DESC NULLS LAST
+        {"indexes": ((),)},  # no column
+        {"indexes": (("title",), ("title",))},  # twice
+        {"name": "t" * 60, "indexes": (("title",),)},  # its name would be over 63 characters
     ],
 )
 def test_inconsistent_specs_are_rejected(changes):
     base = TableSpec("t", WriteMode.MERGE, (col("title"),), "A table.")
     with pytest.raises(ValueError):
         dataclasses.replace(base, **changes)
+
+
+def index_definitions(warehouse: PostgresWarehouse) -> dict[str, str]:
+    """{index name: its definition, without the schema} of every index in the schema."""
+    query = sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :schema")
+    with warehouse.transaction() as tx:
+        found = tx.connection.execute(query, {"schema": warehouse.schema_name}).all()
+    return {name: definition.replace(f"{warehouse.schema_name}.", "") for name, definition in found}
+
+
+def test_declared_indexes_exist_with_stable_names(warehouse: PostgresWarehouse):
+    warehouse.ensure_tables()
+    indexes = index_definitions(warehouse)
+    assert indexes["issues_account_id_created_at_desc_number_desc_idx"] == (
+        "CREATE INDEX issues_account_id_created_at_desc_number_desc_idx ON issues USING btree "
+        "(account_id, created_at DESC NULLS LAST, number DESC NULLS LAST)"
+    )
+    assert indexes["issues_account_id_requester_id_created_at_desc_number_desc_idx"].endswith(
+        "(account_id, requester_id, created_at DESC NULLS LAST, number DESC NULLS LAST)"
+    )
+    assert indexes["issue_messages_issue_id_idx"].endswith("USING btree (issue_id)")
+    expected = {index.name for spec in TABLES.values() for index in spec.all_indexes}
+    primary = {f"{name}_pkey" for name in TABLES} | {"child_fetch_state_pkey"}
+    assert set(indexes) == expected | primary
+
+
+def test_a_missing_index_is_created_on_an_existing_table(warehouse: PostgresWarehouse):
+    warehouse.ensure_tables()
+    load(warehouse, "issues", [[issue("i1", "2026-03-01T00:00:00Z", account={"id": "a1"})]])
+    name = "issues_account_id_created_at_desc_number_desc_idx"
+    with warehouse.transaction() as tx:
+        tx.connection.exec_driver_sql(f'DROP INDEX "{warehouse.schema_name}"."{name}"')
+    assert name not in index_definitions(warehouse)
+    warehouse.ensure_tables()
+    assert name in index_definitions(warehouse)
+    assert column(warehouse, "issues", "account_id") == {"i1": "a1"}
