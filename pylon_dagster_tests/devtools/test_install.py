@@ -113,7 +113,7 @@ def test_demo_installs_the_locked_versions_once_and_refuses_a_stale_lock(tmp_pat
 
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text().replace("dependencies = [", 'dependencies = [\n    "rich>=13",', 1)
+        pyproject.read_text().replace("dependencies = [", 'dependencies = [\n    "tomli-w>=1",', 1)
     )
     stale = _dev_py(project, venv_path, "test")
     assert stale.returncode == 1

@@ -49,8 +49,8 @@ UNCHANGED_DEPENDENCIES = {
     "pytest settings": lambda text: text.replace("timeout = 600", "timeout = 900"),
 }
 CHANGED_DEPENDENCIES = {
-    "a new dependency": lambda text: _add_to_list(text, "dependencies = [", '"rich>=13",'),
-    "a new test dependency": lambda text: _add_to_list(text, "test = [", '"playwright>=1.40",'),
+    "a new dependency": lambda text: _add_to_list(text, "dependencies = [", '"tomli-w>=1",'),
+    "a new test dependency": lambda text: _add_to_list(text, "test = [", '"hypothesis>=6",'),
     "a narrower range": lambda text: text.replace('"click>=8.1,<9"', '"click>=8.2,<9"'),
     "a removed dependency": lambda text: text.replace('"click>=8.1,<9",', ""),
     "another Python": lambda text: text.replace('">=3.11,<3.13"', '">=3.12,<3.13"'),

@@ -46,7 +46,7 @@ from pylon_dagster_tests.reliability.helpers import (
 from pylon_emulator import EmulatorServer, PylonEmulator
 
 GATE_DEADLINE_SECONDS = 120.0
-RERUN_TIMEOUT_SECONDS = 90.0
+RERUN_TIMEOUT_SECONDS = 300.0
 
 
 class Gate:

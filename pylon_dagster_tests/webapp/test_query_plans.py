@@ -58,7 +58,7 @@ def sidebar_statements(warehouse: PostgresWarehouse, dataset: Dataset) -> list[S
     with warehouse.transaction() as tx:
         sa.event.listen(tx.connection, "before_cursor_execute", record)
         try:
-            render(SidebarQueries(tx.connection, warehouse.schema_name), request, now=NOW)
+            render(SidebarQueries(tx.connection, warehouse.schema_name), request)
         finally:
             sa.event.remove(tx.connection, "before_cursor_execute", record)
     assert len(sent) >= 4, sent  # issue owner, account, stats, latest issues, requester...
