@@ -5,12 +5,12 @@
     .venv/bin/pip install -e '.[screenshots]'   # Playwright (the test extras include it)
     .venv/bin/python scripts/screenshots.py     # docs/lineage.png, docs/issues-partitions.png
 
-Starts `pylon-dagster demo` (emulator, embedded Postgres, first sync, `dagster dev`) in a fresh
+Starts `pylon-dagster demo` (emulator, embedded Postgres, first sync, Dagster's UI) in a fresh
 folder on free ports and waits until the UI answers. Then headless Chromium dismisses the "Join
 the Dagster community" dialog a fresh Dagster UI opens, opens the global asset lineage with the
-issues and knowledge-base groups expanded (the reference group, eleven assets without edges, stays
-one box), waits until every asset shows its status and captures it; then the partitions of
-`pylon/issues`. Finally it stops the demo as Ctrl-C does, which stops its `dagster dev` and its
+issues and knowledge-base groups expanded (the reference and analytics groups stay one box each,
+so the picture fits one screen), waits until every asset shows its status and captures it; then the partitions of
+`pylon/issues`. Finally it stops the demo as Ctrl-C does, which stops Dagster's webserver and daemon and its
 embedded Postgres, and fails if anything it started is still running.
 """
 
