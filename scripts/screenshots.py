@@ -70,7 +70,7 @@ LINEAGE_NAMES = (
     "knowledge_base_articles",
     "knowledge_base_collections",
 )
-LINEAGE_VIEWPORT = {"width": 1200, "height": 1420}
+LINEAGE_VIEWPORT = {"width": 1200, "height": 1640}
 # The UI's stored preference "Hide navigation", set before the first page draws: the graph is
 # laid out once, in the whole width.
 NAVIGATION_HIDDEN = "window.localStorage.setItem('dagster-nav-collapsed', 'true')"
