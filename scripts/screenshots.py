@@ -253,7 +253,10 @@ def _wait_for_lineage(page: Page) -> None:
     """Every asset of the picture drawn in view, with its status, and no dialog over them."""
     for name in LINEAGE_NAMES:
         page.get_by_text(name, exact=True).last.wait_for()
-    page.get_by_text("fetching statuses").wait_for(state="detached")
+    # Each collapsed group says "N assets (fetching statuses)" until its statuses arrive.
+    fetching = page.get_by_text("fetching statuses")
+    while fetching.count():
+        fetching.first.wait_for(state="detached")
     page.get_by_text("% filled").first.wait_for()
     _no_dialog(page)
 
