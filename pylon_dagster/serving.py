@@ -1,7 +1,7 @@
 """`AppServer`: an ASGI app served by uvicorn on a real socket (the emulator, tests of the web app).
 
-The socket is bound when the server is created (port 0 picks a free port), so `.url` is known
-before serving starts. `start()` serves from a background thread and returns once uvicorn reports
+The socket is bound and listening when the server is created (port 0 picks a free port), so
+`.url` is known, and a client may connect (it waits in the backlog), before serving starts. `start()` serves from a background thread and returns once uvicorn reports
 it is serving; `serve_forever()` serves from the calling thread until Ctrl-C (the CLI).
 """
 
@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT_SECONDS = 60.0  # an app startup may create tables on a first start
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 class _SignallingServer(uvicorn.Server):
@@ -50,6 +51,9 @@ class AppServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._socket.bind((host, port))
+            # Listen now: a client that connects before uvicorn's loop runs (say, right after the
+            # CLI printed its URL) waits in the backlog instead of being refused.
+            self._socket.listen(LISTEN_BACKLOG)
         except OSError:
             self._socket.close()
             raise
