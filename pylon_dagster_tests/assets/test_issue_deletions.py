@@ -90,7 +90,9 @@ def test_an_issue_whose_children_answer_404_is_marked_and_a_listing_showing_it_u
         if event.asset_key.path[-1] in CHILD_STREAMS:
             marked += metadata["issues_marked_deleted"].value
             not_found += metadata["issues_not_found"].value
-    assert (marked, not_found) == (1, 2)  # both streams met the 404; the first one marked it
+    # The two child streams run at once: the first to meet the 404 marks the issue; the other
+    # meets it too, or, starting after that mark was committed, no longer asks for a deleted issue.
+    assert marked == 1 and not_found in (1, 2)
     checks = run.get_asset_check_evaluations()
     assert {c.check_name for c in checks} >= {"primary_key_unique", "belongs_to_known_issue"}
     assert all(check.passed for check in checks)  # a marked issue leaves no orphan behind
