@@ -54,7 +54,7 @@ def deletions_metrics_sensor(
     if not passes:
         return dg.SkipReason(f"No deletion pass after storage id {after}.")
     cursor = str(passes[-1].storage_id)
-    changed, touched = 0, set()
+    changed, touched = 0, set[str]()
     for record in passes:
         metadata = record.asset_materialization.metadata if record.asset_materialization else {}
         if METRIC_DAYS in metadata:  # passes older than the record of days have none
