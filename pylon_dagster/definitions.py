@@ -10,7 +10,7 @@ import dagster as dg
 
 from pylon_dagster import settings
 from pylon_dagster.assets import asset_checks, pylon_assets
-from pylon_dagster.automation.analytics import analytics_sensor
+from pylon_dagster.automation.analytics import analytics_sensor, deletions_metrics_sensor
 from pylon_dagster.automation.children import automation_sensor
 from pylon_dagster.automation.failures import run_failure_sensor
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
@@ -32,6 +32,7 @@ def defs() -> dg.Definitions:
             issue_updates_sensor,
             automation_sensor,
             analytics_sensor,
+            deletions_metrics_sensor,
             run_failure_sensor,
             webhook_events_sensor,
         ],

@@ -3,24 +3,25 @@
 Reference streams and the knowledge base run once; `issues` (with its messages and threads) runs
 once per chunk of at most 30 daily partitions, the same batching a UI backfill uses, so every run
 covers at most one API search window; then the deletion pass marks the issues Pylon no longer
-has, and the support metrics of every day up to those and the account summary follow, computed
-from the warehouse.
+has, and the support metrics of the days synced and of the days that count the issues the pass
+marked or un-marked, and the account summary follow, computed from the warehouse.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
-from pylon_dagster.assets.partitions import day_runs, issue_partitions
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
+from pylon_dagster.assets.partitions import day_runs, issue_partitions, stretch_days
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
 from pylon_dagster.jobs import (
     account_summary_job,
@@ -73,6 +74,8 @@ class SyncRun:
     error: str | None = None
     summary: str | None = None
     """What the run found worth a line of its own (the deletion pass: issues marked deleted)."""
+    metric_days: tuple[str, ...] = ()
+    """The days whose metrics count the issues the deletion pass marked or un-marked."""
 
     @property
     def stopped(self) -> bool:
@@ -196,12 +199,17 @@ def run_sync(
 
     `display` shows each run's progress while it goes (`pylon_dagster/progress/display.py`)."""
     runs: list[SyncRun] = []
-    planned = _planned_runs(partition_chunks(start, end))
-    for number, plan in enumerate(planned, start=1):
-        window = f"[{number}/{len(planned)}] {plan[1]}"
+    chunks = partition_chunks(start, end)
+    planned = _planned_runs(chunks)
+    while len(runs) < len(planned):
+        plan = planned[len(runs)]
+        window = f"[{len(runs) + 1}/{len(planned)}] {plan[1]}"
         with display.window(window) if display else nullcontext():
             run = _execute(defs, instance, *plan)
         runs.append(run)
+        if plan[0] == issue_deletions_job.name:
+            # The days the pass found changed join the days synced (the count of runs may grow).
+            planned[len(runs) :] = _analytics_runs(chunks, run.metric_days)
         outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
         echo(f"{run.label}: {outcome} (run {run.run_id})")
         if run.summary:
@@ -214,9 +222,9 @@ def run_sync(
 
 
 def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
-    """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
-    deletion pass, then the support metrics of every day up to the last synced in one run (no API
-    calls) and the account summary (both after the deletion pass, so deleted issues are not counted)."""
+    """(job, label, tags) of every run: the reference streams, one run per issues chunk, the
+    deletion pass, then the analytics of the days synced (`_analytics_runs`; `run_sync` adds the
+    days the deletion pass finds changed)."""
     planned = [(reference_job.name, "reference streams and knowledge base", {})]
     for chunk in chunks:
         tags = day_range_tags(chunk[0], chunk[-1])
@@ -224,16 +232,31 @@ def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )
     planned.append((issue_deletions_job.name, "issue deletions", {}))
+    return planned + _analytics_runs(chunks, ())
+
+
+def _analytics_runs(
+    chunks: Sequence[Sequence[str]], changed_days: Iterable[str]
+) -> list[tuple[str, str, dict[str, str]]]:
+    """The support metrics of the days synced and of `changed_days` (those that count an issue
+    the deletion pass marked or un-marked, however old), one run per stretch of consecutive days
+    (no API calls), then the account summary. Both come after the deletion pass, so deleted
+    issues are not counted."""
     if not chunks:
-        return planned
-    # Every day up to the last one synced: a deleted issue changes the counts of its own days,
-    # however old (one read of the warehouse, no API calls).
-    first, last = issue_partitions().get_first_partition_key(), chunks[-1][-1]
-    planned += [
-        (daily_metrics_job.name, f"support metrics {first} .. {last}", day_range_tags(first, last)),
+        return []
+    partitions = set(issue_partitions().get_partition_keys())
+    days = {day for chunk in chunks for day in chunk} | (set(changed_days) & partitions)
+    return [
+        *(
+            (
+                daily_metrics_job.name,
+                f"support metrics {stretch[0]} .. {stretch[-1]}",
+                day_range_tags(stretch[0], stretch[-1]),
+            )
+            for stretch in day_runs(days, max_days=None)
+        ),
         (account_summary_job.name, "account support summary", {}),
     ]
-    return planned
 
 
 def _execute(
@@ -250,12 +273,14 @@ def _execute(
         tags={**tags, SYNC_RUN_TAG: "true"},
         raise_on_error=False,
     )
+    deletions = deletion_pass_metadata(result)
     run = SyncRun(
         label,
         result.run_id,
         result.success,
         None if result.success else _error(result),
-        _deletion_summary(result),
+        _deletion_summary(deletions) if deletions else None,
+        tuple(stretch_days(deletions[METRIC_DAYS])) if deletions else (),
     )
     if run.stopped:
         # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
@@ -263,23 +288,24 @@ def _execute(
     return run
 
 
-def _deletion_summary(result: dg.ExecuteInProcessResult) -> str | None:
-    """One line on what the deletion pass marked, if this run materialized it."""
+def deletion_pass_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any] | None:
+    """The metadata values of the deletion pass's materialization, if this run made one."""
     for event in result.get_asset_materialization_events():
-        if event.asset_key != ISSUE_DELETIONS:
-            continue
-        metadata = {
-            name: value.value
-            for name, value in event.step_materialization_data.materialization.metadata.items()
-        }
-        line = (
-            f"{metadata['issues_marked_deleted']} issues marked deleted, "
-            f"{metadata['issues_unmarked']} un-marked"
-        )
-        if not metadata["listing_complete"]:
-            line += " (the listing of live issues was incomplete: nothing marked)"
-        return line
+        if event.asset_key == ISSUE_DELETIONS:
+            metadata = event.step_materialization_data.materialization.metadata
+            return {name: value.value for name, value in metadata.items()}
     return None
+
+
+def _deletion_summary(metadata: dict[str, Any]) -> str:
+    """One line on what the deletion pass marked."""
+    line = (
+        f"{metadata['issues_marked_deleted']} issues marked deleted, "
+        f"{metadata['issues_unmarked']} un-marked"
+    )
+    if not metadata["listing_complete"]:
+        line += " (the listing of live issues was incomplete: nothing marked)"
+    return line
 
 
 def _error(result: dg.ExecuteInProcessResult) -> str:

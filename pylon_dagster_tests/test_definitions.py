@@ -89,6 +89,7 @@ def test_the_graph_has_the_streams_automation_and_pool_the_brief_asks_for():
         "pylon_issue_updates",
         "pylon_children_follow_issues",
         "pylon_analytics_follow_inputs",
+        "pylon_metrics_follow_deletions",
         "pylon_run_failures",
     } <= running
 

@@ -17,12 +17,9 @@ and their ratio (actual / ETA; 1.0 is exact, above 1 the ETA was short). Two ser
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 
 
 class EtaProbe:
@@ -79,20 +76,11 @@ def main() -> None:
         "--scenarios", default="ab", help="which of (a) and (b) to run, e.g. a or ab"
     )
     args = parser.parse_args()
-    from benchmark_sync import DAYS  # this folder is on sys.path when run as a script
+    # This folder is on sys.path when run as a script.
+    from benchmark_sync import DAYS, aim_at, benchmark_environment, sync_in_process
 
-    today = datetime.now(UTC).date()
-    os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-benchmark-")
-    os.environ["PYLON_START_DATE"] = (today - timedelta(days=DAYS + 1)).isoformat()
-    for name in ("DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"):
-        os.environ.pop(name, None)
+    benchmark_environment()
 
-    import dagster as dg
-
-    from pylon_dagster.assets import pylon_assets
-    from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import resources
-    from pylon_dagster.sync import run_sync
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
     dataset = generate(1, issues=args.issues, days=DAYS)
@@ -106,17 +94,8 @@ def main() -> None:
         emulator = PylonEmulator(dataset, time_scale=args.time_scale, rate_limit_preset=preset)
         recorder = EtaRecorder()
         with EmulatorServer(emulator) as server:
-            os.environ.update(
-                PYLON_API_URL=server.url,
-                PYLON_API_TOKEN=emulator.token,
-                PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
-                PYLON_WAREHOUSE_SCHEMA=f"benchmark_eta_{scenario}",
-            )
-            defs = dg.Definitions(assets=pylon_assets, jobs=jobs, resources=resources())
-            with dg.DagsterInstance.ephemeral() as instance:
-                runs = run_sync(defs, instance, echo=lambda _: None, display=recorder)
-        if not all(run.success for run in runs):
-            raise SystemExit(f"sync failed: {[run.error for run in runs if run.error]}")
+            aim_at(server, f"benchmark_eta_{scenario}")
+            sync_in_process(with_checks=False, display=recorder)
         print(f"({scenario}) server with {preset} limits, 429s: {emulator.counters().rate_limited}")
         print(f"  {'window':<48} {'first ETA':>10} {'took':>8} {'took / ETA':>11}")
         for label, first, ended in recorder.windows:

@@ -27,11 +27,56 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pylon_emulator import EmulatorServer
 
 DAYS = 90
 TARGETS = {"a": (1.3, 0.01), "b": (1.3, 0.03), "c": (1.5, 0.01)}
+
+
+def benchmark_environment() -> date:
+    """Today; the environment set for a benchmark: a temporary state folder (its own embedded
+    Postgres), partitions covering the `DAYS` of data, the default settings otherwise."""
+    today = datetime.now(UTC).date()
+    os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-benchmark-")
+    os.environ["PYLON_START_DATE"] = (today - timedelta(days=DAYS + 1)).isoformat()
+    for name in ("DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"):
+        os.environ.pop(name, None)
+    return today
+
+
+def aim_at(server: EmulatorServer, schema: str) -> None:
+    """The settings of a sync against a served emulator, into `schema`."""
+    os.environ.update(
+        PYLON_API_URL=server.url,
+        PYLON_API_TOKEN=server.emulator.token,
+        PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(server.emulator.window_seconds),
+        PYLON_WAREHOUSE_SCHEMA=schema,
+    )
+
+
+def sync_in_process(*, with_checks: bool = True, **options: Any) -> None:
+    """A headless sync in this process on an ephemeral Dagster instance (with the asset checks,
+    or not); exits if a run fails. `options` go to `run_sync` (start, end, display)."""
+    import dagster as dg
+
+    from pylon_dagster.assets import asset_checks, pylon_assets
+    from pylon_dagster.jobs import jobs
+    from pylon_dagster.resources import resources
+    from pylon_dagster.sync import run_sync
+
+    checks = asset_checks if with_checks else []
+    defs = dg.Definitions(
+        assets=pylon_assets, asset_checks=checks, jobs=jobs, resources=resources()
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        runs = run_sync(defs, instance, echo=lambda _: None, **options)
+    if not all(run.success for run in runs):
+        raise SystemExit(f"sync failed: {[run.error for run in runs if run.error]}")
 
 
 def main() -> None:
@@ -43,19 +88,9 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=40, help="issues changed before the rerun")
     args = parser.parse_args()
 
-    today = datetime.now(UTC).date()
-    os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-benchmark-")
-    os.environ["PYLON_START_DATE"] = (today - timedelta(days=DAYS + 1)).isoformat()
-    for name in ("DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"):
-        os.environ.pop(name, None)
+    today = benchmark_environment()
 
-    import dagster as dg
-
-    from pylon_dagster.assets import asset_checks, pylon_assets
-    from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import resources
     from pylon_dagster.state import state_dir
-    from pylon_dagster.sync import run_sync
     from pylon_dagster.warehouse import embedded
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
@@ -66,25 +101,8 @@ def main() -> None:
     def serve(preset: str, scenario: str) -> tuple[PylonEmulator, EmulatorServer]:
         emulator = PylonEmulator(dataset, time_scale=args.time_scale, rate_limit_preset=preset)
         server = EmulatorServer(emulator).__enter__()
-        os.environ.update(
-            PYLON_API_URL=server.url,
-            PYLON_API_TOKEN=emulator.token,
-            PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
-            PYLON_WAREHOUSE_SCHEMA=f"benchmark_{scenario}",
-        )
+        aim_at(server, f"benchmark_{scenario}")
         return emulator, server
-
-    def in_process_sync(**window: object) -> Callable[[], None]:
-        def sync() -> None:
-            defs = dg.Definitions(
-                assets=pylon_assets, asset_checks=asset_checks, jobs=jobs, resources=resources()
-            )
-            with dg.DagsterInstance.ephemeral() as instance:
-                runs = run_sync(defs, instance, echo=lambda _: None, **window)
-            if not all(run.success for run in runs):
-                raise SystemExit(f"sync failed: {[run.error for run in runs if run.error]}")
-
-        return sync
 
     def two_hosts() -> None:
         command = [str(Path(sys.executable).with_name("pylon-dagster")), "sync"]
@@ -131,8 +149,8 @@ def main() -> None:
 
     window = 60.0 / args.time_scale
     print(f"{args.issues} issues over {DAYS} days; a rate-limit minute lasts {window:g} s\n")
-    measure("a", "October limits, default settings", "2026-10", in_process_sync())
-    measure("b", "April limits, default settings", "2026-04", in_process_sync())
+    measure("a", "October limits, default settings", "2026-10", sync_in_process)
+    measure("b", "April limits, default settings", "2026-04", sync_in_process)
     measure("c", "two hosts at once, October limits, default settings", "2026-10", two_hosts)
 
     # (d) incremental, on (a)'s warehouse: change a few issues, sync today's partition only.
@@ -145,7 +163,7 @@ def main() -> None:
             else:
                 emulator.update_issue(issue_id, state="closed")
         started = time.perf_counter()
-        in_process_sync(start=today, end=today)()
+        sync_in_process(start=today, end=today)
         wall = time.perf_counter() - started
     finally:
         server.__exit__(None, None, None)

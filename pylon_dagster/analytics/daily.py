@@ -3,7 +3,7 @@ descriptions in `analytics/tables.py`, and docs/metrics.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,16 +32,31 @@ class DailyInputs:
 
 
 def read_daily_inputs(
-    connection: sa.Connection, schema: str, first: date, last: date
+    connection: sa.Connection,
+    schema: str,
+    first: date,
+    last: date,
+    issue_ids: Collection[str] | None = None,
 ) -> DailyInputs:
+    """The inputs of the days `first` to `last`: of every live issue, or of the issues named
+    (marked deleted or not)."""
     start, end = day_start(first), day_start(last) + timedelta(days=1)
-    live = live_issues(schema)
+    source = (
+        live_issues(schema)
+        if issue_ids is None
+        else f"(SELECT * FROM {qualified(schema, 'issues')} WHERE id = ANY(CAST(:ids AS text[])))"
+    )
+    ids = {"ids": sorted(issue_ids or ())}
     times = ", ".join(f"{python_timestamp(t)} AS {t}" for t in ISSUE_TIMES)
     issues = read_frame(
         connection,
-        f"SELECT id, team_id, {times}, first_response_seconds, resolution_seconds FROM {live} AS i",
+        f"SELECT id, team_id, {times}, first_response_seconds, resolution_seconds "
+        f"FROM {source} AS i",
+        ids,
     )
-    history = f"{qualified(schema, 'issues_history')} AS h WHERE h.id IN (SELECT id FROM {live} i)"
+    history = (
+        f"{qualified(schema, 'issues_history')} AS h WHERE h.id IN (SELECT id FROM {source} i)"
+    )
     versions = read_frame(
         connection,
         f"SELECT h.id, h.updated_at, h.state FROM {history} "
@@ -49,7 +64,7 @@ def read_daily_inputs(
         "UNION ALL "
         f"(SELECT DISTINCT ON (h.id) h.id, h.updated_at, h.state FROM {history} "
         "AND h.updated_at < :start ORDER BY h.id, h.updated_at DESC)",
-        {"start": start, "end": end},
+        {"start": start, "end": end, **ids},
     )
     for frame, columns in ((issues, ISSUE_TIMES), (versions, ("updated_at",))):
         for column in columns:
@@ -62,6 +77,39 @@ def read_daily_inputs(
 
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def days_counting(
+    connection: sa.Connection, schema: str, issue_ids: Collection[str], first: date, last: date
+) -> list[date]:
+    """The days from `first` to `last` whose metrics count any of these issues (created,
+    responded to, resolved or reopened that day, or open at its end): the days to recompute when
+    the issues are marked deleted or come back.
+
+    Decided by the metrics themselves: the days on which these issues alone make a row."""
+    if not issue_ids:
+        return []
+    ids = {"ids": sorted(issue_ids)}
+    earliest_time = (
+        "least(i.created_at, i.first_response_time, i.resolution_time, "
+        f"(SELECT min(h.updated_at) FROM {qualified(schema, 'issues_history')} AS h "
+        "WHERE h.id = i.id))"
+    )
+    earliest = connection.execute(
+        sa.text(
+            f"SELECT {python_timestamp(f'min({earliest_time})')} "
+            f"FROM {qualified(schema, 'issues')} AS i WHERE i.id = ANY(CAST(:ids AS text[]))"
+        ),
+        ids,
+    ).scalar_one()
+    if earliest is None:
+        return []
+    first = max(first, earliest.astimezone(UTC).date())
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    if not days:
+        return []
+    inputs = read_daily_inputs(connection, schema, first, last, issue_ids)
+    return [date.fromisoformat(day) for day, rows in daily_metrics(inputs, days).items() if rows]
 
 
 def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[dict[str, Any]]]:

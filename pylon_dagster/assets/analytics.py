@@ -131,10 +131,9 @@ def created_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckRe
             ) AS expected
             FROM stored s
         )
-        SELECT day, created, expected, count(*) OVER () FROM counted
-        WHERE created <> expected ORDER BY day
+        SELECT day, created, expected FROM counted
     """
-    return _mismatch_result(warehouse, query, ("day", "stored", "counted"))
+    return _mismatch_result(warehouse, query, "day")
 
 
 @dg.asset_check(
@@ -160,16 +159,22 @@ def open_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckResul
             ) AS expected
             FROM {qualified(schema, ACCOUNT_SUPPORT_SUMMARY.name)} s
         )
-        SELECT account_id, open_issues, expected, count(*) OVER () FROM counted
-        WHERE open_issues <> expected ORDER BY account_id
+        SELECT account_id, open_issues, expected FROM counted
     """
-    return _mismatch_result(warehouse, query, ("account_id", "stored", "counted"))
+    return _mismatch_result(warehouse, query, "account_id")
 
 
 def _mismatch_result(
-    warehouse: PostgresWarehouse, query: str, columns: tuple[str, str, str]
+    warehouse: PostgresWarehouse, counts_query: str, key_name: str
 ) -> dg.AssetCheckResult:
-    """Passed when `query` (rows: key, stored, counted, total mismatches) finds no row."""
+    """Passed when every row of `counts_query` (key, stored count, counted) has the stored count
+    equal to the counted one; the metadata names the first mismatches by `key_name`."""
+    query = f"""
+        SELECT key, stored, counted, count(*) OVER ()
+        FROM ({counts_query}) AS c(key, stored, counted)
+        WHERE stored <> counted ORDER BY key
+    """
+    columns = (key_name, "stored", "counted")
     with warehouse.engine.connect() as connection:
         rows = connection.execute(sa.text(query)).all()
     return dg.AssetCheckResult(

@@ -14,6 +14,11 @@ Only an absence that is certain is marked:
   answers proves the listing incomplete (a truncated or empty answer): the pass then marks
   nothing at all and says so. So an empty listing costs a request or two, never the warehouse.
 - at most `MAX_CONFIRMATIONS` issues are confirmed per pass; the rest wait for the next one.
+
+The days whose support metrics count an issue marked or un-marked (its created, responded,
+resolved and reopened days, and the days it was open at the end of) are recorded in the
+materialization's `METRIC_DAYS`: the sync and the `pylon_metrics_follow_deletions` sensor
+recompute those days, and only those.
 """
 
 from collections.abc import Iterable, Sequence
@@ -24,6 +29,7 @@ from datetime import UTC, datetime, time
 import dagster as dg
 import sqlalchemy as sa
 
+from pylon_dagster.analytics.daily import days_counting
 from pylon_dagster.assets.common import (
     KINDS,
     OWNERS,
@@ -33,6 +39,7 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
 )
 from pylon_dagster.assets.issues import ISSUES, ISSUES_STREAM
+from pylon_dagster.assets.partitions import day_stretches
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.client import PylonClient, Record
 from pylon_dagster.pylon.errors import PylonNotFoundError
@@ -52,6 +59,9 @@ from pylon_dagster.warehouse.deletions import (
 ISSUE_DELETIONS = asset_key("issue_deletions")
 MAX_CONFIRMATIONS = 1000
 CONFIRM_WORKERS = 4
+METRIC_DAYS = "metric_days"
+"""Metadata: the (first, last) stretches of days whose metrics count the issues the pass marked
+or un-marked."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,13 @@ def issue_deletions(
             unmarked = unmark(tx.connection, "issues", back, marked_before=started)
             marked = mark_deleted(tx.connection, "issues", confirmation.gone) if complete else []
             removed = remove_children_of_deleted(tx.connection, "issues")
+            touched = days_counting(
+                tx.connection,
+                warehouse.schema_name,
+                [*marked, *unmarked],
+                first=since.date(),
+                last=started.astimezone(UTC).date(),
+            )
     if not complete:
         context.log.warning(
             f"The listing of live issues was incomplete ({listing.unidentified} records without "
@@ -173,7 +190,8 @@ def issue_deletions(
         )
     context.log.info(
         f"{len(listing.ids)} live issues listed, {len(missing)} stored ones missing: "
-        f"{len(marked)} marked deleted, {len(unmarked)} un-marked"
+        f"{len(marked)} marked deleted, {len(unmarked)} un-marked; the metrics of "
+        f"{len(touched)} days count them"
     )
     return dg.MaterializeResult(
         metadata={
@@ -187,6 +205,7 @@ def issue_deletions(
             "listing_complete": complete,
             "listing_since": format_timestamp(since),
             "marked_examples": dg.MetadataValue.json(marked[:10]),
+            METRIC_DAYS: dg.MetadataValue.json(day_stretches(d.isoformat() for d in touched)),
             **{f"rows_deleted_{table}": count for table, count in removed.items()},
             **client.stats.as_metadata(),
         }

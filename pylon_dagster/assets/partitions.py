@@ -4,7 +4,7 @@ Dagster cannot express fixed 30-day partitions (cron has no "every 30 days"), so
 daily and a backfill policy batches at most 30 of them into one run: one run, one search window.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from functools import cache
 
@@ -41,3 +41,20 @@ def day_runs(keys: Iterable[str], max_days: int | None = MAX_DAYS_PER_RUN) -> li
         else:
             runs.append([key])
     return runs
+
+
+def day_stretches(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Daily partition keys as (first, last) stretches of consecutive days: a compact record of
+    any set of days (`stretch_days` reads it back)."""
+    return [(run[0], run[-1]) for run in day_runs(keys, max_days=None)]
+
+
+def stretch_days(stretches: Iterable[Sequence[str]]) -> list[str]:
+    """Every day key of (first, last) stretches, in order."""
+    days: set[str] = set()
+    for first, last in stretches:
+        day, end = date.fromisoformat(first), date.fromisoformat(last)
+        while day <= end:
+            days.add(day.isoformat())
+            day += timedelta(days=1)
+    return sorted(days)

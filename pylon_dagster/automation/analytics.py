@@ -1,10 +1,25 @@
-"""The support metrics follow their inputs: this sensor evaluates the automation conditions of the
-`pylon_analytics` group (`assets/analytics.py`) and is on by default (Dagster's own default
-automation sensor starts stopped in open-source deployments)."""
+"""The support metrics follow their inputs.
+
+`pylon_analytics_follow_inputs` evaluates the automation conditions of the `pylon_analytics` group
+(`assets/analytics.py`) and is on by default (Dagster's own default automation sensor starts
+stopped in open-source deployments).
+
+`pylon_metrics_follow_deletions` follows the deletion pass (`assets/issue_deletions.py`): an issue
+marked deleted or back changes the metrics of its own days, which no `issues` partition names
+(a deleted issue was created and was open on days long past). Each pass records those days in
+its materialization; this sensor recomputes exactly them, and the account summary.
+"""
 
 import dagster as dg
 
 from pylon_dagster.analytics.tables import ANALYTICS_GROUP
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
+from pylon_dagster.assets.partitions import issue_partitions, stretch_days
+from pylon_dagster.automation.run_requests import day_run_requests
+from pylon_dagster.jobs import account_summary_job, daily_metrics_job
+
+PASSES_PER_TICK = 100
+CHANGE_COUNTS = ("issues_marked_deleted", "issues_unmarked")
 
 analytics_sensor = dg.AutomationConditionSensorDefinition(
     "pylon_analytics_follow_inputs",
@@ -14,3 +29,48 @@ analytics_sensor = dg.AutomationConditionSensorDefinition(
     description="Recomputes the support metrics of every day whose `issues` changed, and the "
     "account summary when issues, accounts or statuses change.",
 )
+
+
+@dg.sensor(
+    name="pylon_metrics_follow_deletions",
+    jobs=[daily_metrics_job, account_summary_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "After a deletion pass marks issues deleted or un-marks them, recomputes the support "
+        "metrics of the days that count those issues (and only those), and the account "
+        "summary. The cursor is the storage id of the last pass followed."
+    ),
+)
+def deletions_metrics_sensor(
+    context: dg.SensorEvaluationContext,
+) -> dg.SensorResult | dg.SkipReason:
+    after = int(context.cursor) if context.cursor else None
+    passes = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=after),
+        limit=PASSES_PER_TICK,
+        ascending=True,
+    ).records
+    if not passes:
+        return dg.SkipReason(f"No deletion pass after storage id {after}.")
+    cursor = str(passes[-1].storage_id)
+    changed, touched = 0, set[str]()
+    for record in passes:
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        if METRIC_DAYS in metadata:  # passes older than the record of days have none
+            changed += sum(metadata[name].value for name in CHANGE_COUNTS)
+            touched.update(stretch_days(metadata[METRIC_DAYS].value))
+    if not changed:
+        return dg.SensorResult(skip_reason="The deletion passes changed no issue.", cursor=cursor)
+    days = sorted(touched & set(issue_partitions().get_partition_keys()))
+    context.log.info(f"{changed} issues marked deleted or back: recomputing the days {days}")
+    suffix = f"deletions@{cursor}"
+    return dg.SensorResult(
+        run_requests=[
+            *day_run_requests(
+                days, run_key_suffix=suffix, max_days=None, job_name=daily_metrics_job.name
+            ),
+            dg.RunRequest(run_key=f"summary@{suffix}", job_name=account_summary_job.name),
+        ],
+        cursor=cursor,
+    )

@@ -18,8 +18,8 @@ from typing import Self
 import dagster as dg
 
 from pylon_dagster import settings
-from pylon_dagster.assets.partitions import day_runs, issue_partitions
-from pylon_dagster.dagster_adapter import day_range_tags
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.automation.run_requests import day_run_requests
 from pylon_dagster.jobs import issues_job
 from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Priority
@@ -91,21 +91,6 @@ def affected_partitions(
     return sorted(k for k in (d.isoformat() for d in days) if k in keys)
 
 
-def run_requests(partitions: list[str], cursor: UpdatesCursor) -> list[dg.RunRequest]:
-    """One run per stretch of consecutive days, at most 30 days each. The run key names the
-    cursor the runs were requested for, so the same change is never launched twice while a new
-    change (even one at the same instant) always gets runs of its own."""
-    return [
-        dg.RunRequest(run_key=f"{days[0]}@{cursor.digest()}", partition_key=days[0])
-        if len(days) == 1
-        else dg.RunRequest(
-            run_key=f"{days[0]}..{days[-1]}@{cursor.digest()}",
-            tags=day_range_tags(days[0], days[-1]),
-        )
-        for days in day_runs(partitions)
-    ]
-
-
 @dg.sensor(
     name="pylon_issue_updates",
     job=issues_job,
@@ -144,5 +129,6 @@ def issue_updates_sensor(
     partitions = affected_partitions(changes, more_pages=more_pages, cursor=cursor, now=now)
     context.log.info(f"{len(changes)} issue(s) changed; refreshing partitions {partitions}")
     return dg.SensorResult(
-        run_requests=run_requests(partitions, new_cursor), cursor=new_cursor.dumps()
+        run_requests=day_run_requests(partitions, run_key_suffix=new_cursor.digest()),
+        cursor=new_cursor.dumps(),
     )

@@ -11,6 +11,11 @@ class PylonError(Exception):
     """Base class for everything the Pylon client raises."""
 
 
+def _detail(errors: list[str]) -> str:
+    """Pylon's `errors[]` as one phrase."""
+    return "; ".join(errors) or "no detail given"
+
+
 class PylonAuthenticationError(PylonError):
     """401/403: the token was refused. Not retried: retrying cannot fix a wrong token."""
 
@@ -21,9 +26,8 @@ class PylonAuthenticationError(PylonError):
         self.base_url = base_url
         self.errors = errors
         self.request_id = request_id
-        detail = "; ".join(errors) or "no detail given"
         super().__init__(
-            f"Pylon refused the API token ({status_code} from {base_url}: {detail}; "
+            f"Pylon refused the API token ({status_code} from {base_url}: {_detail(errors)}; "
             f"request_id={request_id}). Check that PYLON_API_TOKEN holds an active token made by "
             "an Admin under Settings > API, and that PYLON_API_URL is your organization's region "
             "(https://api.usepylon.com, or https://api.eu.usepylon.com for EU organizations)."
@@ -49,9 +53,8 @@ class PylonRequestError(PylonError):
         self.errors = errors
         self.request_id = request_id
         self.code = code
-        detail = "; ".join(errors) or "no detail given"
         super().__init__(
-            f"Pylon rejected {method} {url} with {status_code}: {detail} "
+            f"Pylon rejected {method} {url} with {status_code}: {_detail(errors)} "
             f"(code={code}, request_id={request_id})"
         )
 

@@ -48,17 +48,19 @@ def rows(warehouse: PostgresWarehouse, query: str, **params: Any) -> list[sa.Row
         return connection.execute(sa.text(query), params).all()
 
 
-def check_runner(pipeline: Pipeline, table: str, check: str) -> Callable[[], bool]:
-    """Runs one asset check for real; returns whether it passed."""
+def check_runner(
+    pipeline: Pipeline, table: str, check: str
+) -> Callable[[], dg.AssetCheckEvaluation]:
+    """Runs one asset check for real; returns its evaluation."""
     key = dg.AssetCheckKey(dg.AssetKey(["pylon", table]), check)
     checks_job = dg.define_asset_job(f"run_{check}", selection=dg.AssetSelection.checks(key))
     job = dg.Definitions.merge(pipeline.defs, dg.Definitions(jobs=[checks_job])).resolve_job_def(
         f"run_{check}"
     )
 
-    def evaluate() -> bool:
+    def evaluate() -> dg.AssetCheckEvaluation:
         result = job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
         (evaluation,) = result.get_asset_check_evaluations()
-        return evaluation.passed
+        return evaluation
 
     return evaluate

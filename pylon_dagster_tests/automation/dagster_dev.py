@@ -57,6 +57,19 @@ mutation Launch($params: LaunchBackfillParams!) {
 }
 """
 
+LAUNCH_RUN = """
+mutation LaunchRun($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
 BACKFILL_QUERY = """
 query Backfill($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -216,6 +229,20 @@ class DagsterDev:
         result = self.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
         assert result["__typename"] == "LaunchBackfillSuccess", result
         return result["backfillId"]
+
+    def launch_job(self, location: str, job_name: str) -> str:
+        """Launch a run of a job, as its schedule's tick does; its run id."""
+        params = {
+            "selector": {
+                "repositoryLocationName": location,
+                "repositoryName": "__repository__",
+                "jobName": job_name,
+            },
+            "runConfigData": {},
+        }
+        result = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert result["__typename"] == "LaunchRunSuccess", result
+        return result["run"]["runId"]
 
     def backfill(self, backfill_id: str) -> dict[str, Any]:
         result = self.graphql(BACKFILL_QUERY, {"id": backfill_id})["partitionBackfillOrError"]

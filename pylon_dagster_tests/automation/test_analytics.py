@@ -3,60 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster_tests.automation.support import START, Ticks
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
 STATUSES = dg.AssetKey(["pylon", "issue_statuses"])
 ACCOUNTS = dg.AssetKey(["pylon", "accounts"])
 DAILY = dg.AssetKey(["pylon", "support_daily_metrics"])
 SUMMARY = dg.AssetKey(["pylon", "account_support_summary"])
-START = datetime(2026, 3, 14, 12, tzinfo=UTC)
-UNPARTITIONED = "(whole)"
-
-
-class Ticks:
-    """Successive evaluations of the analytics group's automation conditions, 30 s apart."""
-
-    def __init__(self, instance: dg.DagsterInstance):
-        self.instance = instance
-        self.time = START
-        self.cursor = None
-
-    def __call__(self) -> dict[dg.AssetKey, set[str]]:
-        result = dg.evaluate_automation_conditions(
-            defs=defs(),
-            instance=self.instance,
-            asset_selection=dg.AssetSelection.groups("pylon_analytics"),
-            evaluation_time=self.time,
-            cursor=self.cursor,
-        )
-        self.cursor = result.cursor
-        self.time += timedelta(seconds=30)
-        requested = {DAILY: set(result.get_requested_partitions(DAILY))}
-        requested[SUMMARY] = {UNPARTITIONED} if result.get_num_requested(SUMMARY) else set()
-        return requested
-
-    def materialize(self, key: dg.AssetKey, partitions: list[str | None]) -> None:
-        for partition in partitions:
-            self.instance.report_runless_asset_event(
-                dg.AssetMaterialization(asset_key=key, partition=partition)
-            )
 
 
 @pytest.fixture
 def ticks() -> Iterator[Ticks]:
     with dg.instance_for_test() as instance:
-        yield Ticks(instance)
+        yield Ticks(instance, (DAILY, SUMMARY))
 
 
-def requested(days: set[str], summary: bool) -> dict[dg.AssetKey, set[str]]:
-    return {DAILY: days, SUMMARY: {UNPARTITIONED} if summary else set()}
+def requested(days: set[str], summary: bool) -> dict[dg.AssetKey, set[str | None]]:
+    return {DAILY: set(days), SUMMARY: {None} if summary else set()}
 
 
 def test_metrics_follow_every_issues_partition_once(ticks: Ticks) -> None:

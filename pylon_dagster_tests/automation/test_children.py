@@ -3,53 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster_tests.automation.support import START, Ticks
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
 CHILDREN = (dg.AssetKey(["pylon", "issue_messages"]), dg.AssetKey(["pylon", "issue_threads"]))
-START = datetime(2026, 3, 14, 12, tzinfo=UTC)
-
-
-class Ticks:
-    """Successive evaluations of the project's automation conditions, 30 s apart."""
-
-    def __init__(self, instance: dg.DagsterInstance):
-        self.instance = instance
-        self.time = START
-        self.cursor = None
-
-    def __call__(self) -> dict[dg.AssetKey, set[str]]:
-        result = dg.evaluate_automation_conditions(
-            defs=defs(),
-            instance=self.instance,
-            asset_selection=dg.AssetSelection.assets(*CHILDREN),
-            evaluation_time=self.time,
-            cursor=self.cursor,
-        )
-        self.cursor = result.cursor
-        self.time += timedelta(seconds=30)
-        return {key: set(result.get_requested_partitions(key)) for key in CHILDREN}
-
-    def materialize(self, key: dg.AssetKey, partitions: list[str]) -> None:
-        for partition in partitions:
-            self.instance.report_runless_asset_event(
-                dg.AssetMaterialization(asset_key=key, partition=partition)
-            )
 
 
 @pytest.fixture
 def ticks() -> Iterator[Ticks]:
     with dg.instance_for_test() as instance:
-        yield Ticks(instance)
+        yield Ticks(instance, CHILDREN)
 
 
-def nothing() -> dict[dg.AssetKey, set[str]]:
+def nothing() -> dict[dg.AssetKey, set[str | None]]:
     return {key: set() for key in CHILDREN}
 
 

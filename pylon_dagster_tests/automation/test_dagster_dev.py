@@ -3,7 +3,8 @@
 A 60-day backfill of `pylon/issues` launched through GraphQL becomes two runs of 30 days; the
 children follow by the eager automation condition; the warehouse ends equal to what the emulator
 serves, without a single 429 although the issue-updates sensor ticks all along. Then a change in
-Pylon reaches the warehouse through the sensor alone.
+Pylon reaches the warehouse through the sensor alone, and an old issue deleted in Pylon leaves the
+metrics of exactly its days once the deletion job has run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ SENSOR_TIMEOUT = 180
 NEVER = "0 0 1 1 *"  # keeps the schedules out of the test's way
 TERMINAL_BACKFILL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 ACTIVE_RUN_STATUSES = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 
 
 def _rows(warehouse: PostgresWarehouse, table: str) -> dict[str, Any]:
@@ -120,6 +123,35 @@ def _timeline(runs: list[dict[str, Any]], origin: float) -> str:
             f"  {start:6.1f}s..{end:6.1f}s {run['status']:8} {run['jobName']} [{assets}] {span}"
         )
     return "\n".join(lines)
+
+
+def _day(timestamp: str) -> date:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).date()
+
+
+def _old_closed_issue(
+    emulator: PylonEmulator, first_day: date, untouched: list[str]
+) -> dict[str, Any]:
+    """The oldest issue of the partitions answered and resolved days after it was created."""
+    return next(
+        issue
+        for issue in sorted(emulator.truth("issues"), key=lambda issue: issue["created_at"])
+        if issue["id"] not in untouched
+        and issue["state"] == "closed"
+        and issue["first_response_time"]
+        and _day(issue["created_at"]) >= first_day
+        and _day(issue["created_at"]) < _day(issue["first_response_time"])
+        and _day(issue["first_response_time"]) < _day(issue["resolution_time"])
+    )
+
+
+def _created_on(warehouse: PostgresWarehouse, day: date) -> int:
+    query = (
+        f'SELECT coalesce(sum(issues_created), 0) FROM "{warehouse.schema_name}".'
+        "support_daily_metrics WHERE day = :day"
+    )
+    with warehouse.engine.connect() as connection:
+        return connection.execute(sa.text(query), {"day": day.isoformat()}).scalar_one()
 
 
 def _settled(dev: DagsterDev) -> bool:
@@ -255,6 +287,33 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             ]
             assert requested, "the update should have come through a sensor-requested run"
             assert emulator.counters().rate_limited == 0, emulator.counters()
+
+            # 5. An issue deleted in Pylon leaves the metrics of its own (old) days: the deletion
+            # schedule's job marks it, and `pylon_metrics_follow_deletions` recomputes exactly
+            # the days from its creation to its resolution.
+            victim = _old_closed_issue(emulator, first_day, untouched=some[:2])
+            created, resolved = (_day(victim[field]) for field in ("created_at", "resolution_time"))
+            counted = _created_on(warehouse, created)
+            emulator.delete_issue(victim["id"])
+            deleted_at = time.time()
+            dev.launch_job(LOCATION, "pylon_issue_deletions_job")
+            wait_for(
+                lambda: _created_on(warehouse, created) == counted - 1,
+                timeout=SENSOR_TIMEOUT,
+                what="the metrics of the deleted issue's creation day to leave it out",
+            )
+            (followed,) = [
+                t
+                for t in dev.sensor_ticks(
+                    LOCATION, "pylon_metrics_follow_deletions", after=deleted_at
+                )
+                if t["runIds"]
+            ]
+            metric_runs = [r for r in dev.runs() if r["runId"] in followed["runIds"]]
+            assert sorted(
+                (r["tags"].get(RANGE_START, ""), r["tags"].get(RANGE_END, "")) for r in metric_runs
+            ) == [("", ""), (created.isoformat(), resolved.isoformat())]  # and the summary's run
+            timings["deletion_followed"] = time.monotonic() - began
         except BaseException:
             print(f"dagster dev log (tail):\n{dev.log_tail(120)}")
             raise

@@ -71,6 +71,18 @@ def _tick(instance: dg.DagsterInstance, cursor: str | None) -> str | None:
     return run_failure_sensor.evaluate_tick(context).cursor
 
 
+def _backfill_style_issues_run(instance: dg.DagsterInstance) -> dg.JobExecutionResult:
+    """A run of `issues` alone for 2026-03-12 under Dagster's implicit asset job, as a UI
+    backfill launches it (use it as a context manager)."""
+    return dg.execute_job(
+        reconstructable_job("__ASSET_JOB"),
+        instance,
+        run_config=NO_STEP_RETRIES,
+        tags={"dagster/partition": "2026-03-12"},
+        asset_selection=[ISSUES],
+    )
+
+
 def _failure_observations(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dict]:
     records = instance.fetch_observations(key, limit=10).records
     return [
@@ -102,13 +114,7 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
         ) as job_result:
             assert not job_result.success
         # ... and a backfill-style run of `issues` alone, under Dagster's implicit asset job.
-        with dg.execute_job(
-            reconstructable_job("__ASSET_JOB"),
-            instance,
-            run_config=NO_STEP_RETRIES,
-            tags={"dagster/partition": "2026-03-12"},
-            asset_selection=[ISSUES],
-        ) as asset_result:
+        with _backfill_style_issues_run(instance) as asset_result:
             assert not asset_result.success
         assert instance.get_run_by_id(asset_result.run_id).job_name == "__ASSET_JOB"
 
@@ -146,13 +152,7 @@ def test_a_successful_run_records_nothing(
     )
     with dg.instance_for_test() as instance:
         cursor = _tick(instance, None)
-        with dg.execute_job(
-            reconstructable_job("__ASSET_JOB"),
-            instance,
-            run_config=NO_STEP_RETRIES,
-            tags={"dagster/partition": "2026-03-12"},
-            asset_selection=[ISSUES],
-        ) as result:
+        with _backfill_style_issues_run(instance) as result:
             assert result.success
         _tick(instance, cursor)
         assert _failure_observations(instance, ISSUES) == []

@@ -16,6 +16,7 @@ from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
 from pylon_dagster.sync import partition_chunks
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.automation.support import RANGE_END, RANGE_START, requested_days
 from pylon_dagster_tests.fixtures.emulator import (
     EMULATOR_NOW,
     EMULATOR_SEED,
@@ -27,8 +28,6 @@ from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_emulator import Dataset, EmulatorServer, PylonEmulator, generate
 
 SEARCH = "POST /issues/search"
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 @pytest.fixture
@@ -44,21 +43,6 @@ def tick(
         instance=instance, cursor=cursor, definitions=defs(), resources={"pylon": pylon}
     ) as context:
         return context, issue_updates_sensor.evaluate_tick(context)
-
-
-def requested_days(result: Any) -> list[str]:
-    """Every partition key the tick's run requests cover (single keys and day ranges)."""
-    days = []
-    for request in result.run_requests:
-        if request.partition_key:
-            days.append(request.partition_key)
-        else:
-            first = date.fromisoformat(request.tags[RANGE_START])
-            last = date.fromisoformat(request.tags[RANGE_END])
-            days += [
-                (first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)
-            ]
-    return days
 
 
 def cursor_after_everything(emulator: PylonEmulator) -> str:
@@ -111,7 +95,7 @@ def test_a_change_is_requested_for_its_days_and_only_once(
 
     context, result = tick(instance, pylon, context.cursor)
     new_times = [parse_timestamp(updated["updated_at"]), parse_timestamp(bumped["updated_at"])]
-    assert requested_days(result) == sorted({t.date().isoformat() for t in new_times})
+    assert requested_days(result.run_requests) == sorted({t.date().isoformat() for t in new_times})
     assert UpdatesCursor.parse(result.cursor, default=datetime.min) == UpdatesCursor(
         max(new_times), {some[1]}
     )
@@ -137,7 +121,7 @@ def test_a_catch_up_requests_exactly_the_changed_days_in_one_run_that_syncs_them
         emulator_resource(pipeline.server, pipeline.warehouse),
         UpdatesCursor(since).dumps(),
     )
-    assert requested_days(result) == expected_days
+    assert requested_days(result.run_requests) == expected_days
     (request,) = result.run_requests  # consecutive days: one run, one search window
     newest = max(parse_timestamp(i["updated_at"]) for i in changed)
     assert UpdatesCursor.parse(result.cursor, default=datetime.min) == UpdatesCursor(
@@ -178,7 +162,7 @@ def test_ties_on_the_cursor_instant_are_requested_once_each(
 
     with EmulatorServer(PylonEmulator(before, time_scale=EMULATOR_TIME_SCALE)) as server:
         _, first = tick(instance, emulator_resource(server, warehouse), start)
-    assert requested_days(first) == [day]
+    assert requested_days(first.run_requests) == [day]
     assert UpdatesCursor.parse(first.cursor, default=datetime.min) == UpdatesCursor(
         tied_at, {tied[0]}
     )
@@ -188,7 +172,7 @@ def test_ties_on_the_cursor_instant_are_requested_once_each(
         _, second = tick(instance, pylon, first.cursor)
         # The two issues that joined the tie are new; so is their run: Dagster drops a run
         # request whose run key it already launched, so the key must differ from the first.
-        assert requested_days(second) == [day]
+        assert requested_days(second.run_requests) == [day]
         assert UpdatesCursor.parse(second.cursor, default=datetime.min) == UpdatesCursor(
             tied_at, set(tied)
         )
@@ -229,7 +213,9 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
     # Once Pylon answers again, the change made meanwhile is still requested from that cursor.
     emulator.clear_faults()
     _, result = tick(instance, emulator_resource(emulator_server, warehouse), cursor)
-    assert requested_days(result) == [parse_timestamp(changed["updated_at"]).date().isoformat()]
+    assert requested_days(result.run_requests) == [
+        parse_timestamp(changed["updated_at"]).date().isoformat()
+    ]
 
 
 def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day_runs(
@@ -248,7 +234,7 @@ def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day
         (since.date() + timedelta(days=n)).isoformat()
         for n in range((today - since.date()).days + 1)
     ]
-    assert requested_days(first) == every_day
+    assert requested_days(first.run_requests) == every_day
     # Batched like a backfill: consecutive days, at most 30 per run.
     spans = [
         (r.tags[RANGE_START], r.tags[RANGE_END]) for r in first.run_requests if not r.partition_key
@@ -258,6 +244,6 @@ def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day
     # The cursor moved to the last issue of the page; the next tick requests the rest exactly.
     page_end = parse_timestamp(issues[998]["updated_at"])
     assert UpdatesCursor.parse(first.cursor, default=datetime.min).updated_at == page_end
-    assert requested_days(second) == sorted(
+    assert requested_days(second.run_requests) == sorted(
         {parse_timestamp(i["updated_at"]).date().isoformat() for i in issues[999:]}
     )

@@ -15,11 +15,16 @@ from pylon_dagster_tests.fixtures.emulator import make_emulator
 from pylon_emulator import EmulatorServer, PylonEmulator
 
 
+def _authenticated(server: EmulatorServer) -> httpx.Client:
+    """Authenticated raw HTTP to a served emulator (use it as a context manager)."""
+    headers = {"Authorization": f"Bearer {server.emulator.token}"}
+    return httpx.Client(base_url=server.url, headers=headers, timeout=5)
+
+
 @pytest.fixture
 def api(emulator_server: EmulatorServer) -> Iterator[httpx.Client]:
     """Authenticated raw HTTP to the emulator."""
-    headers = {"Authorization": f"Bearer {emulator_server.emulator.token}"}
-    with httpx.Client(base_url=emulator_server.url, headers=headers, timeout=5) as client:
+    with _authenticated(emulator_server) as client:
         yield client
 
 
@@ -182,12 +187,7 @@ def test_custom_fields_need_a_known_object_type(api: httpx.Client, emulator: Pyl
 
 def test_a_spent_budget_answers_429_with_a_decimal_retry_after_that_is_right():
     emulator = make_emulator(issues=5, time_scale=60, rate_limits={"GET /me": 3})
-    with (
-        EmulatorServer(emulator) as server,
-        httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {emulator.token}"}
-        ) as api,
-    ):
+    with EmulatorServer(emulator) as server, _authenticated(server) as api:
         assert [api.get("/me").status_code for _ in range(3)] == [200, 200, 200]
         refused = api.get("/me")
         _assert_error(refused, 429, "rate_limited", "3 requests per minute")
@@ -201,12 +201,7 @@ def test_a_spent_budget_answers_429_with_a_decimal_retry_after_that_is_right():
 
 def test_against_real_time_retry_after_is_whole_seconds():
     emulator = make_emulator(issues=5, time_scale=1, rate_limits={"GET /me": 1})
-    with (
-        EmulatorServer(emulator) as server,
-        httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {emulator.token}"}
-        ) as api,
-    ):
+    with EmulatorServer(emulator) as server, _authenticated(server) as api:
         api.get("/me")
         assert api.get("/me").headers["Retry-After"] == "60"
 

@@ -8,8 +8,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
-from pylon_dagster.sync import SyncRun, run_sync
+from pylon_dagster.sync import SyncRun, deletion_pass_metadata, run_sync
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
 from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
 
@@ -90,7 +89,6 @@ def run_deletion_pass(pipeline: Pipeline) -> dg.ExecuteInProcessResult:
 
 def deletion_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     """The metadata of the deletion pass's materialization in `result`."""
-    (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key == ISSUE_DELETIONS
-    ]
-    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+    metadata = deletion_pass_metadata(result)
+    assert metadata is not None, "the run made no deletion pass"
+    return metadata

@@ -121,8 +121,9 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
         assert pipeline.rows(table).items() <= children_before[table].items()
     gone = {issue["number"] for issue in deleted}
     assert sidebar_numbers(pipeline, account_id) == numbers - gone
-    # The short sync recomputed the metrics of every day, not only the days it synced; the
-    # summary leaves out the open issues still stored, marked deleted.
+    # The short sync recomputed the metrics of the victims' own days too (their creation days
+    # are far outside the days it synced); the summary leaves out the open issues still stored,
+    # marked deleted.
     created, summary_open, live_open, all_open = metrics_counts(pipeline, account_id)
     assert created == created_before - len(victims)
     assert summary_open == live_open < all_open

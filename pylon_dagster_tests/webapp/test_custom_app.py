@@ -47,6 +47,10 @@ def accounts_by_size(dataset: Dataset) -> list[str]:
     return [account for account, _ in counts.most_common() if account is not None]
 
 
+def account_of(dataset: Dataset, account_id: str) -> Record:
+    return next(account for account in dataset.accounts if account["id"] == account_id)
+
+
 def fetch_params(**ids: str) -> dict[str, str]:
     base = {"request_type": "fetch_data", "app_id": "app_1", "widget_id": "widget_1"}
     return {**base, "organization_id": "org_1", **ids}
@@ -215,7 +219,7 @@ def test_without_issue_id_the_account_view_is_shown(
 ) -> None:
     load(warehouse, dataset)
     account_id = accounts_by_size(dataset)[1]
-    account = next(a for a in dataset.accounts if a["id"] == account_id)
+    account = account_of(dataset, account_id)
     account_issues = issues_of(dataset, account_id)
 
     shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
@@ -239,7 +243,7 @@ def test_unknown_ids_get_a_friendly_card(
 
     # A new issue of a known account: the account is shown, with a note about the issue.
     account_id = accounts_by_size(dataset)[0]
-    account = next(a for a in dataset.accounts if a["id"] == account_id)
+    account = account_of(dataset, account_id)
     shown = cards(fetch(pylon, fetch_params(issue_id=unknown_issue, account_id=account_id)))
     assert list(shown) == ["Not synced yet", account["name"], "Latest issues"]
 

@@ -13,6 +13,7 @@ from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster.webapp.sidebar import NOT_COMPUTED, format_duration
 from pylon_dagster_tests.webapp.conftest import PylonCaller
 from pylon_dagster_tests.webapp.test_custom_app import (
+    account_of,
     accounts_by_size,
     assert_issue_list,
     badge,
@@ -85,7 +86,7 @@ def test_before_the_summary_is_built_the_card_says_so(
 ) -> None:
     load_raw(warehouse, dataset)
     account_id = accounts_by_size(dataset)[0]
-    account = next(a for a in dataset.accounts if a["id"] == account_id)
+    account = account_of(dataset, account_id)
     account_issues = issues_of(dataset, account_id)
 
     shown = cards(fetch(pylon, issue_params(newest_first(account_issues)[0])))
