@@ -39,7 +39,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     The URL is resolved when the warehouse is used, not when the resource is configured, so a
     password in the environment never appears in the Dagster UI. Dagster prepares the warehouse
-    (`prepare()`) when it initializes the resource for a run, a step, a sensor or a schedule.
+    (`prepare()`) when it sets the resource up for a run, a step or a sensor.
     """
 
     url: str | None = Field(
@@ -67,7 +67,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
     def prepare(self) -> None:
         """Make the warehouse ready for this process: the schema, tables, columns, indexes and
         cast functions the specs declare. Once per process; and a process whose declarations the
-        warehouse already records (`ddl.prepare`) runs one query, no DDL. Callers outside Dagster
+        warehouse already records (`ddl.prepare`) runs two small queries, no DDL. Callers outside Dagster
         (the web service, scripts) call this before they read or write."""
         key = (describe(self.engine.url), self.schema_name, ddl.fingerprint())
         with _prepared_lock:
