@@ -39,7 +39,7 @@ from pylon_dagster.pylon.errors import (
 )
 from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError
 from pylon_dagster.state import state_dir
-from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
+from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
 PREFLIGHT_ATTEMPTS = 2
 SYNC_RUN_TAG = "pylon_dagster/headless_sync"
@@ -98,7 +98,8 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
 
 
 def preflight(defs: dg.Definitions) -> None:
-    """Check the warehouse, the token and the API URL before any data is read or written.
+    """Check the warehouse (preparing its tables), the token and the API URL before any data is
+    read or written.
 
     Raises `ConfigError` naming the setting at fault and what a valid value looks like. Messages
     never contain the token.
@@ -108,10 +109,9 @@ def preflight(defs: dg.Definitions) -> None:
             f"{API_TOKEN_VAR} is not set. Set it to an API token made by an Admin in Pylon under "
             f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
         )
-    warehouse = defs.resources["warehouse"].process_config_and_initialize()
-    warehouse.check_schema_name()
     try:
-        connect(warehouse.engine).close()
+        # Checks the schema name, connects, and prepares the warehouse for this process.
+        defs.resources["warehouse"].process_config_and_initialize()
     except WarehouseUnavailableError as error:
         raise ConfigError(str(error)) from None
     api_url = defs.resources["pylon"].base_url

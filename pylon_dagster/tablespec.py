@@ -5,6 +5,10 @@ columns are computed in SQL from `raw` (see `casts.py`), so adding a column to a
 takes: `ensure_tables()` adds it to the existing table and fills it from the rows already stored.
 The specs themselves are declared with their streams in `pylon_dagster/streams.py`; this module
 depends on nothing of the project, so the stream catalog and the warehouse can both use it.
+
+The project's own state (fetch bookkeeping, webhook events, the rate budget) is kept in tables
+declared by a `StateTableSpec`: columns as Postgres stores them, written by the project's own SQL,
+never by the loader. The same DDL path creates both kinds.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class Index:
     table: str
     terms: tuple[str, ...]
     """Key columns in order, each `column` (ascending) or `column DESC NULLS LAST`."""
+    given_name: str | None = None
+    """A name of its own instead of the derived one (the state tables keep their first names)."""
 
     @property
     def keys(self) -> tuple[tuple[str, bool], ...]:
@@ -84,6 +90,8 @@ class Index:
     @property
     def name(self) -> str:
         """`<table>_<column>[_desc]_..._idx`: for one column, the name Postgres itself gives."""
+        if self.given_name is not None:
+            return self.given_name
         words = (f"{column}_desc" if descending else column for column, descending in self.keys)
         return f"{self.table}_{'_'.join(words)}_idx"
 
@@ -138,21 +146,7 @@ class TableSpec:
             )
         if self.soft_delete and self.mode is not WriteMode.MERGE:
             raise ValueError(f"{self.name}: only a merge table keeps rows marked deleted")
-        self._check_indexes()
-
-    def _check_indexes(self) -> None:
-        for index in self.all_indexes:
-            unknown = [column for column, _ in index.keys if column not in self.column_names]
-            if not index.terms or unknown:
-                raise ValueError(
-                    f"{self.name}: index {index.terms} names no column or unknown ones {unknown}; "
-                    f"write each term as a column name, optionally followed by{DESCENDING}"
-                )
-            if len(index.name) > MAX_NAME_LENGTH:
-                raise ValueError(f"{self.name}: index name {index.name} is over 63 characters")
-        names = [index.name for index in self.all_indexes]
-        if len(set(names)) != len(names):
-            raise ValueError(f"{self.name}: duplicate indexes in {names}")
+        _check_indexes(self.name, self.column_names, self.all_indexes)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -174,6 +168,92 @@ class TableSpec:
         if self.version and self.mode is WriteMode.MERGE:
             implicit.append((self.version,))
         return tuple(Index(self.name, terms) for terms in (*implicit, *self.indexes))
+
+
+def _check_indexes(table: str, columns: tuple[str, ...], indexes: tuple[Index, ...]) -> None:
+    for index in indexes:
+        unknown = [column for column, _ in index.keys if column not in columns]
+        if not index.terms or unknown:
+            raise ValueError(
+                f"{table}: index {index.terms} names no column or unknown ones {unknown}; "
+                f"write each term as a column name, optionally followed by{DESCENDING}"
+            )
+        if len(index.name) > MAX_NAME_LENGTH:
+            raise ValueError(f"{table}: index name {index.name} is over 63 characters")
+    names = [index.name for index in indexes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{table}: duplicate indexes in {names}")
+
+
+STATE_PG_TYPES = (
+    "text",
+    "integer",
+    "bigint",
+    "bigserial",
+    "double precision",
+    "timestamptz",
+    "bytea",
+)
+
+
+@dataclass(frozen=True)
+class StateColumn:
+    """A column of a state table, declared as Postgres stores it."""
+
+    name: str
+    pg_type: str
+    nullable: bool = False
+    default: str | None = None
+    """An SQL expression, e.g. `clock_timestamp()`; it also fills the rows of an existing table
+    when the column is added later (a NOT NULL column added later needs one)."""
+    identity: bool = False
+    """`GENERATED ALWAYS AS IDENTITY`: the database numbers the rows."""
+    unique: bool = False
+
+    def __post_init__(self) -> None:
+        if not is_plain_name(self.name):
+            raise ValueError(f"column {self.name!r}: use a lower-case identifier")
+        if self.pg_type not in STATE_PG_TYPES:
+            raise ValueError(
+                f"column {self.name}: type {self.pg_type!r} is not one of {STATE_PG_TYPES}"
+            )
+        if self.identity and (self.pg_type != "bigint" or self.nullable or self.default):
+            raise ValueError(f"column {self.name}: an identity is a bigint, not null, no default")
+
+
+@dataclass(frozen=True)
+class StateTableSpec:
+    """A table of the project's own state, written by its own SQL (never by the loader)."""
+
+    name: str
+    columns: tuple[StateColumn, ...]
+    description: str
+    primary_key: tuple[str, ...] = ()
+    # {index name: terms (see `Index.terms`)}: named explicitly, so an index keeps its name.
+    indexes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        if not is_plain_name(self.name):
+            raise ValueError(f"{self.name}: table names must be lower-case identifiers")
+        if "%" in self.description:
+            raise ValueError(f"{self.name}: the description becomes SQL text; write percent out")
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate column names in {names}")
+        if not set(self.primary_key) <= set(names):
+            raise ValueError(f"{self.name}: primary key {self.primary_key} names unknown columns")
+        if not all(map(is_plain_name, self.indexes)):
+            raise ValueError(f"{self.name}: index names must be lower-case identifiers")
+        _check_indexes(self.name, names, self.all_indexes)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def all_indexes(self) -> tuple[Index, ...]:
+        """Every index but the primary key and the unique columns' constraints."""
+        return tuple(Index(self.name, terms, name) for name, terms in self.indexes.items())
 
 
 def ts(name: str, path: str | None = None, description: str = "") -> Column:

@@ -177,7 +177,7 @@ def set_indexes(schema: str, present: bool) -> None:
 
 def serve_without_indexes(port: int) -> None:
     """In a subprocess: `pylon-dagster app` (one process) whose specs declare no indexes, so its
-    startup (`ensure_tables()`) does not create them: the tables as they were before."""
+    startup (`prepare()`) does not create them: the tables as they were before."""
     from pylon_dagster.cli import main
     from pylon_dagster.warehouse.tables import TABLES
 

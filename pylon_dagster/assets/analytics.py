@@ -70,7 +70,6 @@ def support_daily_metrics(
     context: dg.AssetExecutionContext, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         inputs = read_daily_inputs(tx.connection, warehouse.schema_name, days[0], days[-1])
         rows = daily_metrics(inputs, days)
@@ -103,7 +102,6 @@ def account_support_summary(warehouse: PostgresWarehouse) -> dg.MaterializeResul
 
 def build_account_summary(warehouse: PostgresWarehouse, now: datetime) -> LoadResult:
     """Compute and store the summary as of `now`, in one transaction."""
-    warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         rows = account_summaries(read_summary_inputs(tx.connection, warehouse.schema_name), now)
         return tx.load(ACCOUNT_SUPPORT_SUMMARY.name, [rows])

@@ -137,7 +137,6 @@ def issue_children(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
     window = context.partition_time_window
-    warehouse.ensure_tables()
     streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
     for name in streams:  # fetched together: no time left until every one has counted its work
         pylon.progress.planned(name, None)

@@ -156,7 +156,6 @@ def _database_now(warehouse: PostgresWarehouse) -> datetime:
 def issue_deletions(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
-    warehouse.ensure_tables()
     since = listing_start()
     # Rows written after this (by a run going on meanwhile) are not judged by this listing.
     started = _database_now(warehouse)

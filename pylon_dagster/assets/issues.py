@@ -52,7 +52,6 @@ def issues(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
     window = context.partition_time_window
-    warehouse.ensure_tables()
     preview = PreviewTap()
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         pages = client.iter_issue_pages_updated_between(window.start, window.end)

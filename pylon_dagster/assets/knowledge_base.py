@@ -43,7 +43,6 @@ def _kb_batches(
 def knowledge_base_contents(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
-    warehouse.ensure_tables()
     for child in KB_STREAMS:
         if asset_key(child.name) not in context.selected_asset_keys:
             continue

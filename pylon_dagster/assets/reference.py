@@ -33,7 +33,6 @@ def build_reference_asset(stream: Stream) -> dg.AssetsDefinition:
     def _reference_asset(
         pylon: PylonResource, warehouse: PostgresWarehouse
     ) -> dg.MaterializeResult:
-        warehouse.ensure_tables()
         preview = PreviewTap()
         with (
             fail_fast_on_permanent_errors(pylon),

@@ -82,8 +82,6 @@ def webhook_events_sensor(
     context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
 ) -> dg.SensorResult | dg.SkipReason:
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
-    if not store.exists():
-        return dg.SkipReason("No webhook event stored yet (the web service creates the table).")
     last_id = int(context.cursor or 0)
     # Processed events are kept a while (to tell redeliveries apart), then deleted.
     store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - settings.webhook_retention())

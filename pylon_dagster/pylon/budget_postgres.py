@@ -1,7 +1,8 @@
 """`PostgresRateBudget`: one per-endpoint rate budget for every process on every host.
 
 Pylon counts an organization's requests per endpoint in a sliding minute, whoever sends them, so
-the budget lives where every process already connects: the warehouse. Three small tables:
+the budget lives where every process already connects: the warehouse. Three small tables
+(declared in `warehouse/state_tables.py`, created when the warehouse is prepared):
 
 - `pylon_rate_limits`, a row per (API host, endpoint): the `AdaptiveLimit` state (rate in force,
   ceiling, where it came from, pause, probe, waiting freshness work). Every change happens under
@@ -32,15 +33,14 @@ import sqlalchemy as sa
 from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority, RateLimitConfig
 from pylon_dagster.pylon.errors import PylonStoppedError
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
-from pylon_dagster.warehouse.ddl import ensure_schema
-from pylon_dagster.warehouse.sql import ident, qualified
+from pylon_dagster.warehouse.sql import qualified
+from pylon_dagster.warehouse.state_tables import RATE_429S, RATE_LIMITS, RATE_SLOTS
 
 logger = logging.getLogger(__name__)
 
-LIMITS_TABLE = "pylon_rate_limits"
-SLOTS_TABLE = "pylon_rate_slots"
-REJECTIONS_TABLE = "pylon_rate_429s"
-BUDGET_TABLES = (LIMITS_TABLE, SLOTS_TABLE, REJECTIONS_TABLE)
+LIMITS_TABLE = RATE_LIMITS.name
+SLOTS_TABLE = RATE_SLOTS.name
+REJECTIONS_TABLE = RATE_429S.name
 REJECTIONS_KEPT_SECONDS = 7 * 86_400
 MIN_POLL_SECONDS = 0.005
 
@@ -60,48 +60,6 @@ _TIME_COLUMNS = {
     "paused_until",
     "freshness_waiting_until",
 }
-
-
-def create_tables_sql(schema: str) -> list[str]:
-    limits, slots = qualified(schema, LIMITS_TABLE), qualified(schema, SLOTS_TABLE)
-    rejections = qualified(schema, REJECTIONS_TABLE)
-    return [
-        f"""CREATE TABLE IF NOT EXISTS {limits} (
-    api_host text NOT NULL,
-    endpoint text NOT NULL,
-    window_seconds double precision NOT NULL,
-    configured double precision NOT NULL,
-    rate double precision NOT NULL,
-    ceiling double precision NOT NULL,
-    source text NOT NULL,
-    stable_since timestamptz NOT NULL,
-    decreased_at timestamptz,
-    paused_until timestamptz,
-    freshness_waiting_until timestamptz,
-    rate_limited_total bigint NOT NULL DEFAULT 0,
-    updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    PRIMARY KEY (api_host, endpoint)
-)""",
-        f"""CREATE TABLE IF NOT EXISTS {slots} (
-    id bigserial PRIMARY KEY,
-    api_host text NOT NULL,
-    endpoint text NOT NULL,
-    priority text NOT NULL,
-    taken_at timestamptz NOT NULL,
-    done_at timestamptz,
-    lease_until timestamptz NOT NULL,
-    status integer
-)""",
-        f"CREATE INDEX IF NOT EXISTS {ident(SLOTS_TABLE + '_by_endpoint')} "
-        f"ON {slots} (api_host, endpoint, taken_at)",
-        f"""CREATE TABLE IF NOT EXISTS {rejections} (
-    api_host text NOT NULL,
-    endpoint text NOT NULL,
-    answered_at timestamptz NOT NULL
-)""",
-        f"CREATE INDEX IF NOT EXISTS {ident(REJECTIONS_TABLE + '_by_endpoint')} "
-        f"ON {rejections} (api_host, endpoint, answered_at)",
-    ]
 
 
 class PostgresRateBudget:
@@ -174,17 +132,6 @@ class PostgresRateBudget:
         self._forget_old_429s = sa.text(
             f"DELETE FROM {rejections} WHERE {where} AND answered_at < to_timestamp(:now - :kept)"
         )
-
-    @classmethod
-    def ensure_tables(cls, connection: sa.Connection, schema: str) -> None:
-        """Create the budget tables if missing (serialised: concurrent creators would collide)."""
-        connection.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
-            {"name": f"pylon_dagster.rate_budget:{schema}"},
-        )
-        ensure_schema(connection, schema)
-        for statement in create_tables_sql(schema):
-            connection.exec_driver_sql(statement)
 
     # -- taking a slot ---------------------------------------------------------------------------
 

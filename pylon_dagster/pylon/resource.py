@@ -46,21 +46,6 @@ def priority_for_run(tags: dict[str, str]) -> Priority:
     return Priority.BULK
 
 
-_ready_lock = threading.Lock()
-_ready: set[tuple[str, str]] = set()
-
-
-def _ensure_budget_tables(warehouse: PostgresWarehouse) -> None:
-    """Create the budget's tables once per process and warehouse, not on every client."""
-    key = (warehouse.engine.url.render_as_string(hide_password=True), warehouse.schema_name)
-    with _ready_lock:
-        if key in _ready:
-            return
-        with warehouse.connection() as connection:
-            PostgresRateBudget.ensure_tables(connection, warehouse.schema_name)
-        _ready.add(key)
-
-
 def api_host(base_url: str) -> str:
     """The budget's name for an API host: scheme, host and path, never credentials."""
     parts = urlsplit(base_url)
@@ -152,9 +137,10 @@ class PylonResource(dg.ConfigurableResource):
         )
 
     def budget(self) -> PostgresRateBudget:
-        """The shared budget of this API host, in the warehouse (its tables created if missing)."""
+        """The shared budget of this API host, in the warehouse (prepared first, once per process:
+        a resource built outside Dagster's execution has not been set up)."""
         warehouse = self.warehouse
-        _ensure_budget_tables(warehouse)
+        warehouse.prepare()
         return PostgresRateBudget(
             warehouse.engine,
             warehouse.schema_name,

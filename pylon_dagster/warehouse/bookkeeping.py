@@ -17,20 +17,10 @@ import sqlalchemy as sa
 
 from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import ident, qualified, schema_of
+from pylon_dagster.warehouse.state_tables import CHILD_FETCH_STATE
 from pylon_dagster.warehouse.tables import table_spec
 
-FETCH_STATE_TABLE = "child_fetch_state"
-
-
-def create_table_sql(schema: str) -> str:
-    return f"""
-CREATE TABLE {qualified(schema, FETCH_STATE_TABLE)} (
-    stream text NOT NULL,
-    parent_id text NOT NULL,
-    parent_version timestamptz NOT NULL,
-    fetched_at timestamptz NOT NULL,
-    PRIMARY KEY (stream, parent_id)
-)"""
+FETCH_STATE_TABLE = CHILD_FETCH_STATE.name
 
 
 def changed_parents(

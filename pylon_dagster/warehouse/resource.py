@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +17,7 @@ from pylon_dagster.state import state_dir
 from pylon_dagster.tablespec import is_plain_name
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
-from pylon_dagster.warehouse.engine import URL_VAR, connect, get_engine, parse_url
+from pylon_dagster.warehouse.engine import URL_VAR, connect, describe, get_engine, parse_url
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
 
@@ -28,11 +29,17 @@ def default_schema_name() -> str:
     return os.environ.get(SCHEMA_VAR, "").strip() or DEFAULT_SCHEMA
 
 
+_prepared_lock = threading.Lock()
+_prepared: set[tuple[str, str, str]] = set()
+"""(warehouse, schema, fingerprint of the declarations) this process has prepared."""
+
+
 class PostgresWarehouse(dg.ConfigurableResource):
     """The Postgres warehouse: `PYLON_WAREHOUSE_URL`, or an embedded server in the state folder.
 
     The URL is resolved when the warehouse is used, not when the resource is configured, so a
-    password in the environment never appears in the Dagster UI.
+    password in the environment never appears in the Dagster UI. Dagster prepares the warehouse
+    (`prepare()`) when it sets the resource up for a run, a step or a sensor.
     """
 
     url: str | None = Field(
@@ -54,8 +61,25 @@ class PostgresWarehouse(dg.ConfigurableResource):
         url = parse_url(raw) if raw else embedded.server_url(state_dir() / EMBEDDED_DIR)
         return get_engine(url)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Make the warehouse ready for this process: the schema, tables, columns, indexes and
+        cast functions the specs declare. Once per process; and a process whose declarations the
+        warehouse already records (`ddl.prepare`) runs two small queries, no DDL. Callers outside Dagster
+        (the web service, scripts) call this before they read or write."""
+        key = (describe(self.engine.url), self.schema_name, ddl.fingerprint())
+        with _prepared_lock:
+            if key in _prepared:
+                return
+            with self.connection() as connection:
+                ddl.prepare(connection, self.schema_name)
+            _prepared.add(key)
+
     def ensure_tables(self) -> None:
-        """Create the schema and tables, and add (and fill) typed columns new in the specs."""
+        """Make the schema match the specs now, whatever the warehouse records: create the schema,
+        tables and indexes missing, and add (and fill) typed columns new in the specs."""
         with self.connection() as connection:
             ddl.ensure_tables(connection, self.schema_name)
 

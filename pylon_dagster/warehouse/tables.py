@@ -1,6 +1,7 @@
 """The warehouse tables: every stream's table (declared in `pylon_dagster/streams.py`), the
 history of `issues` and the metric tables (`pylon_dagster/analytics/tables.py`). The DDL, the
-loader and the bookkeeping look tables up here by name."""
+loader and the bookkeeping look tables up here by name. With the state tables
+(`state_tables.py`) they are every table the warehouse schema holds."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import dagster as dg
 
 from pylon_dagster.analytics.tables import METRIC_TABLES
 from pylon_dagster.streams import ISSUES_HISTORY, STREAMS
-from pylon_dagster.tablespec import TableSpec, column_schema
+from pylon_dagster.tablespec import StateTableSpec, TableSpec, column_schema
+from pylon_dagster.warehouse.state_tables import STATE_TABLES
 
 TABLES: dict[str, TableSpec] = {
     **{stream.name: stream.table for stream in STREAMS.values()},
     ISSUES_HISTORY.name: ISSUES_HISTORY,
     **{spec.name: spec for spec in METRIC_TABLES},
 }
+
+
+def declared_tables() -> list[TableSpec | StateTableSpec]:
+    """Every table of the warehouse schema: the record tables, then the state tables."""
+    return [*TABLES.values(), *STATE_TABLES.values()]
 
 
 def table_spec(table: str) -> TableSpec:

@@ -146,8 +146,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(warehouse.ensure_tables)
-        await run_in_threadpool(store.ensure_table)
+        await run_in_threadpool(warehouse.prepare)
         yield
 
     return Starlette(routes=routes, lifespan=lifespan)

@@ -1,4 +1,5 @@
-"""Durable storage of received webhook events, in table `webhook_events` of the warehouse schema.
+"""Durable storage of received webhook events, in table `webhook_events` of the warehouse schema
+(declared in `warehouse/state_tables.py`, created when the warehouse is prepared).
 
 An event is stored once per distinct body (SHA-256 of the raw bytes), so a redelivery adds
 nothing. Ids are handed out and committed strictly in order (inserts take a transaction-level
@@ -12,12 +13,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, text
 
 from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.warehouse.sql import qualified
+from pylon_dagster.warehouse.state_tables import WEBHOOK_EVENTS
 
-TABLE = "webhook_events"
+TABLE = WEBHOOK_EVENTS.name
 
 
 @dataclass(frozen=True)
@@ -38,24 +40,6 @@ class WebhookEventStore:
             text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
             {"name": f"{self._schema}.{TABLE}"},
         )
-
-    def ensure_table(self) -> None:
-        """Create the table if missing. The schema itself must exist (`ensure_tables()`)."""
-        with connect(self._engine) as connection, connection.begin():
-            self._lock(connection)
-            connection.execute(
-                text(
-                    f"CREATE TABLE IF NOT EXISTS {self._table} ("
-                    " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-                    " content_sha256 text NOT NULL UNIQUE,"
-                    " received_at timestamptz NOT NULL,"
-                    " body bytea NOT NULL)"
-                )
-            )
-
-    def exists(self) -> bool:
-        with connect(self._engine) as connection:
-            return inspect(connection).has_table(TABLE, schema=self._schema)
 
     def record(self, body: bytes, received_at: datetime) -> bool:
         """Store one event; False when the same body was stored before."""

@@ -181,8 +181,7 @@ def test_bulk_work_keeps_only_its_share_while_freshness_work_waits():
 
 
 def _budget(warehouse: PostgresWarehouse, limit: int, window: float) -> PostgresRateBudget:
-    with warehouse.connection() as connection:
-        PostgresRateBudget.ensure_tables(connection, warehouse.schema_name)
+    warehouse.prepare()
     config = RateLimitConfig.parse(f"{SEARCH}={limit}", window_seconds=window)
     return PostgresRateBudget(
         warehouse.engine, warehouse.schema_name, api_host="http://pylon.test", config=config

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.pylon.budget_postgres import BUDGET_TABLES
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.sql import qualified
+from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
 from pylon_emulator import EmulatorServer
@@ -126,11 +127,18 @@ DATA_REQUESTS_ALLOWED: set[str] = set()
 
 
 def _tables(warehouse: PostgresWarehouse) -> list[str]:
-    """The data tables (the rate budget's own may exist: the preflight asked `GET /me`)."""
+    """The data tables holding rows (the preflight may have prepared the warehouse, and the rate
+    budget's tables may have rows: it asked `GET /me`)."""
     query = "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"
     with warehouse.engine.connect() as connection:
         names = connection.execute(sa.text(query), {"schema": warehouse.schema_name}).scalars()
-        return sorted(set(names) - set(BUDGET_TABLES))
+        return sorted(
+            name
+            for name in set(names) & set(TABLES)
+            if connection.exec_driver_sql(
+                f"SELECT 1 FROM {qualified(warehouse.schema_name, name)} LIMIT 1"
+            ).first()
+        )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from pylon_dagster.tablespec import TableSpec, WriteMode, col
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.tables import TABLES, table_schema
+from pylon_dagster.warehouse.state_tables import STATE_TABLES
+from pylon_dagster.warehouse.tables import TABLES, declared_tables, table_schema
 from pylon_dagster_tests.warehouse.helpers import column, issue, load, rows
 
 STREAMS = {
@@ -64,7 +65,7 @@ def test_every_stream_has_its_table(warehouse: PostgresWarehouse):
     warehouse.ensure_tables()
     found = columns_in_database(warehouse)
     metric_tables = {"support_daily_metrics", "account_support_summary"}
-    assert set(found) == {*STREAMS, "issues_history", "child_fetch_state", *metric_tables}
+    assert set(found) == {*STREAMS, "issues_history", *metric_tables, *STATE_TABLES}
     keys = primary_keys(warehouse)
     with warehouse.engine.connect() as connection:
         comments = dict(
@@ -181,9 +182,10 @@ def test_declared_indexes_exist_with_stable_names(warehouse: PostgresWarehouse):
         "(account_id, requester_id, created_at DESC NULLS LAST, number DESC NULLS LAST)"
     )
     assert indexes["issue_messages_issue_id_idx"].endswith("USING btree (issue_id)")
-    expected = {index.name for spec in TABLES.values() for index in spec.all_indexes}
-    primary = {f"{name}_pkey" for name in TABLES} | {"child_fetch_state_pkey"}
-    assert set(indexes) == expected | primary
+    expected = {index.name for spec in declared_tables() for index in spec.all_indexes}
+    assert "pylon_rate_slots_by_endpoint" in expected
+    primary = {f"{spec.name}_pkey" for spec in declared_tables() if spec.primary_key}
+    assert set(indexes) == expected | primary | {"webhook_events_content_sha256_key"}
 
 
 def test_a_missing_index_is_created_on_an_existing_table(warehouse: PostgresWarehouse):

@@ -111,7 +111,6 @@ def test_an_event_just_after_midnight_also_refreshes_the_day_before(
 ) -> None:
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
-    store.ensure_table()
     midnight = NOW.replace(hour=0)
     store.record(event(issue_number=42), received_at=midnight + timedelta(minutes=2))
 
@@ -121,9 +120,13 @@ def test_an_event_just_after_midnight_also_refreshes_the_day_before(
     assert sorted(r.partition_key for r in result.run_requests) == [yesterday, TODAY]
 
 
-def test_sensor_skips_until_the_service_created_the_table(warehouse: PostgresWarehouse) -> None:
-    warehouse.ensure_tables()
-    assert isinstance(evaluate(warehouse, cursor=None), dg.SkipReason)
+def test_the_sensor_prepares_a_new_warehouse_and_skips_until_an_event_is_stored(
+    warehouse: PostgresWarehouse,
+) -> None:
+    result = evaluate(warehouse, cursor=None)
+    assert isinstance(result, dg.SkipReason)
+    assert result.skip_message == "No webhook event after id 0."
+    assert stored(warehouse) == []  # the table exists: Dagster set the warehouse up for the tick
 
 
 @pytest.mark.parametrize(
@@ -145,7 +148,6 @@ def test_a_tick_reads_a_bounded_number_of_bytes_and_old_processed_events_are_for
 ) -> None:
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
-    store.ensure_table()
     for n in range(4):
         store.record(event(issue_id=f"i-{n}", pad="x" * 1000), received_at=NOW - timedelta(days=n))
     ids = [e.id for e in store.events_after(0, 100, 2**30)]
@@ -168,7 +170,6 @@ def test_a_sensor_tick_forgets_old_processed_events_and_reads_a_bounded_number_o
     monkeypatch.setenv("PYLON_WEBHOOK_RETENTION_DAYS", "1")
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
-    store.ensure_table()
     received_now = datetime.now(UTC)
     for n in range(2):
         store.record(event(issue_id=f"old-{n}"), received_at=received_now - timedelta(days=3))

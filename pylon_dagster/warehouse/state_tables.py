@@ -1,0 +1,103 @@
+"""The tables of the project's own state, declared once like the stream tables: `ddl.py` creates
+them with the rest, and the code that reads and writes them (`bookkeeping.py`, `webapp/events.py`,
+`pylon/budget_postgres.py`, the preparation record in `ddl.py`) takes their names from here."""
+
+from __future__ import annotations
+
+from pylon_dagster.tablespec import StateColumn, StateTableSpec
+
+CHILD_FETCH_STATE = StateTableSpec(
+    "child_fetch_state",
+    (
+        StateColumn("stream", "text"),
+        StateColumn("parent_id", "text"),
+        StateColumn("parent_version", "timestamptz"),
+        StateColumn("fetched_at", "timestamptz"),
+    ),
+    "Per child stream and parent: the parent's version when its children were last fetched.",
+    primary_key=("stream", "parent_id"),
+)
+
+WEBHOOK_EVENTS = StateTableSpec(
+    "webhook_events",
+    (
+        StateColumn("id", "bigint", identity=True),
+        StateColumn("content_sha256", "text", unique=True),
+        StateColumn("received_at", "timestamptz"),
+        StateColumn("body", "bytea"),
+    ),
+    "Pylon webhook events received by the web service, once per distinct body.",
+    primary_key=("id",),
+)
+
+RATE_LIMITS = StateTableSpec(
+    "pylon_rate_limits",
+    (
+        StateColumn("api_host", "text"),
+        StateColumn("endpoint", "text"),
+        StateColumn("window_seconds", "double precision"),
+        StateColumn("configured", "double precision"),
+        StateColumn("rate", "double precision"),
+        StateColumn("ceiling", "double precision"),
+        StateColumn("source", "text"),
+        StateColumn("stable_since", "timestamptz"),
+        StateColumn("decreased_at", "timestamptz", nullable=True),
+        StateColumn("paused_until", "timestamptz", nullable=True),
+        StateColumn("freshness_waiting_until", "timestamptz", nullable=True),
+        StateColumn("rate_limited_total", "bigint", default="0"),
+        StateColumn("updated_at", "timestamptz", default="clock_timestamp()"),
+    ),
+    "The shared rate budget: per API host and endpoint, the rate in force and how it was learned.",
+    primary_key=("api_host", "endpoint"),
+)
+
+RATE_SLOTS = StateTableSpec(
+    "pylon_rate_slots",
+    (
+        StateColumn("id", "bigserial"),
+        StateColumn("api_host", "text"),
+        StateColumn("endpoint", "text"),
+        StateColumn("priority", "text"),
+        StateColumn("taken_at", "timestamptz"),
+        StateColumn("done_at", "timestamptz", nullable=True),
+        StateColumn("lease_until", "timestamptz"),
+        StateColumn("status", "integer", nullable=True),
+    ),
+    "The shared rate budget: one row per request inside the current rate-limit window.",
+    primary_key=("id",),
+    indexes={"pylon_rate_slots_by_endpoint": ("api_host", "endpoint", "taken_at")},
+)
+
+RATE_429S = StateTableSpec(
+    "pylon_rate_429s",
+    (
+        StateColumn("api_host", "text"),
+        StateColumn("endpoint", "text"),
+        StateColumn("answered_at", "timestamptz"),
+    ),
+    "One row per 429 Pylon answered, kept a week.",
+    indexes={"pylon_rate_429s_by_endpoint": ("api_host", "endpoint", "answered_at")},
+)
+
+SCHEMA_VERSIONS = StateTableSpec(
+    "schema_versions",
+    (
+        StateColumn("fingerprint", "text"),
+        StateColumn("prepared_at", "timestamptz", default="clock_timestamp()"),
+    ),
+    "The fingerprints of the table declarations this schema was made to match: a process whose "
+    "declarations are recorded here skips the DDL.",
+    primary_key=("fingerprint",),
+)
+
+STATE_TABLES: dict[str, StateTableSpec] = {
+    spec.name: spec
+    for spec in (
+        CHILD_FETCH_STATE,
+        WEBHOOK_EVENTS,
+        RATE_LIMITS,
+        RATE_SLOTS,
+        RATE_429S,
+        SCHEMA_VERSIONS,
+    )
+}
