@@ -140,6 +140,8 @@ class Organization:
 
 
 def load(schema: str, organization: Organization) -> None:
+    """The organization in the warehouse, and the account summary the sidebar reads."""
+    from pylon_dagster.assets.analytics import build_account_summary
     from pylon_dagster.warehouse import PostgresWarehouse
 
     warehouse = PostgresWarehouse(schema_name=schema)
@@ -148,6 +150,7 @@ def load(schema: str, organization: Organization) -> None:
         tx.load("accounts", [organization.accounts])
         tx.load("contacts", [organization.contacts])
         tx.load("issues", organization.pages())
+    build_account_summary(warehouse, datetime.now(UTC))
 
 
 def set_indexes(schema: str, present: bool) -> None:
@@ -253,7 +256,7 @@ def issue_rows_read(schema: str, organization: Organization) -> float:
         for _ in range(ROWS_READ_SAMPLE):
             ids = sidebar_ids(organization.issue(rng.randrange(organization.size)))
             request = FetchRequest.from_query({name: [value] for name, value in ids.items()})
-            render(queries, request, now=datetime.now(UTC))
+            render(queries, request)
         read = tx.connection.execute(
             text(
                 "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
