@@ -10,9 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from functools import cached_property
 
-import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,12 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
-from pylon_dagster.webapp.queries import SidebarQueries
+from pylon_dagster.webapp.reader import SidebarReader
 from pylon_dagster.webapp.settings import AppSettings
-from pylon_dagster.webapp.sidebar import BadParameter, FetchRequest, render
+from pylon_dagster.webapp.sidebar import BadParameter, FetchRequest
 from pylon_dagster.webapp.signatures import (
     go_query_json,
     parse_query,
@@ -59,19 +56,13 @@ class CustomApp:
 
     def __init__(
         self,
-        warehouse: PostgresWarehouse,
+        reader: SidebarReader,
         secret: str,
         header: tuple[str, str] | None,
     ):
-        self._warehouse = warehouse
+        self._reader = reader
         self._secret = secret
         self._header = header
-
-    @cached_property
-    def _engine(self) -> sa.Engine:
-        """The warehouse's engine (and pool), without a transaction: a sidebar is one read-only
-        statement, and a transaction around it would cost a BEGIN and a ROLLBACK round trip."""
-        return self._warehouse.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def authentic(self, request: Request, params: dict[str, list[str]]) -> bool:
         signed = signature_matches(
@@ -100,10 +91,7 @@ class CustomApp:
                 fetch = FetchRequest.from_query(params)
             except BadParameter as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
-            with connect(self._engine) as connection:
-                queries = SidebarQueries(connection, self._warehouse.schema_name)
-                payload = render(queries, fetch)
-            return JSONResponse(payload.to_json())
+            return JSONResponse(self._reader.render(fetch).to_json())
         return JSONResponse({"error": "unknown request_type"}, status_code=400)
 
 
@@ -133,12 +121,13 @@ def create_app(
     `clock` is when "now" is: a webhook's receipt time.
     """
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    reader = SidebarReader(warehouse)
     routes = []
     if settings.app_secret is not None:
         routes.append(
             Route(
                 CUSTOM_APP_PATH,
-                CustomApp(warehouse, settings.app_secret, settings.app_header).handle,
+                CustomApp(reader, settings.app_secret, settings.app_header).handle,
                 methods=["GET"],
             )
         )
@@ -157,6 +146,7 @@ def create_app(
         await run_in_threadpool(warehouse.ensure_tables)
         await run_in_threadpool(store.ensure_table)
         yield
+        reader.close()
 
     return Starlette(routes=routes, lifespan=lifespan)
 
