@@ -19,6 +19,11 @@ from pylon_dagster.webapp.components import AppPayload
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster.webapp.sidebar import FetchRequest, render
 
+POOL_SIZE = 15
+"""Connections per worker process, all kept open: as many as SQLAlchemy's default pool allows
+(5 kept, 10 more opened when busy), but a busy moment no longer opens and closes connections
+(each one a new Postgres backend). A request beyond them waits for one to be free."""
+
 
 class SidebarReader:
     """Renders `fetch_data` requests; thread-safe (one pooled connection per render)."""
@@ -31,7 +36,12 @@ class SidebarReader:
         # Created on first use, so each worker process of `pylon-dagster app` has its own.
         url = self._warehouse.engine.url
         return sa.create_engine(
-            url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, connect_args=connect_args(url)
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+            pool_size=POOL_SIZE,
+            max_overflow=0,
+            connect_args=connect_args(url),
         )
 
     def render(self, request: FetchRequest) -> AppPayload:
