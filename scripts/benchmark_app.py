@@ -13,19 +13,28 @@ Configurations (`--configs`), each measured after a warm-up that is not counted 
 at WARMUP_RATE requests a second: connections opened, caches filled, and no backlog left behind
 for an app that cannot keep up):
 
-  main     the tables without the declared sidebar indexes, one process: the app before they
-           and `--workers` existed (served by this script with the indexes left out of the specs)
+  main     the tables without the declared sidebar indexes, one process (served by this script
+           with the indexes left out of the specs)
   indexes  the declared indexes, one process (`pylon-dagster app`)
   workers  the declared indexes, `pylon-dagster app --workers N` (--workers, default 2)
+  before   with `--compare-with CHECKOUT`, measured first: `--workers N` served from another
+           checkout of the project (e.g. `git archive main pylon_dagster | tar -x -C DIR`), on
+           the same data in the same run, so the ratios compare code, not the machine's moods
 
-Prints, per size and configuration: the rows of `issues` Postgres reads per sidebar (its own
-counters, unaffected by the machine's load), the app's capacity (answers a second from
-CAPACITY_CLIENTS closed-loop clients, measured after the warm-up), then of the open-loop run: requests sent,
-answered, errors, throughput (answers a second), p50 and p99 latency; then the targets (p99 < 50
-ms, no errors) for the last configuration and its ratios to the first. An app whose capacity is
-below the rate falls behind for good: its queue grows until every answer comes after --timeout. Uses PYLON_WAREHOUSE_URL or an embedded Postgres in a temporary state
-folder; each size works in a schema of its own, dropped afterwards. The machine's other work shows
-in the figures: on a shared machine, run it more than once.
+Prints, per size and configuration, of the open-loop run: requests sent, answered, errors,
+throughput (answers a second), p50 and p99 latency and the machine's load average. Then what a
+sidebar costs, in units the machine's load hardly changes: CPU time of the app's processes, of
+the Postgres server (when it runs on this machine) and of this load generator per request; the
+statements and the rows of `issues` Postgres reads per sidebar (counted in one transaction that
+renders READS_SAMPLE sidebars with the configuration's code); and the capacity (answers a second
+from CAPACITY_CLIENTS closed-loop clients). Last, the targets (p99 < 50 ms, no errors) for the last
+configuration and its ratios to the first. An app whose capacity is below the rate falls behind
+for good: its queue grows until every answer comes after --timeout.
+
+The load generator runs on the same cores as the app and Postgres, so it is kept cheap: h11 on
+keep-alive connections, requests signed before the run. Uses PYLON_WAREHOUSE_URL or an embedded
+Postgres in a temporary state folder; each size works in a schema of its own, dropped afterwards.
+The machine's other work shows in the latencies: on a shared machine, run it more than once.
 
     .venv/bin/python scripts/benchmark_app.py                    # 10,000 and 100,000 issues, 60 s
     .venv/bin/python scripts/benchmark_app.py --sizes 10000 --duration 10 --configs workers
@@ -48,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -101,6 +111,8 @@ class Figures:
     sent: int
     answered: int
     errors: int
+    error_kinds: dict[str, int]
+    """Errors by kind: `timeout`, `HTTP <status>`, or the connection's exception."""
     throughput: float
     p50_ms: float
     p99_ms: float
@@ -426,19 +438,26 @@ class HttpClient:
         self._slots = asyncio.Semaphore(size)
 
     async def get(self, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        request_headers = [("Host", self._host_header), *headers.items()]
         async with self._slots:
-            connection = self._idle.pop() if self._idle else None
-            if connection is None:
-                connection = await HttpConnection.open(self._host, self._port)
-            try:
-                answer = await connection.get(
-                    target, [("Host", self._host_header), *headers.items()]
-                )
-            except BaseException:  # a timeout or a failure mid-answer: the connection is unusable
-                connection.close()
-                raise
-            self._idle.append(connection)
-            return answer
+            if self._idle:
+                # The app closes a connection idle for 5 s (uvicorn's keep-alive timeout): then
+                # the request is sent again on a new one, as HTTP clients do for a GET.
+                with suppress(ConnectionError, h11.ProtocolError):
+                    return await self._exchange(self._idle.pop(), target, request_headers)
+            connection = await HttpConnection.open(self._host, self._port)
+            return await self._exchange(connection, target, request_headers)
+
+    async def _exchange(
+        self, connection: HttpConnection, target: str, headers: list[tuple[str, str]]
+    ) -> tuple[int, bytes]:
+        try:
+            answer = await connection.get(target, headers)
+        except BaseException:  # a timeout or a failure mid-answer: the connection is unusable
+            connection.close()
+            raise
+        self._idle.append(connection)
+        return answer
 
     def close(self) -> None:
         for connection in self._idle:
@@ -484,7 +503,7 @@ async def drive(
     """Send `requests` open-loop at `rate` a second; latency from each one's scheduled time."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     last_answer = 0.0
     client = HttpClient(url, MAX_IN_FLIGHT)
 
@@ -492,14 +511,17 @@ async def drive(
         nonlocal errors, last_answer
         try:
             async with asyncio.timeout_at(scheduled + timeout):
-                ok = is_sidebar(*await client.get(path, headers))
-        except (OSError, TimeoutError, h11.ProtocolError):
-            ok = False
-        if ok:
+                status, body = await client.get(path, headers)
+            error = None if is_sidebar(status, body) else f"HTTP {status}"
+        except TimeoutError:
+            error = "timeout"
+        except (OSError, h11.ProtocolError) as failure:
+            error = type(failure).__name__
+        if error is None:
             last_answer = loop.time()
             latencies.append(last_answer - scheduled)
         else:
-            errors += 1
+            errors[error] += 1
 
     tasks = []
     start = loop.time() + 0.1
@@ -524,7 +546,8 @@ async def drive(
     return Figures(
         sent=len(requests),
         answered=answered,
-        errors=errors,
+        errors=errors.total(),
+        error_kinds=dict(errors),
         throughput=answered / elapsed,
         p50_ms=percentile(0.50),
         p99_ms=percentile(0.99),
@@ -654,9 +677,11 @@ def report(
     for size in args.sizes:
         for config in configs:
             f, c = results[size, config.name]
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(f.error_kinds.items()))
             print(
                 f"{size:>8,}  {config.title:<32} {f.sent:>6,} {f.answered:>8,} {f.errors:>6,} "
                 f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {c.load_average:>8.1f}"
+                + (f"  ({kinds})" if kinds else "")
             )
     print(
         "\ncost per sidebar: CPU ms of the app's processes, of Postgres and of the load generator "

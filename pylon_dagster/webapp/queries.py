@@ -6,8 +6,9 @@ its key), never from aggregating `issues` per request. Issues marked deleted in 
 
 A sidebar is one statement, one round trip: the issue's owner, the account, its summary row and
 the issue lists are joined in SQL (`SidebarQueries.sidebar`). Each part is an indexed lookup, so
-the statement costs what its round trip costs; a request that sent them one by one spent most of
-its time waiting on Postgres (docs/custom-app.md, "Speed").
+the statement costs about what its round trip costs; sent one by one (with a transaction and a
+connection check around them: eight round trips), they made most of a sidebar's time and CPU
+(README, `scripts/benchmark_app.py`).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ REQUESTER_FILTERS = {
 }
 
 
-def issue_list_sql(schema: str, account: str, limit: str, requester: RequesterMatch) -> str:
+def issue_list_sql(schema: str, account: str, limit: int, requester: RequesterMatch) -> str:
     """A jsonb array (never null) of an account's newest live issues, as `IssueSummary.from_json`
     reads them; optionally only those of the requester named by the statement's parameters."""
     # A time Postgres stores but Python cannot hold (a BC date, year 10000) shows as none.
@@ -148,28 +149,26 @@ def issue_list_sql(schema: str, account: str, limit: str, requester: RequesterMa
         f"(SELECT coalesce(jsonb_agg(issue ORDER BY {LATEST_ORDER}), '[]') FROM ("
         f"SELECT {issue} AS issue, created_at, number FROM {live_issues(schema)} AS i "
         f"WHERE account_id = {account} {REQUESTER_FILTERS.get(requester, '')} "
-        f"ORDER BY {LATEST_ORDER} LIMIT {limit}) AS latest)"
+        f"ORDER BY {LATEST_ORDER} LIMIT {limit:d}) AS latest)"
     )
 
 
 @cache
 def sidebar_statement(schema: str, requester: RequesterMatch) -> TextClause:
-    """The one statement of a sidebar (parameters: issue_id, account_id, the requester's id or
-    email, latest_limit, requester_limit): always exactly one row."""
+    """The one statement of a sidebar (parameters: issue_id, account_id, and the requester's id
+    or email): always exactly one row."""
     qualified_schema = ident(schema)
     if requester is RequesterMatch.NONE:
         requester_name, requester_issues = "NULL", "'[]'::jsonb"
     else:
-        requester_issues = issue_list_sql(schema, "scope.account_id", ":requester_limit", requester)
+        requester_issues = issue_list_sql(schema, "scope.account_id", REQUESTER_ISSUES, requester)
         requester_name = (
             f"(SELECT name FROM {qualified_schema}.contacts WHERE id = CAST(:requester_id AS text) "
             "AND account_id = scope.account_id)"
             if requester is RequesterMatch.ID
             else "NULL"
         )
-    fallback_latest = issue_list_sql(
-        schema, "scope.account_id", ":latest_limit", RequesterMatch.NONE
-    )
+    fallback_latest = issue_list_sql(schema, "scope.account_id", LATEST_ISSUES, RequesterMatch.NONE)
     return text(
         # The owner is read whether or not it is marked deleted: Pylon is showing this issue, so
         # it exists (a mark on it is undone by the next deletion pass), and its owner still
@@ -217,8 +216,6 @@ class SidebarQueries:
                 "account_id": account_id,
                 "requester_id": requester.id if requester else None,
                 "requester_email": requester.email if requester else None,
-                "latest_limit": LATEST_ISSUES,
-                "requester_limit": REQUESTER_ISSUES,
             },
         ).one()
         return SidebarData(
@@ -240,11 +237,9 @@ class SidebarQueries:
 
     def latest_issues(self, account_id: str, limit: int) -> list[IssueSummary]:
         """The account's newest issues, as the sidebar lists them until the summary has them."""
-        issues = issue_list_sql(
-            self._schema, "CAST(:account_id AS text)", ":limit", RequesterMatch.NONE
-        )
+        issues = issue_list_sql(self._schema, ":account_id", limit, RequesterMatch.NONE)
         statement = text(f"SELECT {issues}")
-        params = {"account_id": account_id, "limit": limit}
+        params = {"account_id": account_id}
         return list(issue_summaries(self._connection.execute(statement, params).scalar_one()))
 
 
