@@ -45,6 +45,7 @@ class SidebarReader:
         )
 
     def render(self, request: FetchRequest) -> AppPayload:
+        """The sidebar of `request`; read a second time if the first connection was dead."""
         try:
             return self._render(request)
         except sa.exc.DBAPIError as error:
