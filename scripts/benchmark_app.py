@@ -13,19 +13,28 @@ Configurations (`--configs`), each measured after a warm-up that is not counted 
 at WARMUP_RATE requests a second: connections opened, caches filled, and no backlog left behind
 for an app that cannot keep up):
 
-  main     the tables without the declared sidebar indexes, one process: the app before they
-           and `--workers` existed (served by this script with the indexes left out of the specs)
+  main     the tables without the declared sidebar indexes, one process (served by this script
+           with the indexes left out of the specs)
   indexes  the declared indexes, one process (`pylon-dagster app`)
   workers  the declared indexes, `pylon-dagster app --workers N` (--workers, default 2)
+  before   with `--compare-with CHECKOUT`, measured first: `--workers N` served from another
+           checkout of the project (e.g. `git archive main pylon_dagster | tar -x -C DIR`), on
+           the same data in the same run, so the ratios compare code, not the machine's moods
 
-Prints, per size and configuration: the rows of `issues` Postgres reads per sidebar (its own
-counters, unaffected by the machine's load), the app's capacity (answers a second from
-CAPACITY_CLIENTS closed-loop clients, measured after the warm-up), then of the open-loop run: requests sent,
-answered, errors, throughput (answers a second), p50 and p99 latency; then the targets (p99 < 50
-ms, no errors) for the last configuration and its ratios to the first. An app whose capacity is
-below the rate falls behind for good: its queue grows until every answer comes after --timeout. Uses PYLON_WAREHOUSE_URL or an embedded Postgres in a temporary state
-folder; each size works in a schema of its own, dropped afterwards. The machine's other work shows
-in the figures: on a shared machine, run it more than once.
+Prints, per size and configuration, of the open-loop run: requests sent, answered, errors,
+throughput (answers a second), p50 and p99 latency and the machine's load average. Then what a
+sidebar costs, in units the machine's load hardly changes: CPU time of the app's processes, of
+the Postgres server (when it runs on this machine) and of this load generator per request; the
+statements and the rows of `issues` Postgres reads per sidebar (counted in one transaction that
+renders READS_SAMPLE sidebars with the configuration's code); and the capacity (answers a second
+from CAPACITY_CLIENTS closed-loop clients). Last, the targets (p99 < 50 ms, no errors) for the last
+configuration and its ratios to the first. An app whose capacity is below the rate falls behind
+for good: its queue grows until every answer comes after --timeout.
+
+The load generator runs on the same cores as the app and Postgres, so it is kept cheap: h11 on
+keep-alive connections, requests signed before the run. Uses PYLON_WAREHOUSE_URL or an embedded
+Postgres in a temporary state folder; each size works in a schema of its own, dropped afterwards.
+The machine's other work shows in the latencies: on a shared machine, run it more than once.
 
     .venv/bin/python scripts/benchmark_app.py                    # 10,000 and 100,000 issues, 60 s
     .venv/bin/python scripts/benchmark_app.py --sizes 10000 --duration 10 --configs workers
@@ -37,6 +46,7 @@ import argparse
 import asyncio
 import dataclasses
 import itertools
+import json
 import math
 import os
 import random
@@ -47,15 +57,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+import h11
+import psutil
 
 CONFIGS = ("main", "indexes", "workers")
 BASE_ISSUES = 10_000
@@ -63,10 +75,11 @@ PAGE = 5_000
 WARMUP_RATE = 10.0
 CAPACITY_CLIENTS = 16
 CAPACITY_SECONDS = 15.0
-ROWS_READ_SAMPLE = 100
+READS_SAMPLE = 100
 MAX_IN_FLIGHT = 256
-"""Requests awaiting an answer at most. Later ones wait their turn in the client (their latency
-still runs from their scheduled time): httpx's pool slows to a crawl with thousands of them."""
+"""Requests awaiting an answer at most (one keep-alive connection each). Later ones wait their turn
+in the client (their latency still runs from their scheduled time)."""
+RECEIVE_BYTES = 65_536
 TARGETS = 2_000
 """Distinct issues the requests are drawn from."""
 STARTUP_SECONDS = 120
@@ -80,11 +93,17 @@ class Config:
     name: str
     workers: int
     indexes: bool
+    code: Path | None = None
+    """A checkout of another version of the project whose app is served (`--compare-with`)."""
 
     @property
     def title(self) -> str:
         indexes = "indexes" if self.indexes else "no indexes"
         return f"{self.name} ({indexes}, {self.workers} worker{'s' * (self.workers > 1)})"
+
+    def env(self) -> dict[str, str]:
+        """Environment additions of the processes that run this configuration's code."""
+        return {"PYTHONPATH": str(self.code)} if self.code else {}
 
 
 @dataclass(frozen=True)
@@ -92,14 +111,32 @@ class Figures:
     sent: int
     answered: int
     errors: int
+    error_kinds: dict[str, int]
+    """Errors by kind: `timeout`, `HTTP <status>`, or the connection's exception."""
     throughput: float
     p50_ms: float
     p99_ms: float
     """inf when that share of the requests had not answered within the timeout."""
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a sidebar costs, in units the machine's other work hardly changes."""
+
     capacity: float
     """Answers a second in a closed loop (CAPACITY_CLIENTS back to back): what the app can do."""
+    app_cpu_ms: float
+    """CPU time of the app's processes per answer of the open-loop run."""
+    postgres_cpu_ms: float
+    """CPU time of the Postgres server's processes per answer (nan if it runs elsewhere)."""
+    client_cpu_ms: float
+    """CPU time of this load generator per request sent: taken from the same cores."""
+    statements: float
+    """Statements sent to Postgres per sidebar (`sidebar_reads`)."""
     rows_read: float
-    """Rows of `issues` read per sidebar (`issue_rows_read`): independent of the machine's load."""
+    """Rows of `issues` read per sidebar (`sidebar_reads`)."""
+    load_average: float
+    """The machine's 1-minute load average at the end of the open-loop run."""
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -140,6 +177,8 @@ class Organization:
 
 
 def load(schema: str, organization: Organization) -> None:
+    """The organization in the warehouse, and the account summary the sidebar reads."""
+    from pylon_dagster.assets.analytics import build_account_summary
     from pylon_dagster.warehouse import PostgresWarehouse
 
     warehouse = PostgresWarehouse(schema_name=schema)
@@ -148,6 +187,7 @@ def load(schema: str, organization: Organization) -> None:
         tx.load("accounts", [organization.accounts])
         tx.load("contacts", [organization.contacts])
         tx.load("issues", organization.pages())
+    build_account_summary(warehouse, datetime.now(UTC))
 
 
 def set_indexes(schema: str, present: bool) -> None:
@@ -187,14 +227,22 @@ def serve_without_indexes(port: int) -> None:
 
 
 @contextmanager
-def running_app(config: Config, schema: str, secret: str, log_path: Path) -> Iterator[str]:
-    """The app of `config`, once every worker has started; its URL. Stopped on exit."""
+def running_app(
+    config: Config, schema: str, secret: str, log_path: Path
+) -> Iterator[tuple[str, psutil.Process]]:
+    """The app of `config`, once every worker has started: its URL and its main process.
+    Stopped on exit."""
     port = free_port()
     if config.indexes:
         command = [COMMAND, "app", "--port", str(port), "--workers", str(config.workers)]
     else:
         command = [sys.executable, __file__, "--serve-without-indexes", str(port)]
-    env = {**os.environ, "PYLON_WAREHOUSE_SCHEMA": schema, "PYLON_APP_SECRET": secret}
+    env = {
+        **os.environ,
+        **config.env(),
+        "PYLON_WAREHOUSE_SCHEMA": schema,
+        "PYLON_APP_SECRET": secret,
+    }
     env.pop("PYLON_WEBHOOK_SECRET", None)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -208,7 +256,7 @@ def running_app(config: Config, schema: str, secret: str, log_path: Path) -> Ite
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the app did not start; its log:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", psutil.Process(process.pid)
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -238,30 +286,80 @@ def sidebar_ids(issue: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def issue_rows_read(schema: str, organization: Organization) -> float:
-    """Rows of `issues` Postgres reads per sidebar, by its own counters for one transaction that
-    renders ROWS_READ_SAMPLE sidebars in this process: what the indexes save, on any machine."""
-    from sqlalchemy import text
+def sidebar_reads(schema: str, requests: list[dict[str, str]]) -> tuple[float, float]:
+    """Statements sent and rows of `issues` read per sidebar, rendering `requests` in one
+    transaction in this process (Postgres's own counters: unaffected by the machine's load)."""
+    import sqlalchemy as sa
 
     from pylon_dagster.warehouse import PostgresWarehouse
     from pylon_dagster.webapp.queries import SidebarQueries
     from pylon_dagster.webapp.sidebar import FetchRequest, render
 
-    rng = random.Random(3)
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
     with PostgresWarehouse(schema_name=schema).transaction() as tx:
         queries = SidebarQueries(tx.connection, schema)
-        for _ in range(ROWS_READ_SAMPLE):
-            ids = sidebar_ids(organization.issue(rng.randrange(organization.size)))
-            request = FetchRequest.from_query({name: [value] for name, value in ids.items()})
-            render(queries, request, now=datetime.now(UTC))
+        sa.event.listen(tx.connection, "before_cursor_execute", count)
+        for ids in requests:
+            render(queries, FetchRequest.from_query({name: [v] for name, v in ids.items()}))
+        sa.event.remove(tx.connection, "before_cursor_execute", count)
         read = tx.connection.execute(
-            text(
+            sa.text(
                 "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
                 "WHERE schemaname = :schema AND relname = 'issues'"
             ),
             {"schema": schema},
         ).scalar_one()
-    return read / ROWS_READ_SAMPLE
+    return statements / len(requests), read / len(requests)
+
+
+def measure_reads(config: Config, schema: str, organization: Organization) -> tuple[float, float]:
+    """`sidebar_reads` of READS_SAMPLE random issues' sidebars, in a process that runs the code
+    of `config`."""
+    rng = random.Random(3)
+    sample = [
+        sidebar_ids(organization.issue(rng.randrange(organization.size)))
+        for _ in range(READS_SAMPLE)
+    ]
+    result = subprocess.run(
+        [sys.executable, __file__, "--sidebar-reads", schema],
+        input=json.dumps(sample),
+        env={**os.environ, **config.env()},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    statements, rows = json.loads(result.stdout)
+    return statements, rows
+
+
+def cpu_seconds(process: psutil.Process | None) -> float:
+    """CPU seconds of `process`, of its children alive, and of those it has waited for."""
+    if process is None:
+        return math.nan
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        with suppress(psutil.Error):  # a child that ended meanwhile
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def postgres_server(schema: str) -> psutil.Process | None:
+    """The Postgres server's main process, when it runs on this machine (its backend's parent)."""
+    from pylon_dagster.warehouse import PostgresWarehouse
+
+    with PostgresWarehouse(schema_name=schema).engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with suppress(psutil.Error):
+        server = psutil.Process(backend).parent()
+        if server is not None and "postgres" in server.name():
+            return server
+    return None
 
 
 def signed_requests(
@@ -289,30 +387,114 @@ def signed_requests(
     return [requests[rng.randrange(len(requests))] for _ in range(count)]
 
 
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection; h11 writes the requests and parses the answers.
+
+    The load generator shares the machine's cores with the app and Postgres, so it is kept cheap:
+    no client library's pool, retries or per-request objects, only the protocol.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self._reader = reader
+        self._writer = writer
+        self._http = h11.Connection(h11.CLIENT)
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> HttpConnection:
+        return cls(*await asyncio.open_connection(host, port))
+
+    async def get(self, target: str, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+        """Status and body of `GET target`."""
+        request = h11.Request(method="GET", target=target, headers=headers)
+        self._writer.write(self._http.send(request) + self._http.send(h11.EndOfMessage()))
+        status, body = 0, bytearray()
+        while True:
+            event = self._http.next_event()
+            if event is h11.NEED_DATA:
+                self._http.receive_data(await self._reader.read(RECEIVE_BYTES))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                self._http.start_next_cycle()
+                return status, bytes(body)
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionError("the app closed the connection")
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class HttpClient:
+    """Up to `size` keep-alive connections to the app, each carrying one request at a time; a
+    request waits for a free one (its latency still runs from its scheduled time)."""
+
+    def __init__(self, url: str, size: int):
+        address = urlsplit(url)
+        self._host, self._port = address.hostname or "127.0.0.1", address.port or 80
+        self._host_header = address.netloc
+        self._idle: list[HttpConnection] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def get(self, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        request_headers = [("Host", self._host_header), *headers.items()]
+        async with self._slots:
+            if self._idle:
+                # The app closes a connection idle for 5 s (uvicorn's keep-alive timeout): then
+                # the request is sent again on a new one, as HTTP clients do for a GET.
+                with suppress(ConnectionError, h11.ProtocolError):
+                    return await self._exchange(self._idle.pop(), target, request_headers)
+            connection = await HttpConnection.open(self._host, self._port)
+            return await self._exchange(connection, target, request_headers)
+
+    async def _exchange(
+        self, connection: HttpConnection, target: str, headers: list[tuple[str, str]]
+    ) -> tuple[int, bytes]:
+        try:
+            answer = await connection.get(target, headers)
+        except BaseException:  # a timeout or a failure mid-answer: the connection is unusable
+            connection.close()
+            raise
+        self._idle.append(connection)
+        return answer
+
+    def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+
+def is_sidebar(status: int, body: bytes) -> bool:
+    return status == 200 and b'"components"' in body
+
+
 async def capacity(url: str, requests: list[tuple[str, dict[str, str]]]) -> float:
     """Answers a second with CAPACITY_CLIENTS clients that each send their next request as soon
     as the last one answered: the app's throughput, whatever the open-loop queue did."""
     loop = asyncio.get_running_loop()
     pending = itertools.cycle(requests)
     answered = 0
-    limits = httpx.Limits(max_connections=CAPACITY_CLIENTS)
+    client = HttpClient(url, CAPACITY_CLIENTS)
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async def one_client(deadline: float) -> None:
+        nonlocal answered
+        while loop.time() < deadline:
+            path, headers = next(pending)
+            with suppress(OSError, h11.ProtocolError):
+                # Awaited before `answered` is read: `answered += await ...` would read it
+                # first and lose the other clients' answers meanwhile.
+                answer = await client.get(path, headers)
+                answered += is_sidebar(*answer)
 
-        async def one_client(deadline: float) -> None:
-            nonlocal answered
-            while loop.time() < deadline:
-                path, headers = next(pending)
-                with suppress(httpx.HTTPError):
-                    # Awaited before `answered` is read: `answered += await ...` would read it
-                    # first and lose the other clients' answers meanwhile.
-                    response = await client.get(path, headers=headers)
-                    answered += response.status_code == 200
-
-        start = loop.time()
-        clients = (one_client(start + CAPACITY_SECONDS) for _ in range(CAPACITY_CLIENTS))
-        await asyncio.gather(*clients)
-        return answered / (loop.time() - start)
+    start = loop.time()
+    try:
+        await asyncio.gather(
+            *(one_client(start + CAPACITY_SECONDS) for _ in range(CAPACITY_CLIENTS))
+        )
+    finally:
+        client.close()
+    return answered / (loop.time() - start)
 
 
 async def drive(
@@ -321,29 +503,29 @@ async def drive(
     """Send `requests` open-loop at `rate` a second; latency from each one's scheduled time."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     last_answer = 0.0
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+    client = HttpClient(url, MAX_IN_FLIGHT)
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+    async def one(path: str, headers: dict[str, str], scheduled: float) -> None:
+        nonlocal errors, last_answer
+        try:
+            async with asyncio.timeout_at(scheduled + timeout):
+                status, body = await client.get(path, headers)
+            error = None if is_sidebar(status, body) else f"HTTP {status}"
+        except TimeoutError:
+            error = "timeout"
+        except (OSError, h11.ProtocolError) as failure:
+            error = type(failure).__name__
+        if error is None:
+            last_answer = loop.time()
+            latencies.append(last_answer - scheduled)
+        else:
+            errors[error] += 1
 
-        async def one(path: str, headers: dict[str, str], scheduled: float) -> None:
-            nonlocal errors, last_answer
-            try:
-                async with asyncio.timeout_at(scheduled + timeout), in_flight:
-                    response = await client.get(path, headers=headers)
-                ok = response.status_code == 200 and "components" in response.json()
-            except (httpx.HTTPError, TimeoutError, ValueError):
-                ok = False
-            if ok:
-                last_answer = loop.time()
-                latencies.append(last_answer - scheduled)
-            else:
-                errors += 1
-
-        tasks = []
-        start = loop.time() + 0.1
+    tasks = []
+    start = loop.time() + 0.1
+    try:
         for i, (path, headers) in enumerate(requests):
             scheduled = start + i / rate
             delay = scheduled - loop.time()
@@ -351,6 +533,8 @@ async def drive(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(path, headers, scheduled)))
         await asyncio.gather(*tasks)
+    finally:
+        client.close()
 
     def percentile(share: float) -> float:
         rank = math.ceil(share * len(requests)) - 1
@@ -362,12 +546,11 @@ async def drive(
     return Figures(
         sent=len(requests),
         answered=answered,
-        errors=errors,
+        errors=errors.total(),
+        error_kinds=dict(errors),
         throughput=answered / elapsed,
         p50_ms=percentile(0.50),
         p99_ms=percentile(0.99),
-        capacity=math.nan,
-        rows_read=math.nan,
     )
 
 
@@ -384,10 +567,20 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted")
     parser.add_argument("--timeout", type=float, default=10.0, help="a slower answer is an error")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure the app of another checkout of this project (e.g. a `git worktree` of "
+        "main), first, as `before` with --workers workers: the ratios are against it",
+    )
     parser.add_argument("--serve-without-indexes", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sidebar-reads", metavar="SCHEMA", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_without_indexes is not None:  # subprocess mode
+    if args.serve_without_indexes is not None:  # subprocess modes
         serve_without_indexes(args.serve_without_indexes)
+    elif args.sidebar_reads is not None:
+        print(json.dumps(sidebar_reads(args.sidebar_reads, json.load(sys.stdin))))
     elif os.environ.get("PYLON_WAREHOUSE_URL"):
         benchmark(args)
     else:
@@ -408,9 +601,11 @@ def benchmark(args: argparse.Namespace) -> None:
         Config(name, args.workers if name == "workers" else 1, name != "main")
         for name in args.configs
     ]
+    if args.compare_with is not None:
+        configs.insert(0, Config("before", args.workers, True, args.compare_with.resolve()))
     secret = secrets.token_hex(16)
     logs = Path(tempfile.mkdtemp(prefix="pylon-benchmark-app-logs-"))
-    results: dict[tuple[int, str], Figures] = {}
+    results: dict[tuple[int, str], tuple[Figures, Costs]] = {}
     for size in args.sizes:
         schema = f"benchmark_app_{size}"
         engine = PostgresWarehouse(schema_name=schema).engine
@@ -423,18 +618,37 @@ def benchmark(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             load(schema, organization)
             print(f"  loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            postgres = postgres_server(schema)
             for config in configs:
                 set_indexes(schema, config.indexes)
                 warmup = signed_requests(organization, secret, int(WARMUP_RATE * args.warmup), 2)
                 measured = signed_requests(organization, secret, int(args.rate * args.duration))
                 log_path = logs / f"{size}-{config.name}.log"
                 print(f"  {config.title}: {args.duration:g} s", file=sys.stderr, flush=True)
-                with running_app(config, schema, secret, log_path) as url:
+                with running_app(config, schema, secret, log_path) as (url, app):
                     asyncio.run(drive(url, warmup, WARMUP_RATE, args.timeout))
                     closed_loop = asyncio.run(capacity(url, warmup))
+                    cpu_before = cpu_seconds(app), cpu_seconds(postgres), time.process_time()
                     open_loop = asyncio.run(drive(url, measured, args.rate, args.timeout))
-                results[size, config.name] = dataclasses.replace(
-                    open_loop, capacity=closed_loop, rows_read=issue_rows_read(schema, organization)
+                    cpu_after = cpu_seconds(app), cpu_seconds(postgres), time.process_time()
+                    load_average = os.getloadavg()[0]
+                app_cpu, postgres_cpu, client_cpu = (
+                    (after - before) * 1000
+                    for before, after in zip(cpu_before, cpu_after, strict=True)
+                )
+                answered = max(open_loop.answered, 1)
+                statements, rows_read = measure_reads(config, schema, organization)
+                results[size, config.name] = (
+                    open_loop,
+                    Costs(
+                        capacity=closed_loop,
+                        app_cpu_ms=app_cpu / answered,
+                        postgres_cpu_ms=postgres_cpu / answered,
+                        client_cpu_ms=client_cpu / open_loop.sent,
+                        statements=statements,
+                        rows_read=rows_read,
+                        load_average=load_average,
+                    ),
                 )
         finally:
             with engine.begin() as connection:
@@ -444,42 +658,67 @@ def benchmark(args: argparse.Namespace) -> None:
 
 
 def report(
-    args: argparse.Namespace, configs: list[Config], results: dict[tuple[int, str], Figures]
+    args: argparse.Namespace,
+    configs: list[Config],
+    results: dict[tuple[int, str], tuple[Figures, Costs]],
 ) -> None:
     def ms(value: float) -> str:
         return f"> {args.timeout * 1000:,.0f}" if math.isinf(value) else f"{value:,.1f}"
 
     print(
         f"\nsigned fetch_data requests, open-loop at {args.rate:g}/s for {args.duration:g} s, "
-        f"{args.accounts} accounts; latency from the scheduled send time"
+        f"{args.accounts} accounts; latency from the scheduled send time; {os.cpu_count()} cores "
+        "shared by the app, Postgres and this load generator"
     )
     print(
         f"{'issues':>8}  {'configuration':<32} {'sent':>6} {'answered':>8} {'errors':>6} "
-        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'capacity/s':>10} {'rows/sidebar':>12}"
+        f"{'answers/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'load avg':>8}"
     )
     for size in args.sizes:
         for config in configs:
-            f = results[size, config.name]
+            f, c = results[size, config.name]
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(f.error_kinds.items()))
             print(
                 f"{size:>8,}  {config.title:<32} {f.sent:>6,} {f.answered:>8,} {f.errors:>6,} "
-                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {f.capacity:>10.1f} "
-                f"{f.rows_read:>12,.0f}"
+                f"{f.throughput:>9.1f} {ms(f.p50_ms):>9} {ms(f.p99_ms):>9} {c.load_average:>8.1f}"
+                + (f"  ({kinds})" if kinds else "")
+            )
+    print(
+        "\ncost per sidebar: CPU ms of the app's processes, of Postgres and of the load generator "
+        "(per answer of the open-loop run), statements and rows of `issues` read; capacity: "
+        f"answers/s with {CAPACITY_CLIENTS} closed-loop clients"
+    )
+    print(
+        f"{'issues':>8}  {'configuration':<32} {'app CPU ms':>10} {'Postgres ms':>11} "
+        f"{'client ms':>9} {'statements':>10} {'rows':>6} {'capacity/s':>10}"
+    )
+    for size in args.sizes:
+        for config in configs:
+            c = results[size, config.name][1]
+            print(
+                f"{size:>8,}  {config.title:<32} {c.app_cpu_ms:>10.2f} {c.postgres_cpu_ms:>11.2f} "
+                f"{c.client_cpu_ms:>9.2f} {c.statements:>10.1f} {c.rows_read:>6,.0f} "
+                f"{c.capacity:>10.1f}"
             )
     first, last = configs[0], configs[-1]
     for size in args.sizes:
-        f = results[size, last.name]
+        f, c = results[size, last.name]
         met = f.p99_ms < P99_TARGET_MS and f.errors == 0
         print(
             f"{'met   ' if met else 'MISSED'} {size:,} issues, {last.title}: p99 {ms(f.p99_ms)} "
-            f"ms, {f.errors} errors (target p99 < {P99_TARGET_MS:g} ms, no errors)"
+            f"ms, {f.errors} errors (target p99 < {P99_TARGET_MS:g} ms, no errors; load average "
+            f"{c.load_average:.1f})"
         )
         if first != last:
-            base = results[size, first.name]
+            base, base_cost = results[size, first.name]
             print(
-                f"       vs {first.title}: rows read per sidebar {base.rows_read:,.0f} -> "
-                f"{f.rows_read:,.0f}, capacity {f.capacity / base.capacity:.1f}x, open-loop "
-                f"answers {f.throughput / base.throughput:.1f}x, p50 {ms(base.p50_ms)} -> "
-                f"{ms(f.p50_ms)} ms"
+                f"       vs {first.title}: app CPU per sidebar "
+                f"{c.app_cpu_ms / base_cost.app_cpu_ms:.2f}x, Postgres CPU "
+                f"{c.postgres_cpu_ms / base_cost.postgres_cpu_ms:.2f}x, statements "
+                f"{base_cost.statements:g} -> {c.statements:g}, rows read "
+                f"{base_cost.rows_read:,.0f} -> {c.rows_read:,.0f}, capacity "
+                f"{c.capacity / base_cost.capacity:.1f}x, open-loop answers "
+                f"{f.throughput / base.throughput:.1f}x, p99 {ms(base.p99_ms)} -> {ms(f.p99_ms)} ms"
             )
 
 

@@ -51,17 +51,20 @@ _engines: dict[str, sa.Engine] = {}
 _engines_lock = threading.Lock()
 
 
+def connect_args(url: sa.URL) -> dict[str, object]:
+    """Defaults a URL can override: a dead host fails in seconds instead of hanging, and the
+    server's activity view names us."""
+    return {k: v for k, v in CONNECT_DEFAULTS.items() if k not in url.query}
+
+
 def get_engine(url: sa.URL) -> sa.Engine:
     """The process's engine for `url`, created on first use."""
     key = url.render_as_string(hide_password=False)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            # Defaults a URL can override: a dead host fails in seconds instead of hanging, and
-            # the server's activity view names us. pre_ping: a pooled connection may outlive a
-            # restart of the server.
-            connect_args = {k: v for k, v in CONNECT_DEFAULTS.items() if k not in url.query}
-            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+            # pre_ping: a pooled connection may outlive a restart of the server.
+            engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args(url))
             _engines[key] = engine
         return engine
 

@@ -18,12 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
-from pylon_dagster.webapp.queries import SidebarQueries
+from pylon_dagster.webapp.reader import SidebarReader
 from pylon_dagster.webapp.settings import AppSettings
-from pylon_dagster.webapp.sidebar import BadParameter, FetchRequest, render
+from pylon_dagster.webapp.sidebar import BadParameter, FetchRequest
 from pylon_dagster.webapp.signatures import (
     go_query_json,
     parse_query,
@@ -57,11 +56,11 @@ class CustomApp:
 
     def __init__(
         self,
-        warehouse: PostgresWarehouse,
+        reader: SidebarReader,
         secret: str,
         header: tuple[str, str] | None,
     ):
-        self._warehouse = warehouse
+        self._reader = reader
         self._secret = secret
         self._header = header
 
@@ -92,10 +91,7 @@ class CustomApp:
                 fetch = FetchRequest.from_query(params)
             except BadParameter as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
-            with connect(self._warehouse.engine) as connection:
-                queries = SidebarQueries(connection, self._warehouse.schema_name)
-                payload = render(queries, fetch)
-            return JSONResponse(payload.to_json())
+            return JSONResponse(self._reader.render(fetch).to_json())
         return JSONResponse({"error": "unknown request_type"}, status_code=400)
 
 
@@ -125,12 +121,13 @@ def create_app(
     `clock` is when "now" is: a webhook's receipt time.
     """
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+    reader = SidebarReader(warehouse)
     routes = []
     if settings.app_secret is not None:
         routes.append(
             Route(
                 CUSTOM_APP_PATH,
-                CustomApp(warehouse, settings.app_secret, settings.app_header).handle,
+                CustomApp(reader, settings.app_secret, settings.app_header).handle,
                 methods=["GET"],
             )
         )
@@ -148,6 +145,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(warehouse.prepare)
         yield
+        reader.close()
 
     return Starlette(routes=routes, lifespan=lifespan)
 

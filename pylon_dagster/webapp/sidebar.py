@@ -27,11 +27,15 @@ from pylon_dagster.webapp.components import (
     Leaf,
     Text,
 )
-from pylon_dagster.webapp.queries import AccountSummary, IssueSummary, Requester, SidebarQueries
+from pylon_dagster.webapp.queries import (
+    AccountSummary,
+    IssueSummary,
+    Requester,
+    SidebarData,
+    SidebarQueries,
+)
 
 TITLE = "Support history"
-LATEST_ISSUES = 5
-REQUESTER_ISSUES = 5
 NO_DATA = "no data yet"
 NOT_COMPUTED = "not computed yet: they appear once `account_support_summary` has run"
 
@@ -117,11 +121,13 @@ class Scope:
     notes: tuple[Card, ...] = ()
 
 
-def resolve_scope(queries: SidebarQueries, request: FetchRequest) -> Scope | Card:
+def resolve_scope(data: SidebarData, request: FetchRequest) -> Scope | Card:
     """The account and requester that both the request and the warehouse agree on, or a card
-    explaining why there is nothing to show."""
+    explaining why there is nothing to show. (`SidebarQueries.sidebar` reads the data of the
+    account this chooses: the issue's account when the warehouse has the issue, else the
+    request's.)"""
     account_id, requester, notes = request.account_id, request.requester, ()
-    owner = queries.issue_owner(request.issue_id) if request.issue_id else None
+    owner = data.owner
     if request.issue_id and owner is None:
         notes = (
             note_card("Not synced yet", "This issue reaches the warehouse with the next sync."),
@@ -142,14 +148,12 @@ def resolve_scope(queries: SidebarQueries, request: FetchRequest) -> Scope | Car
 
 
 def render(queries: SidebarQueries, request: FetchRequest) -> AppPayload:
-    scope = resolve_scope(queries, request)
+    """The sidebar of `request`, from one read of the warehouse."""
+    data = queries.sidebar(request.issue_id, request.account_id, request.requester)
+    scope = resolve_scope(data, request)
     if isinstance(scope, Card):
         return AppPayload(TITLE, (scope,))
-    account = queries.account(scope.account_id)
-    stats = queries.account_summary(scope.account_id)
-    latest = (
-        stats.latest_issues if stats else queries.latest_issues(scope.account_id, LATEST_ISSUES)
-    )
+    account, stats, latest = data.account, data.summary, data.latest_issues
     if account is None and not latest:
         return AppPayload(
             TITLE,
@@ -161,7 +165,7 @@ def render(queries: SidebarQueries, request: FetchRequest) -> AppPayload:
         summary += (badge,)
     cards = [*scope.notes, Card(title, summary), Card("Latest issues", issue_list(latest))]
     if scope.requester is not None:
-        cards.append(requester_card(queries, scope.account_id, scope.requester))
+        cards.append(requester_card(data, scope.requester))
     return AppPayload(TITLE, tuple(cards))
 
 
@@ -188,10 +192,11 @@ def account_summary(stats: AccountSummary | None) -> tuple[Leaf, ...]:
     return tuple(summary)
 
 
-def requester_card(queries: SidebarQueries, account_id: str, requester: Requester) -> Card:
-    name = queries.requester_name(requester.id, account_id) if requester.id else None
-    issues = queries.latest_issues(account_id, REQUESTER_ISSUES, requester)
-    return Card(f"Requester: {name or requester.email or requester.id}", issue_list(issues))
+def requester_card(data: SidebarData, requester: Requester) -> Card:
+    name = data.requester_name
+    return Card(
+        f"Requester: {name or requester.email or requester.id}", issue_list(data.requester_issues)
+    )
 
 
 def tag_badge(label: str, tags: Sequence[object]) -> Badge | None:
