@@ -78,10 +78,17 @@ def fingerprint() -> str:
 
 
 def _recorded(connection: sa.Connection, schema: str, declared: str) -> bool:
-    table = qualified(schema, SCHEMA_VERSIONS.name)
-    exists = connection.execute(sa.text("SELECT to_regclass(:table)"), {"table": table}).scalar()
+    # Not `to_regclass`: it reads the backend's cached catalog, which taking the advisory lock does
+    # not refresh, so a table another process created while we waited would still look missing.
+    exists = connection.execute(
+        sa.text(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = :schema AND tablename = :name"
+        ),
+        {"schema": schema, "name": SCHEMA_VERSIONS.name},
+    ).first()
     if exists is None:
         return False
+    table = qualified(schema, SCHEMA_VERSIONS.name)
     query = sa.text(f"SELECT 1 FROM {table} WHERE fingerprint = :fingerprint")
     return connection.execute(query, {"fingerprint": declared}).first() is not None
 
