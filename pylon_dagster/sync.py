@@ -10,7 +10,6 @@ from the warehouse.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from pathlib import Path
 import dagster as dg
 
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
-from pylon_dagster.assets.partitions import day_runs, issue_partitions
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.assets.partitions import day_runs
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
 from pylon_dagster.jobs import (
     account_summary_job,
@@ -36,8 +36,7 @@ from pylon_dagster.pylon.errors import (
     PylonStoppedError,
     PylonUnavailableError,
 )
-from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError
-from pylon_dagster.state import state_dir
+from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError, Settings
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
 
 PREFLIGHT_ATTEMPTS = 2
@@ -80,9 +79,19 @@ class SyncRun:
         return any(name in (self.error or "") for name in STOP_ERROR_NAMES)
 
 
-def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
-    """The issue partition keys from `start` to `end` (inclusive), in chunks of <= 30 days."""
-    keys = issue_partitions().get_partition_keys()
+def issue_days(defs: dg.Definitions) -> dg.PartitionsDefinition:
+    """The daily partitions of the definitions' `issues` (and of its children and metrics)."""
+    partitions = defs.resolve_assets_def(ISSUES).partitions_def
+    if partitions is None:
+        raise ValueError(f"{ISSUES.to_user_string()} has no partitions in these definitions")
+    return partitions
+
+
+def partition_chunks(
+    partitions: dg.PartitionsDefinition, start: date | None, end: date | None
+) -> list[list[str]]:
+    """The keys of `partitions` from `start` to `end` (inclusive), in chunks of <= 30 days."""
+    keys = partitions.get_partition_keys()
     first, last = (start.isoformat() if start else keys[0]), (end.isoformat() if end else keys[-1])
     if first > last:
         raise ConfigError(f"--start {first} is after --end {last}: swap them.")
@@ -94,13 +103,13 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
     return day_runs(key for key in keys if first <= key <= last)
 
 
-def preflight(defs: dg.Definitions) -> None:
+def preflight(defs: dg.Definitions, settings: Settings) -> None:
     """Check the warehouse, the token and the API URL before any data is read or written.
 
     Raises `ConfigError` naming the setting at fault and what a valid value looks like. Messages
     never contain the token.
     """
-    if not os.environ.get(API_TOKEN_VAR, "").strip():
+    if not settings.has_api_token:
         raise ConfigError(
             f"{API_TOKEN_VAR} is not set. Set it to an API token made by an Admin in Pylon under "
             f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
@@ -169,16 +178,18 @@ def recover_interrupted_runs(instance: dg.DagsterInstance, echo: Echo = print) -
 
 def headless_sync(
     defs: dg.Definitions,
+    settings: Settings,
     *,
     start: date | None = None,
     end: date | None = None,
     echo: Echo = print,
     display: SyncDisplay | None = None,
 ) -> list[SyncRun]:
-    """The whole headless sync on the instance in DAGSTER_HOME: settings checked first, one sync
-    per state folder at a time, and the runs of an earlier killed sync cleaned up."""
-    preflight(defs)
-    with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
+    """The whole headless sync of `defs` (built from `settings`) on the instance in DAGSTER_HOME:
+    settings checked first, one sync per state folder at a time, and the runs of an earlier killed
+    sync cleaned up."""
+    preflight(defs, settings)
+    with exclusive_sync(settings.state_dir), dg.DagsterInstance.get() as instance:
         recover_interrupted_runs(instance, echo=echo)
         return run_sync(defs, instance, start=start, end=end, echo=echo, display=display)
 
@@ -196,7 +207,8 @@ def run_sync(
 
     `display` shows each run's progress while it goes (`pylon_dagster/progress/display.py`)."""
     runs: list[SyncRun] = []
-    planned = _planned_runs(partition_chunks(start, end))
+    partitions = issue_days(defs)
+    planned = _planned_runs(partitions, partition_chunks(partitions, start, end))
     for number, plan in enumerate(planned, start=1):
         window = f"[{number}/{len(planned)}] {plan[1]}"
         with display.window(window) if display else nullcontext():
@@ -213,7 +225,9 @@ def run_sync(
     return runs
 
 
-def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
+def _planned_runs(
+    partitions: dg.PartitionsDefinition, chunks: Sequence[Sequence[str]]
+) -> list[tuple[str, str, dict[str, str]]]:
     """(job, label, tags) of every run: the reference streams, one run per issues chunk, then the
     deletion pass, then the support metrics of every day up to the last synced in one run (no API
     calls) and the account summary (both after the deletion pass, so deleted issues are not counted)."""
@@ -228,7 +242,7 @@ def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[
         return planned
     # Every day up to the last one synced: a deleted issue changes the counts of its own days,
     # however old (one read of the warehouse, no API calls).
-    first, last = issue_partitions().get_first_partition_key(), chunks[-1][-1]
+    first, last = partitions.get_first_partition_key(), chunks[-1][-1]
     planned += [
         (daily_metrics_job.name, f"support metrics {first} .. {last}", day_range_tags(first, last)),
         (account_summary_job.name, "account support summary", {}),

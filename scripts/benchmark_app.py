@@ -56,6 +56,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from benchmark_loader import warehouse_on  # this folder is on sys.path when run as a script
 
 CONFIGS = ("main", "indexes", "workers")
 BASE_ISSUES = 10_000
@@ -140,9 +141,7 @@ class Organization:
 
 
 def load(schema: str, organization: Organization) -> None:
-    from pylon_dagster.warehouse import PostgresWarehouse
-
-    warehouse = PostgresWarehouse(schema_name=schema)
+    warehouse = warehouse_on(schema)
     warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         tx.load("accounts", [organization.accounts])
@@ -152,11 +151,10 @@ def load(schema: str, organization: Organization) -> None:
 
 def set_indexes(schema: str, present: bool) -> None:
     """Drop the declared indexes, or create them again (`ensure_tables()`); then ANALYZE."""
-    from pylon_dagster.warehouse import PostgresWarehouse
     from pylon_dagster.warehouse.sql import qualified
     from pylon_dagster.warehouse.tables import TABLES
 
-    warehouse = PostgresWarehouse(schema_name=schema)
+    warehouse = warehouse_on(schema)
     if present:
         warehouse.ensure_tables()
     declared = [
@@ -243,12 +241,11 @@ def issue_rows_read(schema: str, organization: Organization) -> float:
     renders ROWS_READ_SAMPLE sidebars in this process: what the indexes save, on any machine."""
     from sqlalchemy import text
 
-    from pylon_dagster.warehouse import PostgresWarehouse
     from pylon_dagster.webapp.queries import SidebarQueries
     from pylon_dagster.webapp.sidebar import FetchRequest, render
 
     rng = random.Random(3)
-    with PostgresWarehouse(schema_name=schema).transaction() as tx:
+    with warehouse_on(schema).transaction() as tx:
         queries = SidebarQueries(tx.connection, schema)
         for _ in range(ROWS_READ_SAMPLE):
             ids = sidebar_ids(organization.issue(rng.randrange(organization.size)))
@@ -395,15 +392,14 @@ def main() -> int:
         try:
             benchmark(args)
         finally:
+            from pylon_dagster.state import state_dir
             from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-            stop_embedded_server()
+            stop_embedded_server(state_dir(os.environ))
     return 0
 
 
 def benchmark(args: argparse.Namespace) -> None:
-    from pylon_dagster.warehouse import PostgresWarehouse
-
     configs = [
         Config(name, args.workers if name == "workers" else 1, name != "main")
         for name in args.configs
@@ -413,7 +409,7 @@ def benchmark(args: argparse.Namespace) -> None:
     results: dict[tuple[int, str], Figures] = {}
     for size in args.sizes:
         schema = f"benchmark_app_{size}"
-        engine = PostgresWarehouse(schema_name=schema).engine
+        engine = warehouse_on(schema).engine
         drop = f"DROP SCHEMA IF EXISTS {schema} CASCADE"
         with engine.begin() as connection:
             connection.exec_driver_sql(drop)

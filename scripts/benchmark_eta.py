@@ -89,9 +89,10 @@ def main() -> None:
 
     import dagster as dg
 
-    from pylon_dagster.assets import pylon_assets
+    from pylon_dagster.assets import build_assets
     from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import resources
+    from pylon_dagster.resources import build_resources
+    from pylon_dagster.settings import Settings
     from pylon_dagster.sync import run_sync
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
@@ -112,7 +113,12 @@ def main() -> None:
                 PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
                 PYLON_WAREHOUSE_SCHEMA=f"benchmark_eta_{scenario}",
             )
-            defs = dg.Definitions(assets=pylon_assets, jobs=jobs, resources=resources())
+            settings = Settings.from_env(os.environ)
+            defs = dg.Definitions(
+                assets=build_assets(settings).assets,
+                jobs=jobs,
+                resources=build_resources(settings),
+            )
             with dg.DagsterInstance.ephemeral() as instance:
                 runs = run_sync(defs, instance, echo=lambda _: None, display=recorder)
         if not all(run.success for run in runs):

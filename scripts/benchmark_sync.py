@@ -51,16 +51,17 @@ def main() -> None:
 
     import dagster as dg
 
-    from pylon_dagster.assets import asset_checks, pylon_assets
+    from pylon_dagster.assets import build_assets
     from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import resources
+    from pylon_dagster.resources import build_resources
+    from pylon_dagster.settings import Settings
     from pylon_dagster.state import state_dir
     from pylon_dagster.sync import run_sync
     from pylon_dagster.warehouse import embedded
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
-    warehouse_url = embedded.server_url(state_dir() / EMBEDDED_DIR)
+    warehouse_url = embedded.server_url(state_dir(os.environ) / EMBEDDED_DIR)
     dataset = generate(1, issues=args.issues, days=DAYS)
 
     def serve(preset: str, scenario: str) -> tuple[PylonEmulator, EmulatorServer]:
@@ -76,8 +77,13 @@ def main() -> None:
 
     def in_process_sync(**window: object) -> Callable[[], None]:
         def sync() -> None:
+            settings = Settings.from_env(os.environ)
+            assets = build_assets(settings)
             defs = dg.Definitions(
-                assets=pylon_assets, asset_checks=asset_checks, jobs=jobs, resources=resources()
+                assets=assets.assets,
+                asset_checks=assets.checks,
+                jobs=jobs,
+                resources=build_resources(settings),
             )
             with dg.DagsterInstance.ephemeral() as instance:
                 runs = run_sync(defs, instance, echo=lambda _: None, **window)
@@ -168,9 +174,10 @@ def run(benchmark: Callable[[], None] = main) -> None:
         benchmark()
     finally:
         if "PYLON_DAGSTER_STATE" in os.environ:
+            from pylon_dagster.state import state_dir
             from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-            stop_embedded_server()
+            stop_embedded_server(state_dir(os.environ))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster.settings import Settings
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
 STATUSES = dg.AssetKey(["pylon", "issue_statuses"])
@@ -59,8 +60,9 @@ def requested(days: set[str], summary: bool) -> dict[dg.AssetKey, set[str]]:
     return {DAILY: days, SUMMARY: {UNPARTITIONED} if summary else set()}
 
 
-def test_metrics_follow_every_issues_partition_once(ticks: Ticks) -> None:
-    backfilled = issue_partitions().get_partition_keys(current_time=START)[-45:]
+def test_metrics_follow_every_issues_partition_once(ticks: Ticks, settings: Settings) -> None:
+    partitions = issue_partitions(settings.start_date)
+    backfilled = partitions.get_partition_keys(current_time=START)[-45:]
     assert ticks() == requested(set(), summary=False)
     ticks.materialize(ISSUES, backfilled)
     # Every day whose issues changed, not only the latest; and the summary, though most of the

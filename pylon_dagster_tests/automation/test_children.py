@@ -10,6 +10,7 @@ import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster.settings import Settings
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
 CHILDREN = (dg.AssetKey(["pylon", "issue_messages"]), dg.AssetKey(["pylon", "issue_threads"]))
@@ -53,8 +54,11 @@ def nothing() -> dict[dg.AssetKey, set[str]]:
     return {key: set() for key in CHILDREN}
 
 
-def test_children_follow_every_partition_of_an_issues_backfill_once(ticks: Ticks):
-    backfilled = issue_partitions().get_partition_keys(current_time=START)[-60:]
+def test_children_follow_every_partition_of_an_issues_backfill_once(
+    ticks: Ticks, settings: Settings
+):
+    partitions = issue_partitions(settings.start_date)
+    backfilled = partitions.get_partition_keys(current_time=START)[-60:]
     assert ticks() == nothing()  # nothing to follow yet
     ticks.materialize(ISSUES, backfilled)
     # All 60 days, not only the latest (plain `eager()` would request today's alone).
