@@ -70,17 +70,19 @@ def receipt_partitions(
 
 
 def webhook_events_tick(
-    context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse, settings: Settings
+    context: dg.SensorEvaluationContext,
+    warehouse: PostgresWarehouse,
+    issue_days: dg.TimeWindowPartitionsDefinition,
+    retention: timedelta,
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick of the sensor: events kept `settings.webhook_retention`, runs on the `issues`
-    partitions of `settings`."""
-    issue_days = issue_partitions(settings.start_date)
+    """One tick of the sensor: runs on the daily partitions `issue_days` of `issues`; processed
+    events are kept `retention`."""
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     if not store.exists():
         return dg.SkipReason("No webhook event stored yet (the web service creates the table).")
     last_id = int(context.cursor or 0)
     # Processed events are kept a while (to tell redeliveries apart), then deleted.
-    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - settings.webhook_retention)
+    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - retention)
     events = store.events_after(last_id, EVENTS_PER_TICK, BYTES_PER_TICK)
     if not events:
         return dg.SkipReason(f"No webhook event after id {last_id}.")
@@ -102,6 +104,8 @@ def webhook_events_tick(
 
 
 def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
+    issue_days = issue_partitions(settings.start_date)
+
     @dg.sensor(
         name="webhook_events_sensor",
         job=issues_job,
@@ -115,6 +119,6 @@ def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
     def webhook_events_sensor(
         context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
     ) -> dg.SensorResult | dg.SkipReason:
-        return webhook_events_tick(context, warehouse, settings)
+        return webhook_events_tick(context, warehouse, issue_days, settings.webhook_retention)
 
     return webhook_events_sensor
