@@ -2,7 +2,8 @@
 reconciliation of deleted issues.
 
 Each issues run covers the previous and the current day partitions in one run (one search window),
-so an issue updated just before midnight is picked up even if the sensor missed it.
+so an issue updated just before midnight is picked up even if the sensor missed it. The crons and
+the partitions come from `Settings`: `build_schedules` builds the three schedules.
 """
 
 from datetime import timedelta
@@ -17,8 +18,22 @@ from pylon_dagster.pylon.resource import PRIORITY_TAG
 from pylon_dagster.settings import Settings
 
 
-def build_issues_daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    partitions = issue_partitions(settings.start_date)
+def issues_daily_tick(
+    context: dg.ScheduleEvaluationContext, issue_days: dg.PartitionsDefinition
+) -> dg.RunRequest | dg.SkipReason:
+    """One tick of the issues schedule, on the daily partitions `issue_days` of `issues`."""
+    today = context.scheduled_execution_time.date()
+    keys = issue_days.get_partition_keys(current_time=context.scheduled_execution_time)
+    wanted = [d.isoformat() for d in (today - timedelta(days=1), today) if d.isoformat() in keys]
+    if not wanted:
+        return dg.SkipReason(f"No issue partitions exist yet for {today} (before the start date).")
+    return dg.RunRequest(
+        run_key=f"issues-{wanted[0]}-{wanted[-1]}", tags=day_range_tags(wanted[0], wanted[-1])
+    )
+
+
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    issue_days = issue_partitions(settings.start_date)
 
     @dg.schedule(
         name="pylon_issues_daily",
@@ -32,24 +47,8 @@ def build_issues_daily_schedule(settings: Settings) -> dg.ScheduleDefinition:
     def issues_daily_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
-        today = context.scheduled_execution_time.date()
-        keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
-        wanted = [
-            d.isoformat() for d in (today - timedelta(days=1), today) if d.isoformat() in keys
-        ]
-        if not wanted:
-            return dg.SkipReason(
-                f"No issue partitions exist yet for {today} (before the start date)."
-            )
-        return dg.RunRequest(
-            run_key=f"issues-{wanted[0]}-{wanted[-1]}", tags=day_range_tags(wanted[0], wanted[-1])
-        )
+        return issues_daily_tick(context, issue_days)
 
-    return issues_daily_schedule
-
-
-def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    """The three schedules, on the crons the settings give."""
     reference_daily_schedule = dg.ScheduleDefinition(
         name="pylon_reference_daily",
         job=reference_job,
@@ -69,8 +68,4 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         description="Marks the issues deleted in Pylon (`issues._deleted_at`) and un-marks any "
         "that came back; hourly by default.",
     )
-    return [
-        build_issues_daily_schedule(settings),
-        reference_daily_schedule,
-        issue_deletions_schedule,
-    ]
+    return [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]
