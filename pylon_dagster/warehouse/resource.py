@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from pylon_dagster.settings import DEFAULT_SCHEMA, SCHEMA_VAR, Settings, schema_name
+from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import URL_VAR, connect, get_engine, parse_url
@@ -39,7 +40,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
     )
     state_dir: str = Field(
         default=".state",
-        description="The state folder (PYLON_DAGSTER_STATE) holding the embedded Postgres.",
+        description=f"The state folder ({STATE_DIR_VAR}) holding the embedded Postgres.",
     )
 
     @classmethod
