@@ -50,26 +50,24 @@ def main() -> None:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of issues to sync.")
 def sync(start: datetime | None, end: datetime | None) -> None:
     """Materialize every asset now (issues in runs of at most 30 days), without the daemon."""
-    from pylon_dagster.settings import ConfigError, remember_default_start_date
+    from pylon_dagster.definitions import build_definitions
+    from pylon_dagster.progress.display import sync_display
+    from pylon_dagster.settings import ConfigError, Settings, remember_default_start_date
     from pylon_dagster.state import dagster_home
+    from pylon_dagster.sync import headless_sync
 
     _stop_on_sigterm()
     dagster_home()
-    remember_default_start_date()
     try:
-        # Importing the sync or the definitions reads settings (PYLON_START_DATE, ...): a
-        # mistake there is a ConfigError for the user, not a traceback.
-        from pylon_dagster.definitions import defs
-        from pylon_dagster.progress.display import sync_display
-        from pylon_dagster.settings import progress_interval_seconds
-        from pylon_dagster.sync import headless_sync
-
+        remember_default_start_date(os.environ)
+        settings = Settings.from_env(os.environ)
         runs = headless_sync(
-            defs(),
+            build_definitions(settings),
+            settings,
             start=start.date() if start else None,
             end=end.date() if end else None,
             echo=click.echo,
-            display=sync_display(sys.stdout, interval_seconds=progress_interval_seconds()),
+            display=sync_display(sys.stdout, interval_seconds=settings.progress_interval_seconds),
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
@@ -102,6 +100,7 @@ def demo(
     """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
     from pylon_dagster.demo import run_demo
     from pylon_dagster.settings import ConfigError
+    from pylon_dagster.state import state_dir
     from pylon_dagster.warehouse.embedded import stop_embedded_server
     from pylon_dagster.warehouse.engine import URL_VAR
 
@@ -121,7 +120,8 @@ def demo(
         code = STOPPED_EXIT_CODE
     finally:
         if not os.environ.get(URL_VAR):
-            stop_embedded_server()  # the demo's own warehouse: nothing else should keep it running
+            # The demo's own warehouse: nothing else should keep it running.
+            stop_embedded_server(state_dir(os.environ))
     sys.exit(code)
 
 
@@ -132,15 +132,17 @@ def status(json_output: bool) -> None:
     failed, 2 cannot tell (bad setting, warehouse unreachable)."""
     from pylon_dagster.status.command import show_status
 
-    sys.exit(show_status(json_output=json_output))
+    sys.exit(show_status(os.environ, json_output=json_output))
 
 
 @main.command("stop-postgres")
 def stop_postgres() -> None:
     """Stop the embedded Postgres of this state folder (it outlives the commands that use it)."""
+    from pylon_dagster.state import state_dir
     from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-    click.echo("Embedded Postgres stopped." if stop_embedded_server() else "It was not running.")
+    stopped = stop_embedded_server(state_dir(os.environ))
+    click.echo("Embedded Postgres stopped." if stopped else "It was not running.")
 
 
 def _register_commands() -> None:

@@ -1,40 +1,36 @@
 """The Dagster code location: `dagster dev -m pylon_dagster.definitions` or via workspace.yaml.
 
-`defs` is loaded lazily (`@dg.definitions`): importing this module starts no server, connects to
-nothing and writes nothing (the asset modules it imports read the partition start date, crons
-and sensor interval); the resources are configured from the environment when Dagster, a test or
-the headless sync calls `defs()`.
+`defs` is loaded lazily (`@dg.definitions`): importing this module (or any of the project's)
+reads no setting, starts no server, connects to nothing and writes nothing. Calling `defs()` reads
+the environment once into `Settings` (a mistake is one `ConfigError` before anything runs) and
+builds the assets, schedules, sensors and resources from it.
 """
+
+import os
 
 import dagster as dg
 
-from pylon_dagster import settings
-from pylon_dagster.assets import asset_checks, pylon_assets
-from pylon_dagster.automation.analytics import analytics_sensor, deletions_metrics_sensor
-from pylon_dagster.automation.children import automation_sensor
-from pylon_dagster.automation.failures import run_failure_sensor
-from pylon_dagster.automation.issue_updates import issue_updates_sensor
-from pylon_dagster.automation.schedules import schedules
-from pylon_dagster.automation.webhooks import webhook_events_sensor
+from pylon_dagster.assets import build_assets
+from pylon_dagster.automation.schedules import build_schedules
+from pylon_dagster.automation.sensors import build_sensors
 from pylon_dagster.jobs import jobs
-from pylon_dagster.resources import resources
+from pylon_dagster.resources import build_resources
+from pylon_dagster.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The code location for `settings`: what `defs()` loads, and what the CLI commands run."""
+    assets = build_assets(settings)
+    return dg.Definitions(
+        assets=assets.assets,
+        asset_checks=assets.checks,
+        jobs=jobs,
+        schedules=build_schedules(settings),
+        sensors=build_sensors(settings),
+        resources=build_resources(settings),
+    )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    settings.check_all()
-    return dg.Definitions(
-        assets=pylon_assets,
-        asset_checks=asset_checks,
-        jobs=jobs,
-        schedules=schedules,
-        sensors=[
-            issue_updates_sensor,
-            automation_sensor,
-            analytics_sensor,
-            deletions_metrics_sensor,
-            run_failure_sensor,
-            webhook_events_sensor,
-        ],
-        resources=resources(),
-    )
+    return build_definitions(Settings.from_env(os.environ))

@@ -20,8 +20,9 @@ from pathlib import Path
 import click
 import dagster as dg
 
+from pylon_dagster.definitions import build_definitions
 from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
-from pylon_dagster.settings import remember_default_start_date, start_date
+from pylon_dagster.settings import Settings, remember_default_start_date
 from pylon_dagster.state import dagster_home
 from pylon_dagster.sync import headless_sync
 
@@ -41,7 +42,7 @@ def run_demo(
 
     home = dagster_home()
     dataset = generate(DEMO_SEED, issues=issues, days=DEMO_DAYS)
-    remember_default_start_date(earliest=dataset.since.date())
+    remember_default_start_date(os.environ, earliest=dataset.since.date())
     # Today's Pylon: the October 2026 limits, which the client also starts from.
     emulator = PylonEmulator(dataset, time_scale=time_scale, rate_limit_preset=LATEST_API_VERSION)
     with EmulatorServer(emulator, port=emulator_port) as server:
@@ -51,10 +52,11 @@ def run_demo(
             PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
         )
         click.echo(f"Pylon emulator on {server.url} ({issues} issues, time scale {time_scale})")
-        # Imported only now: the code location reads the environment set just above.
-        from pylon_dagster.definitions import defs
-
-        if not _first_sync(defs(), dataset.now.date()):
+        # Read after the update above: the settings aim at this emulator, and so do those of
+        # Dagster's UI and daemon, which inherit the environment.
+        today = dataset.now.date()
+        settings = Settings.from_env(os.environ, today=today)
+        if not _first_sync(build_definitions(settings), settings, today):
             return 1
         if not open_ui:
             return 0
@@ -91,11 +93,11 @@ def serve_ui(port: int) -> int:
     return code
 
 
-def _first_sync(defs: dg.Definitions, today: date) -> bool:
+def _first_sync(defs: dg.Definitions, settings: Settings, today: date) -> bool:
     """The reference streams and the last `FIRST_SYNC_DAYS` days of issues; says what is left."""
-    first_day = start_date(today=today)
+    first_day = settings.start_date
     recent = max(first_day, today - timedelta(days=FIRST_SYNC_DAYS - 1))
-    runs = headless_sync(defs, start=recent, echo=click.echo)
+    runs = headless_sync(defs, settings, start=recent, echo=click.echo)
     if not all(run.success for run in runs):
         return False
     if recent > first_day:

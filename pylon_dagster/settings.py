@@ -1,13 +1,17 @@
-"""Settings read from the environment, checked before any data is touched.
+"""`Settings`: every setting the project reads from the environment, checked at once.
 
-Every mistake raises `ConfigError` naming the variable and showing a valid value.
+`Settings.from_env(environ)` is called at the edges only: the code location's `defs()`, the CLI
+commands and the web service's app factory. They pass the object down to the factories that build
+assets, schedules, sensors and resources; no other code reads the environment, and importing a
+module reads nothing. Every mistake raises `ConfigError` naming the variable and showing a valid
+value, before any data is touched.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,14 +19,91 @@ from urllib.parse import urlsplit
 from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.state import state_dir
+from pylon_dagster.tablespec import is_plain_name
 
 START_DATE_VAR = "PYLON_START_DATE"
 DEFAULT_LOOKBACK = timedelta(days=30)
 EARLIEST_START_DATE = date(2015, 1, 1)
+API_TOKEN_VAR = "PYLON_API_TOKEN"
+API_URL_VAR = "PYLON_API_URL"
+DEFAULT_API_URL = "https://api.usepylon.com"
+RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
+RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
+BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
+PROGRESS_INTERVAL_VAR = "PYLON_PROGRESS_INTERVAL_SECONDS"
+ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
+DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS = 300
+WEBHOOK_RETENTION_VAR = "PYLON_WEBHOOK_RETENTION_DAYS"
+ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
+DEFAULT_ISSUES_CRON = "15 0 * * *"
+REFERENCE_CRON_VAR = "PYLON_REFERENCE_SCHEDULE_CRON"
+DEFAULT_REFERENCE_CRON = "45 0 * * *"
+DELETIONS_CRON_VAR = "PYLON_DELETIONS_SCHEDULE_CRON"
+DEFAULT_DELETIONS_CRON = "30 * * * *"
+ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
+WAREHOUSE_URL_VAR = "PYLON_WAREHOUSE_URL"
+SCHEMA_VAR = "PYLON_WAREHOUSE_SCHEMA"
+DEFAULT_SCHEMA = "pylon"
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and what a valid value is."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the project, valid. Built once per process by `from_env`.
+
+    The API token stays out of it, and the values that may hold a secret are kept out of `repr`:
+    the code location's resources name the token and the warehouse URL as `EnvVar`s, so the
+    Dagster UI shows the variables' names, never their values.
+    """
+
+    start_date: date
+    """The first day of the `issues` partitions."""
+    state_dir: Path
+    api_url: str
+    has_api_token: bool
+    rate_limits: str
+    rate_limit_window_seconds: float
+    backfill_share: float
+    progress_interval_seconds: float
+    issue_sensor_interval_seconds: int
+    webhook_retention: timedelta
+    issues_cron: str
+    reference_cron: str
+    deletions_cron: str
+    warehouse_schema: str
+    warehouse_url: str | None = field(default=None, repr=False)
+    """`PYLON_WAREHOUSE_URL`, password included; None: the embedded Postgres in `state_dir`."""
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    """A chat webhook URL usually carries a secret of its own."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, today: date | None = None) -> Settings:
+        """Read and check every setting of `environ`; `today` (UTC) bounds the start date."""
+        return cls(
+            start_date=start_date(environ, today=today),
+            state_dir=state_dir(environ),
+            api_url=api_url(environ),
+            has_api_token=bool(_text(environ, API_TOKEN_VAR)),
+            rate_limits=rate_limits(environ),
+            rate_limit_window_seconds=rate_limit_window_seconds(environ),
+            backfill_share=backfill_share(environ),
+            progress_interval_seconds=progress_interval_seconds(environ),
+            issue_sensor_interval_seconds=issue_sensor_interval_seconds(environ),
+            webhook_retention=webhook_retention(environ),
+            issues_cron=cron(environ, ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON),
+            reference_cron=cron(environ, REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
+            deletions_cron=cron(environ, DELETIONS_CRON_VAR, DEFAULT_DELETIONS_CRON),
+            warehouse_schema=schema_name(_text(environ, SCHEMA_VAR) or DEFAULT_SCHEMA),
+            warehouse_url=_text(environ, WAREHOUSE_URL_VAR) or None,
+            alert_webhook_url=_text(environ, ALERT_WEBHOOK_VAR) or None,
+        )
+
+
+def _text(environ: Mapping[str, str], var: str) -> str:
+    return environ.get(var, "").strip()
 
 
 def parse_start_date(raw: str, *, today: date) -> date:
@@ -53,7 +134,7 @@ def parse_start_date(raw: str, *, today: date) -> date:
     return parsed
 
 
-def start_date(*, today: date | None = None, anchor_file: Path | None = None) -> date:
+def start_date(environ: Mapping[str, str], *, today: date | None = None) -> date:
     """The first day of the `issues` partitions.
 
     `PYLON_START_DATE` when set. Otherwise the default remembered in the state folder by the first
@@ -61,17 +142,16 @@ def start_date(*, today: date | None = None, anchor_file: Path | None = None) ->
     remembered yet, 30 days before today. Reading it never writes anything.
     """
     today = today or datetime.now(UTC).date()
-    raw = os.environ.get(START_DATE_VAR, "").strip()
-    if raw:
+    if raw := _text(environ, START_DATE_VAR):
         return parse_start_date(raw, today=today)
-    anchor_file = anchor_file or _default_start_file()
+    anchor_file = _default_start_file(environ)
     if anchor_file.exists():
         return parse_start_date(anchor_file.read_text(), today=today)
     return today - DEFAULT_LOOKBACK
 
 
 def remember_default_start_date(
-    *, earliest: date | None = None, today: date | None = None, anchor_file: Path | None = None
+    environ: Mapping[str, str], *, earliest: date | None = None, today: date | None = None
 ) -> None:
     """Pin the default start date in the state folder, unless `PYLON_START_DATE` is set.
 
@@ -81,11 +161,11 @@ def remember_default_start_date(
     first day); a later call only moves the pin back to an earlier `earliest`, so partitions may
     be added before the first one but never vanish.
     """
-    anchor_file = anchor_file or _default_start_file()
-    if os.environ.get(START_DATE_VAR, "").strip():
+    if _text(environ, START_DATE_VAR):
         return
+    anchor_file = _default_start_file(environ)
     if anchor_file.exists():
-        pinned = start_date(today=today, anchor_file=anchor_file)
+        pinned = start_date(environ, today=today)
         if earliest is None or earliest >= pinned:
             return
     anchor_file.parent.mkdir(parents=True, exist_ok=True)
@@ -93,21 +173,13 @@ def remember_default_start_date(
     anchor_file.write_text((earliest or today - DEFAULT_LOOKBACK).isoformat())
 
 
-def _default_start_file() -> Path:
-    return state_dir() / "default_start_date"
+def _default_start_file(environ: Mapping[str, str]) -> Path:
+    return state_dir(environ) / "default_start_date"
 
 
-API_TOKEN_VAR = "PYLON_API_TOKEN"
-API_URL_VAR = "PYLON_API_URL"
-DEFAULT_API_URL = "https://api.usepylon.com"
-RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
-RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
-BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
-
-
-def api_url() -> str:
+def api_url(environ: Mapping[str, str]) -> str:
     """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com (the default)."""
-    raw = os.environ.get(API_URL_VAR, "").strip() or DEFAULT_API_URL
+    raw = _text(environ, API_URL_VAR) or DEFAULT_API_URL
     parsed = urlsplit(raw)
     if "@" in raw:
         # httpx would turn user:password into Basic auth, replacing the Bearer token.
@@ -123,9 +195,9 @@ def api_url() -> str:
     return raw.rstrip("/")
 
 
-def rate_limits() -> str:
+def rate_limits(environ: Mapping[str, str]) -> str:
     """`PYLON_RATE_LIMITS`: `auto` (default), a preset, or per-endpoint overrides."""
-    raw = os.environ.get(RATE_LIMITS_VAR, "").strip() or "auto"
+    raw = _text(environ, RATE_LIMITS_VAR) or "auto"
     try:
         RateLimitConfig.parse(raw)
     except ValueError as error:
@@ -133,9 +205,10 @@ def rate_limits() -> str:
     return raw
 
 
-def backfill_share() -> float:
+def backfill_share(environ: Mapping[str, str]) -> float:
     """`PYLON_BACKFILL_SHARE`: the share of the budget bulk work keeps while freshness work waits."""
     return _number(
+        environ,
         BACKFILL_SHARE_VAR,
         "0.5",
         lambda value: 0 < value <= 1,
@@ -144,9 +217,10 @@ def backfill_share() -> float:
     )
 
 
-def rate_limit_window_seconds() -> float:
+def rate_limit_window_seconds(environ: Mapping[str, str]) -> float:
     """`PYLON_RATE_LIMIT_WINDOW_SECONDS`: the length of a rate-limit minute (60 against Pylon)."""
     return _number(
+        environ,
         RATE_WINDOW_VAR,
         "60",
         lambda value: 0 < value < math.inf,
@@ -155,9 +229,15 @@ def rate_limit_window_seconds() -> float:
     )
 
 
-def _number(var: str, default: str, valid: Callable[[float], bool], rule: str) -> float:
+def _number(
+    environ: Mapping[str, str],
+    var: str,
+    default: str,
+    valid: Callable[[float], bool],
+    rule: str,
+) -> float:
     """A float setting; NaN and infinities are never `valid` unless the rule says so."""
-    raw = os.environ.get(var, "").strip() or default
+    raw = _text(environ, var) or default
     try:
         value = float(raw)
     except ValueError:
@@ -167,13 +247,11 @@ def _number(var: str, default: str, valid: Callable[[float], bool], rule: str) -
     return value
 
 
-PROGRESS_INTERVAL_VAR = "PYLON_PROGRESS_INTERVAL_SECONDS"
-
-
-def progress_interval_seconds() -> float:
+def progress_interval_seconds(environ: Mapping[str, str]) -> float:
     """`PYLON_PROGRESS_INTERVAL_SECONDS`: the least time between two progress lines (default 30)
     written to a log (a sync whose output is not a terminal, a run's event log)."""
     return _number(
+        environ,
         PROGRESS_INTERVAL_VAR,
         "30",
         lambda value: 0 <= value <= 86_400,
@@ -182,13 +260,9 @@ def progress_interval_seconds() -> float:
     )
 
 
-ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
-DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS = 300
-
-
-def issue_sensor_interval_seconds() -> int:
+def issue_sensor_interval_seconds(environ: Mapping[str, str]) -> int:
     """`PYLON_ISSUE_SENSOR_INTERVAL_SECONDS`: how often the issue-updates sensor probes Pylon."""
-    raw = os.environ.get(ISSUE_SENSOR_INTERVAL_VAR, "").strip()
+    raw = _text(environ, ISSUE_SENSOR_INTERVAL_VAR)
     if not raw:
         return DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS
     if not raw.isdigit() or not 1 <= int(raw) <= 86_400:
@@ -199,12 +273,10 @@ def issue_sensor_interval_seconds() -> int:
     return int(raw)
 
 
-WEBHOOK_RETENTION_VAR = "PYLON_WEBHOOK_RETENTION_DAYS"
-
-
-def webhook_retention() -> timedelta:
+def webhook_retention(environ: Mapping[str, str]) -> timedelta:
     """`PYLON_WEBHOOK_RETENTION_DAYS`: how long processed webhook events are kept (default 7)."""
     days = _number(
+        environ,
         WEBHOOK_RETENTION_VAR,
         "7",
         lambda value: 1 <= value <= 3650,
@@ -214,9 +286,9 @@ def webhook_retention() -> timedelta:
     return timedelta(days=days)
 
 
-def cron(var: str, default: str) -> str:
+def cron(environ: Mapping[str, str], var: str, default: str) -> str:
     """A cron schedule from `var` (five fields, UTC), or `default` when unset."""
-    raw = " ".join(os.environ.get(var, "").split()) or default
+    raw = " ".join(environ.get(var, "").split()) or default
     if not is_valid_cron(raw):
         raise ConfigError(
             f"{var}={raw!r} is not a cron schedule. Use five fields (minute hour day month "
@@ -225,14 +297,12 @@ def cron(var: str, default: str) -> str:
     return raw
 
 
-def check_all() -> None:
-    """Every setting, checked at once when the code location loads: a mistake is one `ConfigError`
-    before anything runs, not a failure in the middle of a run or a sensor tick."""
-    start_date()
-    api_url()
-    rate_limits()
-    rate_limit_window_seconds()
-    backfill_share()
-    progress_interval_seconds()
-    issue_sensor_interval_seconds()
-    webhook_retention()
+def schema_name(name: str) -> str:
+    """A plain lower-case name of a schema of our own: not Postgres' system schemas."""
+    if not is_plain_name(name) or name.startswith("pg_") or name == "information_schema":
+        raise ConfigError(
+            f"{SCHEMA_VAR}={name!r} is not a plain lower-case Postgres name of a schema of "
+            f"its own (letters, digits, underscores; at most 63; not pg_* or "
+            f"information_schema), e.g. {DEFAULT_SCHEMA}."
+        )
+    return name

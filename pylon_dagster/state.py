@@ -7,6 +7,7 @@ through the README commands or `dagster dev`).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -15,9 +16,9 @@ DAGSTER_HOME_VAR = "DAGSTER_HOME"
 INSTANCE_SETTINGS_FILE = "dagster.yaml"
 
 
-def state_dir() -> Path:
-    """The state folder (not created here: whatever writes into it creates it)."""
-    return Path(os.environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """The state folder `environ` names (not created here: whatever writes into it creates it)."""
+    return Path(environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
 
 
 def dagster_home() -> Path:
@@ -31,7 +32,7 @@ def dagster_home() -> Path:
     dev`, run workers).
     """
     configured = os.environ.get(DAGSTER_HOME_VAR, "").strip()
-    home = Path(configured) if configured else state_dir() / "dagster"
+    home = Path(configured) if configured else state_dir(os.environ) / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     settings_file = home / INSTANCE_SETTINGS_FILE
     if not configured or not settings_file.exists():

@@ -10,7 +10,6 @@ marked or un-marked, and the account summary follow, computed from the warehouse
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Any
 import dagster as dg
 
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
-from pylon_dagster.assets.partitions import day_runs, issue_partitions, stretch_days
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.assets.partitions import day_runs, stretch_days
 from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
 from pylon_dagster.jobs import (
     account_summary_job,
@@ -37,8 +37,7 @@ from pylon_dagster.pylon.errors import (
     PylonStoppedError,
     PylonUnavailableError,
 )
-from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError
-from pylon_dagster.state import state_dir
+from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError, Settings
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
 PREFLIGHT_ATTEMPTS = 2
@@ -83,9 +82,19 @@ class SyncRun:
         return any(name in (self.error or "") for name in STOP_ERROR_NAMES)
 
 
-def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
-    """The issue partition keys from `start` to `end` (inclusive), in chunks of <= 30 days."""
-    keys = issue_partitions().get_partition_keys()
+def issue_days(defs: dg.Definitions) -> dg.PartitionsDefinition:
+    """The daily partitions of the definitions' `issues` (and of its children and metrics)."""
+    partitions = defs.resolve_assets_def(ISSUES).partitions_def
+    if partitions is None:
+        raise ValueError(f"{ISSUES.to_user_string()} has no partitions in these definitions")
+    return partitions
+
+
+def partition_chunks(
+    partitions: dg.PartitionsDefinition, start: date | None, end: date | None
+) -> list[list[str]]:
+    """The keys of `partitions` from `start` to `end` (inclusive), in chunks of <= 30 days."""
+    keys = partitions.get_partition_keys()
     first, last = (start.isoformat() if start else keys[0]), (end.isoformat() if end else keys[-1])
     if first > last:
         raise ConfigError(f"--start {first} is after --end {last}: swap them.")
@@ -97,14 +106,14 @@ def partition_chunks(start: date | None, end: date | None) -> list[list[str]]:
     return day_runs(key for key in keys if first <= key <= last)
 
 
-def preflight(defs: dg.Definitions) -> None:
+def preflight(defs: dg.Definitions, settings: Settings) -> None:
     """Check the warehouse (preparing its tables), the token and the API URL before any data is
     read or written.
 
     Raises `ConfigError` naming the setting at fault and what a valid value looks like. Messages
     never contain the token.
     """
-    if not os.environ.get(API_TOKEN_VAR, "").strip():
+    if not settings.has_api_token:
         raise ConfigError(
             f"{API_TOKEN_VAR} is not set. Set it to an API token made by an Admin in Pylon under "
             f"Settings > API, e.g. export {API_TOKEN_VAR}=<your token>."
@@ -172,16 +181,18 @@ def recover_interrupted_runs(instance: dg.DagsterInstance, echo: Echo = print) -
 
 def headless_sync(
     defs: dg.Definitions,
+    settings: Settings,
     *,
     start: date | None = None,
     end: date | None = None,
     echo: Echo = print,
     display: SyncDisplay | None = None,
 ) -> list[SyncRun]:
-    """The whole headless sync on the instance in DAGSTER_HOME: settings checked first, one sync
-    per state folder at a time, and the runs of an earlier killed sync cleaned up."""
-    preflight(defs)
-    with exclusive_sync(state_dir()), dg.DagsterInstance.get() as instance:
+    """The whole headless sync of `defs` (built from `settings`) on the instance in DAGSTER_HOME:
+    settings checked first, one sync per state folder at a time, and the runs of an earlier killed
+    sync cleaned up."""
+    preflight(defs, settings)
+    with exclusive_sync(settings.state_dir), dg.DagsterInstance.get() as instance:
         recover_interrupted_runs(instance, echo=echo)
         return run_sync(defs, instance, start=start, end=end, echo=echo, display=display)
 
@@ -199,8 +210,9 @@ def run_sync(
 
     `display` shows each run's progress while it goes (`pylon_dagster/progress/display.py`)."""
     runs: list[SyncRun] = []
-    chunks = partition_chunks(start, end)
-    planned = _planned_runs(chunks)
+    partitions = issue_days(defs)
+    chunks = partition_chunks(partitions, start, end)
+    planned = _planned_runs(partitions, chunks)
     while len(runs) < len(planned):
         plan = planned[len(runs)]
         window = f"[{len(runs) + 1}/{len(planned)}] {plan[1]}"
@@ -209,7 +221,7 @@ def run_sync(
         runs.append(run)
         if plan[0] == issue_deletions_job.name:
             # The days the pass found changed join the days synced (the count of runs may grow).
-            planned[len(runs) :] = _analytics_runs(chunks, run.metric_days)
+            planned[len(runs) :] = _analytics_runs(partitions, chunks, run.metric_days)
         outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
         echo(f"{run.label}: {outcome} (run {run.run_id})")
         if run.summary:
@@ -221,7 +233,9 @@ def run_sync(
     return runs
 
 
-def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[str, str]]]:
+def _planned_runs(
+    partitions: dg.PartitionsDefinition, chunks: Sequence[Sequence[str]]
+) -> list[tuple[str, str, dict[str, str]]]:
     """(job, label, tags) of every run: the reference streams, one run per issues chunk, the
     deletion pass, then the analytics of the days synced (`_analytics_runs`; `run_sync` adds the
     days the deletion pass finds changed)."""
@@ -232,11 +246,13 @@ def _planned_runs(chunks: Sequence[Sequence[str]]) -> list[tuple[str, str, dict[
             (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
         )
     planned.append((issue_deletions_job.name, "issue deletions", {}))
-    return planned + _analytics_runs(chunks, ())
+    return planned + _analytics_runs(partitions, chunks, ())
 
 
 def _analytics_runs(
-    chunks: Sequence[Sequence[str]], changed_days: Iterable[str]
+    partitions: dg.PartitionsDefinition,
+    chunks: Sequence[Sequence[str]],
+    changed_days: Iterable[str],
 ) -> list[tuple[str, str, dict[str, str]]]:
     """The support metrics of the days synced and of `changed_days` (those that count an issue
     the deletion pass marked or un-marked, however old), one run per stretch of consecutive days
@@ -244,8 +260,8 @@ def _analytics_runs(
     issues are not counted."""
     if not chunks:
         return []
-    partitions = set(issue_partitions().get_partition_keys())
-    days = {day for chunk in chunks for day in chunk} | (set(changed_days) & partitions)
+    keys = set(partitions.get_partition_keys())
+    days = {day for chunk in chunks for day in chunk} | (set(changed_days) & keys)
     return [
         *(
             (

@@ -1,15 +1,18 @@
 """Test-wide setup. Shared fixtures live in `pylon_dagster_tests/fixtures/`, one module per component.
 
-The environment is fixed before any project module is imported: the `issues` partitions start
-early enough for the emulator's pinned dataset, and local state goes to a throwaway folder, never
-the user's `.state`.
+Tests build their `Settings` from `TEST_ENVIRON` (the `settings` fixture, `settings_with`). The
+same variables are put in the environment for what reads it at the edge: `defs()`, the CLI and
+the subprocesses of the end-to-end tests.
 """
 
 import os
-import tempfile
 
-os.environ["PYLON_START_DATE"] = "2025-12-01"
-os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-dagster-tests-")
+import pytest
+
+from pylon_dagster.settings import Settings
+from pylon_dagster_tests.fixtures.settings import TEST_ENVIRON, settings_with
+
+os.environ.update(TEST_ENVIRON)
 os.environ.pop("DAGSTER_HOME", None)
 
 pytest_plugins = [
@@ -17,3 +20,9 @@ pytest_plugins = [
     "pylon_dagster_tests.fixtures.postgres",
     "pylon_dagster_tests.fixtures.pipeline",
 ]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """What the code location builds its assets, schedules and sensors from in the tests."""
+    return settings_with()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,90 @@ def test_importing_the_code_location_needs_no_setting_and_writes_nothing(tmp_pat
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == [] and list(home.iterdir()) == []
+
+
+IMPORT_EVERY_MODULE = """
+import importlib, json, os, pkgutil
+
+class RecordingEnviron(dict):
+    \"\"\"The environment, noting every read of a PYLON_* variable.\"\"\"
+    reads = []
+    def _note(self, key):
+        if isinstance(key, str) and key.startswith("PYLON_"):
+            self.reads.append(key)
+    def __getitem__(self, key):
+        self._note(key)
+        return super().__getitem__(key)
+    def get(self, key, default=None):
+        self._note(key)
+        return super().get(key, default)
+    def __contains__(self, key):
+        self._note(key)
+        return super().__contains__(key)
+    def copy(self):
+        return dict(self)
+
+os.environ = RecordingEnviron(os.environ)  # `os.getenv` reads it too
+import pylon_dagster
+modules = sorted(m.name for m in pkgutil.walk_packages(pylon_dagster.__path__, "pylon_dagster."))
+for name in modules:
+    importlib.import_module(name)
+read_on_import = list(os.environ.reads)
+from pylon_dagster.definitions import defs
+from pylon_dagster.settings import ConfigError
+try:
+    defs()
+    error = None
+except ConfigError as raised:
+    error = str(raised)
+print(json.dumps({"modules": modules, "read_on_import": read_on_import, "error": error,
+                  "read_by_defs": sorted(set(os.environ.reads))}))
+"""
+
+
+def project_variables() -> set[str]:
+    """Every `PYLON_*` variable named in the package's source."""
+    package = ROOT / "pylon_dagster"
+    return {
+        name
+        for source in package.rglob("*.py")
+        for name in re.findall(r"\bPYLON_[A-Z_]+\b", source.read_text())
+    }
+
+
+def test_importing_any_module_reads_no_setting_and_writes_nothing(tmp_path: Path):
+    """Every module of the package imported with every `PYLON_*` variable set to nonsense, in a
+    read-only working folder and home: no module reads one (nor fails on it, nor writes). Only
+    `defs()` reads them, and refuses them with a `ConfigError`."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    for folder in (work, home):
+        folder.mkdir()
+        folder.chmod(0o555)
+    variables = project_variables()
+    nonsense = dict.fromkeys(variables, "not valid")
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE],
+        cwd=work,
+        env={"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT), **nonsense},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    every_module = {
+        ".".join(("pylon_dagster", *path.relative_to(ROOT / "pylon_dagster").with_suffix("").parts))
+        for path in (ROOT / "pylon_dagster").rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    assert every_module <= set(report["modules"])
+    assert report["read_on_import"] == []
+    assert report["error"] == (
+        "PYLON_START_DATE='not valid' is not a date. Use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, "
+        "e.g. 2024-01-01 or 2024-01-01T00:00:00Z."
+    )
+    assert "PYLON_START_DATE" in report["read_by_defs"]  # the recorder sees reads
     assert list(work.iterdir()) == [] and list(home.iterdir()) == []
 
 
@@ -119,8 +205,6 @@ print(json.dumps({
 def test_loading_the_definitions_emits_no_dagster_warning(tmp_path: Path):
     """No deprecated, superseded, beta or preview Dagster API at load time, and no filter that
     would hide one: a fresh interpreter records every warning the code location emits."""
-    import json
-
     env = {**os.environ, "PYLON_DAGSTER_STATE": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", LOAD_AND_REPORT_WARNINGS],

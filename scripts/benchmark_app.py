@@ -68,6 +68,7 @@ from urllib.parse import urlencode, urlsplit
 
 import h11
 import psutil
+from benchmark_loader import warehouse_on  # this folder is on sys.path when run as a script
 
 CONFIGS = ("main", "indexes", "workers")
 BASE_ISSUES = 10_000
@@ -179,9 +180,8 @@ class Organization:
 def load(schema: str, organization: Organization) -> None:
     """The organization in the warehouse, and the account summary the sidebar reads."""
     from pylon_dagster.assets.analytics import build_account_summary
-    from pylon_dagster.warehouse import PostgresWarehouse
 
-    warehouse = PostgresWarehouse(schema_name=schema)
+    warehouse = warehouse_on(schema)
     warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         tx.load("accounts", [organization.accounts])
@@ -192,11 +192,10 @@ def load(schema: str, organization: Organization) -> None:
 
 def set_indexes(schema: str, present: bool) -> None:
     """Drop the declared indexes, or create them again (`ensure_tables()`); then ANALYZE."""
-    from pylon_dagster.warehouse import PostgresWarehouse
     from pylon_dagster.warehouse.sql import qualified
     from pylon_dagster.warehouse.tables import TABLES
 
-    warehouse = PostgresWarehouse(schema_name=schema)
+    warehouse = warehouse_on(schema)
     if present:
         warehouse.ensure_tables()
     declared = [
@@ -291,7 +290,6 @@ def sidebar_reads(schema: str, requests: list[dict[str, str]]) -> tuple[float, f
     transaction in this process (Postgres's own counters: unaffected by the machine's load)."""
     import sqlalchemy as sa
 
-    from pylon_dagster.warehouse import PostgresWarehouse
     from pylon_dagster.webapp.queries import SidebarQueries
     from pylon_dagster.webapp.sidebar import FetchRequest, render
 
@@ -301,7 +299,7 @@ def sidebar_reads(schema: str, requests: list[dict[str, str]]) -> tuple[float, f
         nonlocal statements
         statements += 1
 
-    with PostgresWarehouse(schema_name=schema).transaction() as tx:
+    with warehouse_on(schema).transaction() as tx:
         queries = SidebarQueries(tx.connection, schema)
         sa.event.listen(tx.connection, "before_cursor_execute", count)
         for ids in requests:
@@ -351,9 +349,7 @@ def cpu_seconds(process: psutil.Process | None) -> float:
 
 def postgres_server(schema: str) -> psutil.Process | None:
     """The Postgres server's main process, when it runs on this machine (its backend's parent)."""
-    from pylon_dagster.warehouse import PostgresWarehouse
-
-    with PostgresWarehouse(schema_name=schema).engine.connect() as connection:
+    with warehouse_on(schema).engine.connect() as connection:
         backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     with suppress(psutil.Error):
         server = psutil.Process(backend).parent()
@@ -588,15 +584,14 @@ def main() -> int:
         try:
             benchmark(args)
         finally:
+            from pylon_dagster.state import state_dir
             from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-            stop_embedded_server()
+            stop_embedded_server(state_dir(os.environ))
     return 0
 
 
 def benchmark(args: argparse.Namespace) -> None:
-    from pylon_dagster.warehouse import PostgresWarehouse
-
     configs = [
         Config(name, args.workers if name == "workers" else 1, name != "main")
         for name in args.configs
@@ -608,7 +603,7 @@ def benchmark(args: argparse.Namespace) -> None:
     results: dict[tuple[int, str], tuple[Figures, Costs]] = {}
     for size in args.sizes:
         schema = f"benchmark_app_{size}"
-        engine = PostgresWarehouse(schema_name=schema).engine
+        engine = warehouse_on(schema).engine
         drop = f"DROP SCHEMA IF EXISTS {schema} CASCADE"
         with engine.begin() as connection:
             connection.exec_driver_sql(drop)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -27,6 +28,9 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pylon_dagster.settings import SCHEMA_VAR, Settings
+from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 
 METHODS = ("loader", "to_sql", "copy")
 MESSAGES_PER_ISSUE = 20
@@ -79,19 +83,22 @@ def message(i: int) -> dict[str, Any]:
     return {**TEMPLATES[i % len(TEMPLATES)], "id": f"msg-{i:09d}", "timestamp": timestamp}
 
 
+def warehouse_on(schema: str) -> PostgresWarehouse:
+    """The warehouse the environment's settings name, on the schema `schema`."""
+    return PostgresWarehouse.from_settings(Settings.from_env({**os.environ, SCHEMA_VAR: schema}))
+
+
 def issue_id(i: int) -> str:
     return f"iss-{i // MESSAGES_PER_ISSUE:07d}"
 
 
 def run_loader(rows: int, schema: str) -> None:
-    from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
-
     def batches() -> Iterator[ChildBatch]:
         for start in range(0, rows, MESSAGES_PER_ISSUE):
             stop = min(start + MESSAGES_PER_ISSUE, rows)
             yield ChildBatch(issue_id(start), [message(i) for i in range(start, stop)])
 
-    warehouse = PostgresWarehouse(schema_name=schema)
+    warehouse = warehouse_on(schema)
     warehouse.ensure_tables()
     started = time.perf_counter()
     with warehouse.transaction() as tx:
@@ -105,9 +112,7 @@ def run_to_sql(rows: int, schema: str) -> None:
     import pandas as pd
     from sqlalchemy.dialects import postgresql
 
-    from pylon_dagster.warehouse import PostgresWarehouse
-
-    engine = PostgresWarehouse(schema_name=schema).engine
+    engine = warehouse_on(schema).engine
     with engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     started = time.perf_counter()
@@ -148,9 +153,7 @@ def run_to_sql(rows: int, schema: str) -> None:
 
 
 def run_copy(rows: int, schema: str) -> None:
-    from pylon_dagster.warehouse import PostgresWarehouse
-
-    engine = PostgresWarehouse(schema_name=schema).engine
+    engine = warehouse_on(schema).engine
     with engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
         connection.exec_driver_sql(
@@ -184,10 +187,8 @@ def report(rows: int, seconds: float) -> None:
 
 def run_one(method: str, rows: int) -> None:
     """In a subprocess: load with one method, print its figures as JSON, drop its schema."""
-    from pylon_dagster.warehouse import PostgresWarehouse
-
     schema = f"benchmark_{method}"
-    engine = PostgresWarehouse(schema_name=schema).engine
+    engine = warehouse_on(schema).engine
     drop = f"DROP SCHEMA IF EXISTS {schema} CASCADE"
     with engine.begin() as connection:
         connection.exec_driver_sql(drop)

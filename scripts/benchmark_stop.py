@@ -48,7 +48,7 @@ def main() -> None:
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
-    warehouse_url = embedded.server_url(state_dir() / EMBEDDED_DIR)
+    warehouse_url = embedded.server_url(state_dir(os.environ) / EMBEDDED_DIR)
     emulator = PylonEmulator(generate(1, issues=args.issues, days=DAYS), time_scale=args.time_scale)
     command = [str(Path(sys.executable).with_name("pylon-dagster")), "sync"]
     base_env = {

@@ -64,14 +64,19 @@ def sync_in_process(*, with_checks: bool = True, **options: Any) -> None:
     or not); exits if a run fails. `options` go to `run_sync` (start, end, display)."""
     import dagster as dg
 
-    from pylon_dagster.assets import asset_checks, pylon_assets
+    from pylon_dagster.assets import build_assets
     from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import resources
+    from pylon_dagster.resources import build_resources
+    from pylon_dagster.settings import Settings
     from pylon_dagster.sync import run_sync
 
-    checks = asset_checks if with_checks else []
+    settings = Settings.from_env(os.environ)
+    assets = build_assets(settings)
     defs = dg.Definitions(
-        assets=pylon_assets, asset_checks=checks, jobs=jobs, resources=resources()
+        assets=assets.assets,
+        asset_checks=assets.checks if with_checks else [],
+        jobs=jobs,
+        resources=build_resources(settings),
     )
     with dg.DagsterInstance.ephemeral() as instance:
         runs = run_sync(defs, instance, echo=lambda _: None, **options)
@@ -95,7 +100,7 @@ def main() -> None:
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
     from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
-    warehouse_url = embedded.server_url(state_dir() / EMBEDDED_DIR)
+    warehouse_url = embedded.server_url(state_dir(os.environ) / EMBEDDED_DIR)
     dataset = generate(1, issues=args.issues, days=DAYS)
 
     def serve(preset: str, scenario: str) -> tuple[PylonEmulator, EmulatorServer]:
@@ -186,9 +191,10 @@ def run(benchmark: Callable[[], None] = main) -> None:
         benchmark()
     finally:
         if "PYLON_DAGSTER_STATE" in os.environ:
+            from pylon_dagster.state import state_dir
             from pylon_dagster.warehouse.embedded import stop_embedded_server
 
-            stop_embedded_server()
+            stop_embedded_server(state_dir(os.environ))
 
 
 if __name__ == "__main__":

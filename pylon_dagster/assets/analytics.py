@@ -1,5 +1,9 @@
 """The `pylon_analytics` group: support metrics computed with pandas from the raw tables, written
-back through the loader (one transaction each), following their inputs automatically."""
+back through the loader (one transaction each), following their inputs automatically.
+
+`support_daily_metrics` has the daily partitions of `issues`, so a factory builds it
+(`build_daily_metrics`); the table metadata of both assets is added by `build_assets`.
+"""
 
 from datetime import UTC, date, datetime
 
@@ -13,9 +17,8 @@ from pylon_dagster.analytics.tables import (
     ANALYTICS_GROUP,
     SUPPORT_DAILY_METRICS,
 )
-from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata, table_metadata
+from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
 from pylon_dagster.assets.issues import ISSUES
-from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
@@ -44,28 +47,6 @@ SUMMARY_CONDITION = (
 )
 
 
-# A one-spec multi-asset: where Dagster takes a backfill policy without a beta warning.
-@dg.multi_asset(
-    name=DAILY_METRICS.to_python_identifier(),
-    specs=[
-        dg.AssetSpec(
-            DAILY_METRICS,
-            group_name=ANALYTICS_GROUP,
-            description=SUPPORT_DAILY_METRICS.description,
-            deps=[ISSUES, ISSUE_STATUSES],
-            partitions_def=issue_partitions(),
-            automation_condition=DAILY_CONDITION,
-            kinds=KINDS,
-            owners=OWNERS,
-            metadata=table_metadata(SUPPORT_DAILY_METRICS.name),
-        )
-    ],
-    partitions_def=issue_partitions(),
-    # No API window to respect: one run reads the warehouse once for all the days it computes,
-    # and takes one run slot of a backfill (of which Dagster allows 2 at a time), not one per
-    # 30 days.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
 def support_daily_metrics(
     context: dg.AssetExecutionContext, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
@@ -85,6 +66,31 @@ def support_daily_metrics(
     )
 
 
+def build_daily_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`support_daily_metrics` on the daily partitions of `issues`."""
+    # A one-spec multi-asset: where Dagster takes a backfill policy without a beta warning.
+    return dg.multi_asset(
+        name=DAILY_METRICS.to_python_identifier(),
+        specs=[
+            dg.AssetSpec(
+                DAILY_METRICS,
+                group_name=ANALYTICS_GROUP,
+                description=SUPPORT_DAILY_METRICS.description,
+                deps=[ISSUES, ISSUE_STATUSES],
+                partitions_def=partitions,
+                automation_condition=DAILY_CONDITION,
+                kinds=KINDS,
+                owners=OWNERS,
+            )
+        ],
+        partitions_def=partitions,
+        # No API window to respect: one run reads the warehouse once for all the days it
+        # computes, and takes one run slot of a backfill (of which Dagster allows 2 at a time),
+        # not one per 30 days.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )(support_daily_metrics)
+
+
 @dg.asset(
     key=ACCOUNT_SUMMARY,
     group_name=ANALYTICS_GROUP,
@@ -93,7 +99,6 @@ def support_daily_metrics(
     automation_condition=SUMMARY_CONDITION,
     kinds=KINDS,
     owners=OWNERS,
-    metadata=table_metadata(ACCOUNT_SUPPORT_SUMMARY.name),
 )
 def account_support_summary(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     load = build_account_summary(warehouse, datetime.now(UTC))
@@ -186,5 +191,4 @@ def _mismatch_result(
     )
 
 
-analytics_assets = [support_daily_metrics, account_support_summary]
 analytics_checks = [created_counts_match_issues, open_counts_match_issues]

@@ -81,23 +81,31 @@ def child_table_spec(stream: Stream, **extra: Any) -> dg.AssetSpec:
 
 
 def with_shared_properties(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """Every Pylon asset's kinds, owners and table metadata, applied to all specs in one call."""
+    """Every Pylon asset's kinds and owners, applied to all specs in one call."""
 
     def shared(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.merge_attributes(
-            kinds=KINDS, owners=OWNERS, metadata=table_metadata(spec.key.path[-1])
-        )
+        return spec.merge_attributes(kinds=KINDS, owners=OWNERS)
 
     return list(dg.map_asset_specs(shared, assets))
 
 
-def table_metadata(table: str) -> dict[str, Any]:
+def with_table_metadata(
+    assets: Sequence[dg.AssetsDefinition], schema: str
+) -> list[dg.AssetsDefinition]:
+    """The table metadata of every spec, each asset's table in the warehouse schema `schema`."""
+
+    def with_table(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.merge_attributes(metadata=table_metadata(spec.key.path[-1], schema))
+
+    return list(dg.map_asset_specs(with_table, assets))
+
+
+def table_metadata(table: str, schema: str) -> dict[str, Any]:
     """Definition-time metadata that makes the catalog useful: where the table is and its columns."""
-    from pylon_dagster.warehouse.resource import default_schema_name
     from pylon_dagster.warehouse.tables import table_schema
 
     return {
-        "dagster/table_name": f"{default_schema_name()}.{table}",
+        "dagster/table_name": f"{schema}.{table}",
         "dagster/column_schema": table_schema(table),
     }
 

@@ -25,7 +25,7 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
     materialization_metadata,
 )
-from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
+from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
@@ -119,20 +119,6 @@ def _sync_stream(
     )
 
 
-@dg.multi_asset(
-    name="issue_children",
-    specs=[
-        child_table_spec(
-            child, partitions_def=issue_partitions(), automation_condition=CHILD_CONDITION
-        )
-        for child in CHILD_STREAMS
-    ],
-    partitions_def=issue_partitions(),
-    backfill_policy=ISSUE_BACKFILL_POLICY,
-    can_subset=True,
-    pool=PYLON_POOL,
-    retry_policy=PYLON_RETRY_POLICY,
-)
 def issue_children(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
@@ -147,3 +133,19 @@ def issue_children(
         with fail_fast_on_permanent_errors(pylon):
             for future in futures:
                 yield future.result()
+
+
+def build_issue_children(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`issue_messages` and `issue_threads` on the same daily partitions as `issues`."""
+    return dg.multi_asset(
+        name="issue_children",
+        specs=[
+            child_table_spec(child, partitions_def=partitions, automation_condition=CHILD_CONDITION)
+            for child in CHILD_STREAMS
+        ],
+        partitions_def=partitions,
+        backfill_policy=ISSUE_BACKFILL_POLICY,
+        can_subset=True,
+        pool=PYLON_POOL,
+        retry_policy=PYLON_RETRY_POLICY,
+    )(issue_children)

@@ -24,7 +24,7 @@ recompute those days, and only those.
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 import dagster as dg
 import sqlalchemy as sa
@@ -45,7 +45,6 @@ from pylon_dagster.pylon.client import PylonClient, Record
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
-from pylon_dagster.settings import start_date
 from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletions import (
@@ -128,35 +127,19 @@ def confirm_gone(
     return confirmation
 
 
-def listing_start() -> datetime:
-    """The first instant of the `issues` partitions: every stored issue was updated after it."""
-    return datetime.combine(start_date(), time(), UTC)
-
-
 def _database_now(warehouse: PostgresWarehouse) -> datetime:
     with warehouse.transaction() as tx:
         return tx.connection.execute(sa.text("SELECT now()")).scalar_one()
 
 
-@dg.asset(
-    key=ISSUE_DELETIONS,
-    deps=[ISSUES],
-    group_name=ISSUES_STREAM.group,
-    description=(
-        "Marks the stored issues Pylon no longer has (it sends no tombstones): lists the id of "
-        "every live issue updated since the start date, confirms each missing one with "
-        f"`GET /issues/{{id}}`, sets `issues.{DELETED_AT}` and removes its messages and threads. "
-        "A listing proven incomplete marks nothing; an issue listed again is un-marked."
-    ),
-    kinds=KINDS,
-    owners=OWNERS,
-    pool=PYLON_POOL,
-    retry_policy=PYLON_RETRY_POLICY,
-)
 def issue_deletions(
-    context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
+    context: dg.AssetExecutionContext,
+    pylon: PylonResource,
+    warehouse: PostgresWarehouse,
+    since: datetime,
 ) -> dg.MaterializeResult:
-    since = listing_start()
+    """The deletion pass over the issues updated since `since`, the first instant of the
+    `issues` partitions (every stored issue was updated after it)."""
     # Rows written after this (by a run going on meanwhile) are not judged by this listing.
     started = _database_now(warehouse)
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
@@ -209,3 +192,31 @@ def issue_deletions(
             **client.stats.as_metadata(),
         }
     )
+
+
+def build_issue_deletions(start_date: date) -> dg.AssetsDefinition:
+    """The deletion pass over the issues of the partitions starting at `start_date`."""
+    since = datetime.combine(start_date, time(), UTC)
+
+    @dg.asset(
+        key=ISSUE_DELETIONS,
+        deps=[ISSUES],
+        group_name=ISSUES_STREAM.group,
+        description=(
+            "Marks the stored issues Pylon no longer has (it sends no tombstones): lists the id "
+            "of every live issue updated since the start date, confirms each missing one with "
+            f"`GET /issues/{{id}}`, sets `issues.{DELETED_AT}` and removes its messages and "
+            "threads. A listing proven incomplete marks nothing; an issue listed again is "
+            "un-marked."
+        ),
+        kinds=KINDS,
+        owners=OWNERS,
+        pool=PYLON_POOL,
+        retry_policy=PYLON_RETRY_POLICY,
+    )
+    def deletion_pass(
+        context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
+    ) -> dg.MaterializeResult:
+        return issue_deletions(context, pylon, warehouse, since)
+
+    return deletion_pass

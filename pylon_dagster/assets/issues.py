@@ -1,7 +1,8 @@
 """`issues`: incremental on `updated_at` through `POST /issues/search`, one daily partition per day.
 
 Declared as a one-spec multi-asset, like its children: that is where Dagster takes a backfill
-policy as a stable parameter (on `@asset` it is still marked beta and warns at every load).
+policy as a stable parameter (on `@asset` it is still marked beta and warns at every load). The
+partitions start at a setting, so the asset is built by a factory, `build_issues`.
 """
 
 from datetime import timedelta
@@ -17,7 +18,7 @@ from pylon_dagster.assets.common import (
     materialization_metadata,
     reported,
 )
-from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY, issue_partitions
+from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
 from pylon_dagster.streams import stream
@@ -32,22 +33,6 @@ ISSUES_FRESHNESS = dg.FreshnessPolicy.cron(
 00:15); the daemon evaluates it, and the asset's page shows it."""
 
 
-@dg.multi_asset(
-    name=ISSUES.to_python_identifier(),  # the op `@asset` made: step key `pylon__issues`
-    specs=[
-        dg.AssetSpec(
-            ISSUES,
-            group_name=ISSUES_STREAM.group,
-            description=ISSUES_STREAM.description,
-            partitions_def=issue_partitions(),
-            freshness_policy=ISSUES_FRESHNESS,
-        )
-    ],
-    partitions_def=issue_partitions(),
-    backfill_policy=ISSUE_BACKFILL_POLICY,
-    pool=PYLON_POOL,
-    retry_policy=PYLON_RETRY_POLICY,
-)
 def issues(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
@@ -71,3 +56,23 @@ def issues(
             window_end=format_timestamp(window.end),
         )
     )
+
+
+def build_issues(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """`issues` on the code location's daily partitions."""
+    return dg.multi_asset(
+        name=ISSUES.to_python_identifier(),  # the op `@asset` made: step key `pylon__issues`
+        specs=[
+            dg.AssetSpec(
+                ISSUES,
+                group_name=ISSUES_STREAM.group,
+                description=ISSUES_STREAM.description,
+                partitions_def=partitions,
+                freshness_policy=ISSUES_FRESHNESS,
+            )
+        ],
+        partitions_def=partitions,
+        backfill_policy=ISSUE_BACKFILL_POLICY,
+        pool=PYLON_POOL,
+        retry_policy=PYLON_RETRY_POLICY,
+    )(issues)

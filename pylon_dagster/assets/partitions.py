@@ -6,20 +6,17 @@ daily and a backfill policy batches at most 30 of them into one run: one run, on
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from functools import cache
 
 import dagster as dg
-
-from pylon_dagster.settings import start_date
 
 MAX_DAYS_PER_RUN = 30
 
 
-@cache
-def issue_partitions() -> dg.DailyPartitionsDefinition:
-    """Daily UTC partitions from the configured start date through today (today is in progress)."""
+def issue_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
+    """Daily UTC partitions from `start_date` (`Settings.start_date`) through today (today is in
+    progress)."""
     return dg.DailyPartitionsDefinition(
-        start_date=start_date().isoformat(), timezone="UTC", end_offset=1
+        start_date=start_date.isoformat(), timezone="UTC", end_offset=1
     )
 
 

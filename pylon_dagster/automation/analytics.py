@@ -17,6 +17,7 @@ from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
 from pylon_dagster.assets.partitions import issue_partitions, stretch_days
 from pylon_dagster.automation.run_requests import day_run_requests
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
+from pylon_dagster.settings import Settings
 
 PASSES_PER_TICK = 100
 CHANGE_COUNTS = ("issues_marked_deleted", "issues_unmarked")
@@ -31,20 +32,11 @@ analytics_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
-@dg.sensor(
-    name="pylon_metrics_follow_deletions",
-    jobs=[daily_metrics_job, account_summary_job],
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "After a deletion pass marks issues deleted or un-marks them, recomputes the support "
-        "metrics of the days that count those issues (and only those), and the account "
-        "summary. The cursor is the storage id of the last pass followed."
-    ),
-)
-def deletions_metrics_sensor(
-    context: dg.SensorEvaluationContext,
+def deletions_metrics_tick(
+    context: dg.SensorEvaluationContext, issue_days: dg.PartitionsDefinition
 ) -> dg.SensorResult | dg.SkipReason:
+    """One tick of the sensor, on the daily partitions `issue_days` the metrics share with
+    `issues`."""
     after = int(context.cursor) if context.cursor else None
     passes = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=after),
@@ -62,7 +54,7 @@ def deletions_metrics_sensor(
             touched.update(stretch_days(metadata[METRIC_DAYS].value))
     if not changed:
         return dg.SensorResult(skip_reason="The deletion passes changed no issue.", cursor=cursor)
-    days = sorted(touched & set(issue_partitions().get_partition_keys()))
+    days = sorted(touched & set(issue_days.get_partition_keys()))
     context.log.info(f"{changed} issues marked deleted or back: recomputing the days {days}")
     suffix = f"deletions@{cursor}"
     return dg.SensorResult(
@@ -74,3 +66,26 @@ def deletions_metrics_sensor(
         ],
         cursor=cursor,
     )
+
+
+def build_deletions_metrics_sensor(settings: Settings) -> dg.SensorDefinition:
+    """The sensor on the daily partitions of `settings`."""
+    issue_days = issue_partitions(settings.start_date)
+
+    @dg.sensor(
+        name="pylon_metrics_follow_deletions",
+        jobs=[daily_metrics_job, account_summary_job],
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "After a deletion pass marks issues deleted or un-marks them, recomputes the support "
+            "metrics of the days that count those issues (and only those), and the account "
+            "summary. The cursor is the storage id of the last pass followed."
+        ),
+    )
+    def deletions_metrics_sensor(
+        context: dg.SensorEvaluationContext,
+    ) -> dg.SensorResult | dg.SkipReason:
+        return deletions_metrics_tick(context, issue_days)
+
+    return deletions_metrics_sensor

@@ -2,20 +2,19 @@
 
 Each asset the run was to materialize gets an observation carrying the run id, the partition range
 and the error, so the failure appears on the asset's page next to its materializations. Set
-`PYLON_ALERT_WEBHOOK_URL` to also POST a JSON alert (`{"text": ...}`, Slack-compatible).
+`PYLON_ALERT_WEBHOOK_URL` (`Settings.alert_webhook_url`) to also POST a JSON alert (`{"text": ...}`,
+Slack-compatible).
 
 Every run of this code location is watched: UI backfills and the automation sensor launch their
 runs under Dagster's implicit asset job, not under `pylon_issues_job` or `pylon_reference_job`.
 """
 
-import os
-
 import dagster as dg
 import httpx
 
 from pylon_dagster.dagster_adapter import SerializableErrorInfo, partition_range
+from pylon_dagster.settings import Settings
 
-ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
 MAX_ERROR_CHARS = 2000
 
 
@@ -72,12 +71,9 @@ def targeted_assets(context: dg.RunFailureSensorContext) -> list[dg.AssetKey]:
     return sorted((key for key in keys if key is not None), key=lambda key: key.to_string())
 
 
-@dg.run_failure_sensor(
-    name="pylon_run_failures",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Records failed Pylon runs on the assets they targeted, and alerts if configured.",
-)
-def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
+def record_run_failure(context: dg.RunFailureSensorContext, alert_webhook_url: str | None) -> None:
+    """Observe the failure on every asset the run targeted; POST it to `alert_webhook_url`, if
+    one is configured."""
     summary = failure_summary(context)
     context.log.error(f"Pylon run failed: {summary}")
     for key in targeted_assets(context):
@@ -86,6 +82,19 @@ def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
                 asset_key=key, metadata={f"last_failure_{k}": v for k, v in summary.items()}
             )
         )
-    if url := os.environ.get(ALERT_WEBHOOK_VAR):
+    if alert_webhook_url:
         text = f"Pylon run {summary['run_id']} ({summary['job']} {summary['partitions']}) failed: {summary['error']}"
-        httpx.post(url, json={"text": text, **summary}, timeout=10).raise_for_status()
+        httpx.post(alert_webhook_url, json={"text": text, **summary}, timeout=10).raise_for_status()
+
+
+def build_run_failure_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name="pylon_run_failures",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Records failed Pylon runs on the assets they targeted, and alerts if "
+        "configured.",
+    )
+    def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
+        record_run_failure(context, settings.alert_webhook_url)
+
+    return run_failure_sensor

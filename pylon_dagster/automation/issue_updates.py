@@ -17,7 +17,6 @@ from typing import Self
 
 import dagster as dg
 
-from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.run_requests import day_run_requests
 from pylon_dagster.jobs import issues_job
@@ -26,6 +25,7 @@ from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_dagster.settings import Settings
 
 # Pylon's `time_is_after` may be strict or inclusive (undocumented): ask from a little earlier.
 PROBE_OVERLAP = timedelta(seconds=1)
@@ -77,11 +77,16 @@ def changed_issues(records: list[Record], cursor: UpdatesCursor) -> list[tuple[s
 
 
 def affected_partitions(
-    changes: list[tuple[str, datetime]], *, more_pages: bool, cursor: UpdatesCursor, now: datetime
+    partitions: dg.PartitionsDefinition,
+    changes: list[tuple[str, datetime]],
+    *,
+    more_pages: bool,
+    cursor: UpdatesCursor,
+    now: datetime,
 ) -> list[str]:
-    """Daily partition keys to refresh. With more changes than one page holds, every day since
-    the cursor is refreshed: cheaper than paging through them all on a sensor tick."""
-    keys = set(issue_partitions().get_partition_keys(current_time=now))
+    """Daily partition keys of `partitions` to refresh. With more changes than one page holds,
+    every day since the cursor is refreshed: cheaper than paging through them all on a tick."""
+    keys = set(partitions.get_partition_keys(current_time=now))
     days = {at.date() for _, at in changes}
     if more_pages:
         day = cursor.updated_at.date()
@@ -91,19 +96,12 @@ def affected_partitions(
     return sorted(k for k in (d.isoformat() for d in days) if k in keys)
 
 
-@dg.sensor(
-    name="pylon_issue_updates",
-    job=issues_job,
-    minimum_interval_seconds=settings.issue_sensor_interval_seconds(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Asks Pylon (one search per tick) which issues changed since the cursor and refreshes "
-        "only the daily partitions they fall in."
-    ),
-)
-def issue_updates_sensor(
-    context: dg.SensorEvaluationContext, pylon: PylonResource
+def issue_updates_tick(
+    context: dg.SensorEvaluationContext,
+    pylon: PylonResource,
+    issue_days: dg.PartitionsDefinition,
 ) -> dg.SensorResult | dg.SkipReason:
+    """One tick of the sensor, on the daily partitions `issue_days` of `issues`."""
     now = datetime.now(UTC)
     cursor = UpdatesCursor.parse(context.cursor, default=now)
     if not context.cursor:
@@ -126,9 +124,34 @@ def issue_updates_sensor(
     if not changes:
         return dg.SkipReason(f"No issue updated after {cursor.updated_at}.")
     new_cursor = cursor.advanced(changes)
-    partitions = affected_partitions(changes, more_pages=more_pages, cursor=cursor, now=now)
+    partitions = affected_partitions(
+        issue_days, changes, more_pages=more_pages, cursor=cursor, now=now
+    )
     context.log.info(f"{len(changes)} issue(s) changed; refreshing partitions {partitions}")
     return dg.SensorResult(
         run_requests=day_run_requests(partitions, run_key_suffix=new_cursor.digest()),
         cursor=new_cursor.dumps(),
     )
+
+
+def build_issue_updates_sensor(settings: Settings) -> dg.SensorDefinition:
+    """The sensor on the `issues` partitions of `settings`, probing Pylon every
+    `PYLON_ISSUE_SENSOR_INTERVAL_SECONDS`."""
+    issue_days = issue_partitions(settings.start_date)
+
+    @dg.sensor(
+        name="pylon_issue_updates",
+        job=issues_job,
+        minimum_interval_seconds=settings.issue_sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Asks Pylon (one search per tick) which issues changed since the cursor and "
+            "refreshes only the daily partitions they fall in."
+        ),
+    )
+    def issue_updates_sensor(
+        context: dg.SensorEvaluationContext, pylon: PylonResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        return issue_updates_tick(context, pylon, issue_days)
+
+    return issue_updates_sensor

@@ -2,39 +2,28 @@
 reconciliation of deleted issues.
 
 Each issues run covers the previous and the current day partitions in one run (one search window),
-so an issue updated just before midnight is picked up even if the sensor missed it.
+so an issue updated just before midnight is picked up even if the sensor missed it. The crons and
+the partitions come from `Settings`: `build_schedules` builds the three schedules.
 """
 
 from datetime import timedelta
 
 import dagster as dg
 
-from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import issue_deletions_job, issues_job, reference_job
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.resource import PRIORITY_TAG
-
-ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
-REFERENCE_CRON_VAR = "PYLON_REFERENCE_SCHEDULE_CRON"
-DEFAULT_ISSUES_CRON = "15 0 * * *"
-DEFAULT_REFERENCE_CRON = "45 0 * * *"
-DELETIONS_CRON_VAR = "PYLON_DELETIONS_SCHEDULE_CRON"
-DEFAULT_DELETIONS_CRON = "30 * * * *"
+from pylon_dagster.settings import Settings
 
 
-@dg.schedule(
-    name="pylon_issues_daily",
-    job=issues_job,
-    cron_schedule=settings.cron(ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Brings `issues`, messages and threads up to date for yesterday and today (UTC).",
-)
-def issues_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def issues_daily_tick(
+    context: dg.ScheduleEvaluationContext, issue_days: dg.PartitionsDefinition
+) -> dg.RunRequest | dg.SkipReason:
+    """One tick of the issues schedule, on the daily partitions `issue_days` of `issues`."""
     today = context.scheduled_execution_time.date()
-    keys = issue_partitions().get_partition_keys(current_time=context.scheduled_execution_time)
+    keys = issue_days.get_partition_keys(current_time=context.scheduled_execution_time)
     wanted = [d.isoformat() for d in (today - timedelta(days=1), today) if d.isoformat() in keys]
     if not wanted:
         return dg.SkipReason(f"No issue partitions exist yet for {today} (before the start date).")
@@ -43,25 +32,40 @@ def issues_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     )
 
 
-reference_daily_schedule = dg.ScheduleDefinition(
-    name="pylon_reference_daily",
-    job=reference_job,
-    cron_schedule=settings.cron(REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
-)
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    issue_days = issue_partitions(settings.start_date)
 
-issue_deletions_schedule = dg.ScheduleDefinition(
-    name="pylon_issue_deletions",
-    job=issue_deletions_job,
-    cron_schedule=settings.cron(DELETIONS_CRON_VAR, DEFAULT_DELETIONS_CRON),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    # A listing of every issue is bulk work: it yields the search budget to freshness runs.
-    tags={PRIORITY_TAG: Priority.BULK.value},
-    description="Marks the issues deleted in Pylon (`issues._deleted_at`) and un-marks any that "
-    "came back; hourly by default.",
-)
+    @dg.schedule(
+        name="pylon_issues_daily",
+        job=issues_job,
+        cron_schedule=settings.issues_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Brings `issues`, messages and threads up to date for yesterday and today "
+        "(UTC).",
+    )
+    def issues_daily_schedule(
+        context: dg.ScheduleEvaluationContext,
+    ) -> dg.RunRequest | dg.SkipReason:
+        return issues_daily_tick(context, issue_days)
 
-schedules = [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]
+    reference_daily_schedule = dg.ScheduleDefinition(
+        name="pylon_reference_daily",
+        job=reference_job,
+        cron_schedule=settings.reference_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
+    )
+    issue_deletions_schedule = dg.ScheduleDefinition(
+        name="pylon_issue_deletions",
+        job=issue_deletions_job,
+        cron_schedule=settings.deletions_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        # A listing of every issue is bulk work: it yields the search budget to freshness runs.
+        tags={PRIORITY_TAG: Priority.BULK.value},
+        description="Marks the issues deleted in Pylon (`issues._deleted_at`) and un-marks any "
+        "that came back; hourly by default.",
+    )
+    return [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]

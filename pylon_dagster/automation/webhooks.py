@@ -14,9 +14,9 @@ from typing import Any
 
 import dagster as dg
 
-from pylon_dagster import settings
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 
@@ -58,9 +58,10 @@ def event_issue_refs(event: StoredEvent) -> set[str]:
         return set()
 
 
-def receipt_partitions(event: StoredEvent) -> set[str]:
-    """The daily partition keys the issue's new `updated_at` may fall in."""
-    partitions = issue_partitions()
+def receipt_partitions(
+    event: StoredEvent, partitions: dg.TimeWindowPartitionsDefinition
+) -> set[str]:
+    """The daily partition keys of `partitions` the issue's new `updated_at` may fall in."""
     keys = {
         partitions.get_partition_key_for_timestamp(moment.timestamp())
         for moment in (event.received_at - DELIVERY_SLACK, event.received_at)
@@ -68,30 +69,25 @@ def receipt_partitions(event: StoredEvent) -> set[str]:
     return {key for key in keys if partitions.has_partition_key(key)}
 
 
-@dg.sensor(
-    name="webhook_events_sensor",
-    job=issues_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Turns Pylon webhook events stored by the web service into `issues` runs for the days "
-        "they arrived on. The cursor is the id of the last event processed."
-    ),
-)
-def webhook_events_sensor(
-    context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
+def webhook_events_tick(
+    context: dg.SensorEvaluationContext,
+    warehouse: PostgresWarehouse,
+    issue_days: dg.TimeWindowPartitionsDefinition,
+    retention: timedelta,
 ) -> dg.SensorResult | dg.SkipReason:
+    """One tick of the sensor: runs on the daily partitions `issue_days` of `issues`; processed
+    events are kept `retention`."""
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     last_id = int(context.cursor or 0)
     # Processed events are kept a while (to tell redeliveries apart), then deleted.
-    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - settings.webhook_retention())
+    store.forget(up_to_id=last_id, received_before=datetime.now(UTC) - retention)
     events = store.events_after(last_id, EVENTS_PER_TICK, BYTES_PER_TICK)
     if not events:
         return dg.SkipReason(f"No webhook event after id {last_id}.")
     cursor = str(events[-1].id)
     refs = {event.id: event_issue_refs(event) for event in events}
     relevant = [event for event in events if refs[event.id]]
-    keys = sorted(set().union(*(receipt_partitions(event) for event in relevant)))
+    keys = sorted(set().union(*(receipt_partitions(event, issue_days) for event in relevant)))
     issues = set().union(*refs.values())
     context.log.info(
         f"{len(events)} webhook event(s), {len(relevant)} naming {len(issues)} issue(s): "
@@ -103,3 +99,24 @@ def webhook_events_sensor(
         ],
         cursor=cursor,
     )
+
+
+def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
+    issue_days = issue_partitions(settings.start_date)
+
+    @dg.sensor(
+        name="webhook_events_sensor",
+        job=issues_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Turns Pylon webhook events stored by the web service into `issues` runs for the days "
+            "they arrived on. The cursor is the id of the last event processed."
+        ),
+    )
+    def webhook_events_sensor(
+        context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
+    ) -> dg.SensorResult | dg.SkipReason:
+        return webhook_events_tick(context, warehouse, issue_days, settings.webhook_retention)
+
+    return webhook_events_sensor

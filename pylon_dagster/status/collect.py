@@ -15,17 +15,11 @@ from typing import NamedTuple
 import dagster as dg
 import sqlalchemy as sa
 
-from pylon_dagster import settings
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
-from pylon_dagster.automation.schedules import (
-    DEFAULT_ISSUES_CRON,
-    DEFAULT_REFERENCE_CRON,
-    ISSUES_CRON_VAR,
-    REFERENCE_CRON_VAR,
-)
 from pylon_dagster.dagster_adapter import cron_ticks_before
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, REJECTIONS_TABLE
+from pylon_dagster.settings import Settings
 from pylon_dagster.state import dagster_home
 from pylon_dagster.status.report import (
     DayRanges,
@@ -48,15 +42,12 @@ class TableFacts(NamedTuple):
     newest_updated_at: datetime | None
 
 
-def collect_status(now: datetime | None = None) -> StatusReport:
-    """Everything `status` shows. Raises `ConfigError` for a bad setting and
-    `WarehouseUnavailableError` when the warehouse cannot be reached."""
+def collect_status(settings: Settings, now: datetime | None = None) -> StatusReport:
+    """Everything `status` shows. Raises `WarehouseUnavailableError` when the warehouse cannot be
+    reached."""
     now = now or datetime.now(UTC)
-    settings.check_all()
-    issues_cron = settings.cron(ISSUES_CRON_VAR, DEFAULT_ISSUES_CRON)
-    reference_cron = settings.cron(REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON)
-    warehouse = PostgresWarehouse()
-    warehouse.check_schema_name()
+    issue_days = issue_partitions(settings.start_date)
+    warehouse = PostgresWarehouse.from_settings(settings)
     schema = warehouse.schema_name
     with connect(warehouse.engine) as connection:
         tables = _existing_tables(connection, schema)
@@ -68,9 +59,10 @@ def collect_status(now: datetime | None = None) -> StatusReport:
             _stream_state(
                 instance,
                 stream,
-                issues_cron if stream.group == ISSUES_GROUP else reference_cron,
+                settings.issues_cron if stream.group == ISSUES_GROUP else settings.reference_cron,
                 now,
                 facts[name],
+                issue_days,
             )
             for name, stream in STREAMS.items()
         ]
@@ -130,6 +122,7 @@ def _stream_state(
     cron: str,
     now: datetime,
     table: TableFacts,
+    issue_days: dg.PartitionsDefinition,
 ) -> StreamState:
     key = asset_key(stream.name)
     event = instance.get_latest_materialization_event(key)
@@ -148,14 +141,20 @@ def _stream_state(
         ),
         last_run_id=event.run_id if event is not None else None,
         fresh_since=fresh_since,
-        partitions=(_partition_state(instance, key, now) if stream.group == ISSUES_GROUP else None),
+        partitions=(
+            _partition_state(instance, key, now, issue_days)
+            if stream.group == ISSUES_GROUP
+            else None
+        ),
     )
 
 
 def _partition_state(
-    instance: dg.DagsterInstance, key: dg.AssetKey, now: datetime
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    now: datetime,
+    partitions: dg.PartitionsDefinition,
 ) -> PartitionState:
-    partitions = issue_partitions()
     keys = partitions.get_partition_keys(current_time=now)
     statuses = instance.get_status_by_partition(key, keys, partitions) or {}
 

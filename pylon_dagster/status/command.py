@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import click
 
-from pylon_dagster.settings import ConfigError
+from pylon_dagster.settings import ConfigError, Settings
+from pylon_dagster.status.collect import collect_status
 from pylon_dagster.status.render import as_json, console, print_report
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
@@ -23,14 +25,10 @@ class StatusUnavailable(click.ClickException):
     exit_code = UNKNOWN
 
 
-def show_status(*, json_output: bool) -> int:
-    """Print the status; return the exit code."""
+def show_status(environ: Mapping[str, str], *, json_output: bool) -> int:
+    """Print the status for the settings of `environ`; return the exit code."""
     try:
-        # Importing the collector loads the asset modules, which read settings (start date,
-        # crons): a mistake there is an `Error:` line too, not a traceback.
-        from pylon_dagster.status.collect import collect_status
-
-        report = collect_status()
+        report = collect_status(Settings.from_env(environ))
     except (ConfigError, WarehouseUnavailableError) as error:
         raise StatusUnavailable(str(error)) from None
     if json_output:

@@ -34,7 +34,6 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from pylon_dagster.state import state_dir
 from pylon_dagster.warehouse.engine import DRIVER, EXAMPLE_URL, URL_VAR, WarehouseUnavailableError
 
 STOP_TIMEOUT_SECONDS = 30
@@ -85,9 +84,9 @@ def _start(data_dir: Path) -> sa.URL:
     )
 
 
-def stop_embedded_server() -> bool:
-    """Stop the embedded server of the state folder; whether one was running."""
-    return stop_server(state_dir() / EMBEDDED_DIR)
+def stop_embedded_server(state: Path) -> bool:
+    """Stop the embedded server of the state folder `state`; whether one was running."""
+    return stop_server(state / EMBEDDED_DIR)
 
 
 def stop_server(data_dir: Path) -> bool:

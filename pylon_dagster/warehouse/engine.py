@@ -12,9 +12,9 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pylon_dagster.settings import WAREHOUSE_URL_VAR as URL_VAR
 from pylon_dagster.settings import ConfigError
 
-URL_VAR = "PYLON_WAREHOUSE_URL"
 EXAMPLE_URL = "postgresql://pylon:secret@db.example.com:5432/pylon"
 DRIVER = "postgresql+psycopg"
 _POSTGRES_SCHEMES = ("postgres", "postgresql")

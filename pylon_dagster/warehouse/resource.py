@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from pylon_dagster.settings import ConfigError
-from pylon_dagster.state import state_dir
-from pylon_dagster.tablespec import is_plain_name
+from pylon_dagster.settings import DEFAULT_SCHEMA, SCHEMA_VAR, Settings, schema_name
+from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import URL_VAR, connect, describe, get_engine, parse_url
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
-
-SCHEMA_VAR = "PYLON_WAREHOUSE_SCHEMA"
-DEFAULT_SCHEMA = "pylon"
-
-
-def default_schema_name() -> str:
-    return os.environ.get(SCHEMA_VAR, "").strip() or DEFAULT_SCHEMA
-
 
 _prepared_lock = threading.Lock()
 _prepared: set[tuple[str, str, str]] = set()
@@ -35,30 +26,46 @@ _prepared: set[tuple[str, str, str]] = set()
 
 
 class PostgresWarehouse(dg.ConfigurableResource):
-    """The Postgres warehouse: `PYLON_WAREHOUSE_URL`, or an embedded server in the state folder.
+    """The Postgres warehouse: a server's URL, or an embedded server in the state folder.
 
-    The URL is resolved when the warehouse is used, not when the resource is configured, so a
-    password in the environment never appears in the Dagster UI. Dagster prepares the warehouse
-    (`prepare()`) when it sets the resource up for a run, a step or a sensor.
+    The code location gives the URL as `EnvVar("PYLON_WAREHOUSE_URL")` (`resources.py`), so a
+    password never appears in the Dagster UI. Dagster prepares the warehouse (`prepare()`) when
+    it sets the resource up for a run, a step or a sensor.
     """
 
     url: str | None = Field(
         default=None,
         description=(
-            f"Postgres URL. Leave unset: then {URL_VAR} is used if set, else an embedded "
-            "Postgres whose data lives in the state folder."
+            f"Postgres URL ({URL_VAR}). Leave unset for an embedded Postgres whose data lives in "
+            "the state folder."
         ),
     )
     schema_name: str = Field(
-        default_factory=default_schema_name,
+        default=DEFAULT_SCHEMA,
         description=f"Schema holding the tables ({SCHEMA_VAR}, default {DEFAULT_SCHEMA!r}).",
     )
+    state_dir: str = Field(
+        default=".state",
+        description=f"The state folder ({STATE_DIR_VAR}) holding the embedded Postgres.",
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PostgresWarehouse:
+        """The warehouse the settings name, for code that runs outside Dagster (CLI, web app)."""
+        return cls(
+            url=settings.warehouse_url,
+            schema_name=settings.warehouse_schema,
+            state_dir=str(settings.state_dir),
+        )
 
     @property
     def engine(self) -> sa.Engine:
         """The process's engine for this warehouse's URL (one per process and URL)."""
-        raw = self.url or os.environ.get(URL_VAR, "").strip()
-        url = parse_url(raw) if raw else embedded.server_url(state_dir() / EMBEDDED_DIR)
+        url = (
+            parse_url(self.url)
+            if self.url
+            else embedded.server_url(Path(self.state_dir) / EMBEDDED_DIR)
+        )
         return get_engine(url)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -100,13 +107,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     def check_schema_name(self) -> None:
         """A plain lower-case name of a schema of our own: not Postgres' system schemas."""
-        name = self.schema_name
-        if not is_plain_name(name) or name.startswith("pg_") or name == "information_schema":
-            raise ConfigError(
-                f"{SCHEMA_VAR}={name!r} is not a plain lower-case Postgres name of a schema of "
-                f"its own (letters, digits, underscores; at most 63; not pg_* or "
-                f"information_schema), e.g. {DEFAULT_SCHEMA}."
-            )
+        schema_name(self.schema_name)
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
@@ -156,4 +158,5 @@ def app_from_env() -> Starlette:
     uvicorn calls this in every worker process (`factory=True`), so each worker builds its own app
     and, on its first request, its own engine and connection pool.
     """
-    return create_app(PostgresWarehouse(), AppSettings.from_env())
+    warehouse = PostgresWarehouse.from_settings(Settings.from_env(os.environ))
+    return create_app(warehouse, AppSettings.from_env(os.environ))

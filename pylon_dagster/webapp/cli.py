@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import click
 import uvicorn
 
-from pylon_dagster.settings import ConfigError
+from pylon_dagster.settings import ConfigError, Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError, connect
 from pylon_dagster.webapp.settings import AppSettings
@@ -35,7 +38,7 @@ def app(host: str, port: int, workers: int) -> None:
     PYLON_APP_SECRET, PYLON_APP_HEADER_NAME/PYLON_APP_HEADER_VALUE and PYLON_WEBHOOK_SECRET.
     """
     try:
-        check_configuration()
+        check_configuration(os.environ)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     uvicorn.run(
@@ -51,13 +54,12 @@ def app(host: str, port: int, workers: int) -> None:
     )
 
 
-def check_configuration() -> None:
+def check_configuration(environ: Mapping[str, str]) -> None:
     """Settings and warehouse, checked once before any worker starts: a mistake is one error
     line rather than a traceback from every worker. Starts the embedded server if it is used,
     so that the workers join it instead of racing to start it."""
-    AppSettings.from_env()
-    warehouse = PostgresWarehouse()
-    warehouse.check_schema_name()
+    AppSettings.from_env(environ)
+    warehouse = PostgresWarehouse.from_settings(Settings.from_env(environ))
     try:
         engine = warehouse.engine
         connect(engine).close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ class AppSettings:
     webhook_secret: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppSettings:
+    def from_env(cls, environ: Mapping[str, str]) -> AppSettings:
         def read(name: str) -> str | None:
             return environ.get(name, "").strip() or None
 

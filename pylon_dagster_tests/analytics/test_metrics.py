@@ -14,7 +14,9 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from pylon_dagster.assets.analytics import account_support_summary, support_daily_metrics
+from pylon_dagster.assets.analytics import account_support_summary, build_daily_metrics
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
@@ -175,10 +177,13 @@ def test_daily_metrics_equal_independent_sql(pipeline: Pipeline) -> None:
     assert no_response > 0 and even_groups > 0 and bot_issues > 0
 
 
-def test_an_empty_warehouse_gives_empty_metrics(warehouse: PostgresWarehouse) -> None:
+def test_an_empty_warehouse_gives_empty_metrics(
+    warehouse: PostgresWarehouse, settings: Settings
+) -> None:
     """Before any sync (no issue, no status): both assets materialize, and store nothing."""
     resources = {"warehouse": warehouse}
-    daily = dg.materialize([support_daily_metrics], partition_key="2026-03-01", resources=resources)
+    daily_metrics = build_daily_metrics(issue_partitions(settings.start_date))
+    daily = dg.materialize([daily_metrics], partition_key="2026-03-01", resources=resources)
     assert daily.success
     assert dg.materialize([account_support_summary], resources=resources).success
     for table in ("support_daily_metrics", "account_support_summary"):

@@ -1,8 +1,8 @@
 """The project's jobs, loadable by reference so Dagster runs their steps in subprocesses.
 
 Run workers and step processes import this module afresh, so everything they need comes from the
-environment: the warehouse from `PYLON_WAREHOUSE_URL` / `PYLON_WAREHOUSE_SCHEMA` (set by the
-`warehouse` fixture), and the Pylon resource's settings from `PYLON_TEST_RESOURCE` as JSON (the
+environment: the project's `Settings`, with the warehouse from `PYLON_WAREHOUSE_URL` /
+`PYLON_WAREHOUSE_SCHEMA` (set by the `warehouse` fixture), and the Pylon resource's settings from `PYLON_TEST_RESOURCE` as JSON (the
 settings `emulator_resource()` builds), so a test can aim the project's assets at its emulator
 with a short rate-limit minute or a wrong token, exactly as a deployment would configure them.
 """
@@ -17,10 +17,11 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
-from pylon_dagster.assets import pylon_assets
+from pylon_dagster.assets import build_assets
 from pylon_dagster.jobs import jobs
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.resources import build_warehouse
+from pylon_dagster.settings import Settings
 
 RESOURCE_VAR = "PYLON_TEST_RESOURCE"
 # Step failures fail the run at once instead of waiting out the assets' RetryPolicy (30 s, then
@@ -36,12 +37,16 @@ def resource_settings(resource: PylonResource) -> str:
 
 
 def definitions() -> dg.Definitions:
-    settings: dict[str, Any] = json.loads(os.environ[RESOURCE_VAR])
-    warehouse = PostgresWarehouse()
+    pylon_settings: dict[str, Any] = json.loads(os.environ[RESOURCE_VAR])
+    settings = Settings.from_env(os.environ)
+    warehouse = build_warehouse(settings)
     return dg.Definitions(
-        assets=pylon_assets,
+        assets=build_assets(settings).assets,
         jobs=jobs,
-        resources={"pylon": PylonResource(**settings, warehouse=warehouse), "warehouse": warehouse},
+        resources={
+            "pylon": PylonResource(**pylon_settings, warehouse=warehouse),
+            "warehouse": warehouse,
+        },
     )
 
 

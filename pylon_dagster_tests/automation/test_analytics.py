@@ -9,6 +9,7 @@ import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster.settings import Settings
 from pylon_dagster_tests.automation.support import START, Ticks
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
@@ -28,8 +29,9 @@ def requested(days: set[str], summary: bool) -> dict[dg.AssetKey, set[str | None
     return {DAILY: set(days), SUMMARY: {None} if summary else set()}
 
 
-def test_metrics_follow_every_issues_partition_once(ticks: Ticks) -> None:
-    backfilled = issue_partitions().get_partition_keys(current_time=START)[-45:]
+def test_metrics_follow_every_issues_partition_once(ticks: Ticks, settings: Settings) -> None:
+    partitions = issue_partitions(settings.start_date)
+    backfilled = partitions.get_partition_keys(current_time=START)[-45:]
     assert ticks() == requested(set(), summary=False)
     ticks.materialize(ISSUES, backfilled)
     # Every day whose issues changed, not only the latest; and the summary, though most of the

@@ -9,6 +9,7 @@ import pytest
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.definitions import defs
+from pylon_dagster.settings import Settings
 from pylon_dagster_tests.automation.support import START, Ticks
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
@@ -25,8 +26,11 @@ def nothing() -> dict[dg.AssetKey, set[str | None]]:
     return {key: set() for key in CHILDREN}
 
 
-def test_children_follow_every_partition_of_an_issues_backfill_once(ticks: Ticks):
-    backfilled = issue_partitions().get_partition_keys(current_time=START)[-60:]
+def test_children_follow_every_partition_of_an_issues_backfill_once(
+    ticks: Ticks, settings: Settings
+):
+    partitions = issue_partitions(settings.start_date)
+    backfilled = partitions.get_partition_keys(current_time=START)[-60:]
     assert ticks() == nothing()  # nothing to follow yet
     ticks.materialize(ISSUES, backfilled)
     # All 60 days, not only the latest (plain `eager()` would request today's alone).

@@ -12,7 +12,8 @@ import dagster as dg
 import pytest
 from dagster_shared.error import SerializableErrorInfo
 
-from pylon_dagster.automation.failures import ALERT_WEBHOOK_VAR, error_text, run_failure_sensor
+from pylon_dagster.automation.failures import build_run_failure_sensor, error_text
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.project_jobs import (
     NO_STEP_RETRIES,
@@ -21,6 +22,7 @@ from pylon_dagster_tests.automation.project_jobs import (
     resource_settings,
 )
 from pylon_dagster_tests.fixtures.emulator import emulator_resource
+from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_emulator import EmulatorServer
 
 ISSUES = dg.AssetKey(["pylon", "issues"])
@@ -66,9 +68,9 @@ def alert_receiver() -> Iterator[AlertReceiver]:
     server.server_close()
 
 
-def _tick(instance: dg.DagsterInstance, cursor: str | None) -> str | None:
+def _tick(instance: dg.DagsterInstance, cursor: str | None, settings: Settings) -> str | None:
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
-    return run_failure_sensor.evaluate_tick(context).cursor
+    return build_run_failure_sensor(settings).evaluate_tick(context).cursor
 
 
 def _backfill_style_issues_run(instance: dg.DagsterInstance) -> dg.JobExecutionResult:
@@ -101,9 +103,9 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
     # The project's jobs, their steps in subprocesses, with a token Pylon refuses.
     wrong_token = emulator_resource(emulator_server, warehouse, api_token="revoked-token")
     monkeypatch.setenv(RESOURCE_VAR, resource_settings(wrong_token))
-    monkeypatch.setenv(ALERT_WEBHOOK_VAR, alert_receiver.url)
+    alerting = settings_with(PYLON_ALERT_WEBHOOK_URL=alert_receiver.url)
     with dg.instance_for_test() as instance:
-        cursor = _tick(instance, None)  # the sensor starts watching from here
+        cursor = _tick(instance, None, alerting)  # the sensor starts watching from here
 
         # A scheduled-style run of the issues job (no asset selection on the run) ...
         with dg.execute_job(
@@ -118,7 +120,7 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
             assert not asset_result.success
         assert instance.get_run_by_id(asset_result.run_id).job_name == "__ASSET_JOB"
 
-        _tick(instance, cursor)
+        _tick(instance, cursor, alerting)
 
         issues_failures = {
             o["last_failure_run_id"]: o for o in _failure_observations(instance, ISSUES)
@@ -146,15 +148,16 @@ def test_a_successful_run_records_nothing(
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
     monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ):
     monkeypatch.setenv(
         RESOURCE_VAR, resource_settings(emulator_resource(emulator_server, warehouse))
     )
     with dg.instance_for_test() as instance:
-        cursor = _tick(instance, None)
+        cursor = _tick(instance, None, settings)
         with _backfill_style_issues_run(instance) as result:
             assert result.success
-        _tick(instance, cursor)
+        _tick(instance, cursor, settings)
         assert _failure_observations(instance, ISSUES) == []
 
 

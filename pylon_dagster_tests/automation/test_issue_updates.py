@@ -9,7 +9,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from pylon_dagster.automation.issue_updates import UpdatesCursor, issue_updates_sensor
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.automation.issue_updates import UpdatesCursor, build_issue_updates_sensor
 from pylon_dagster.definitions import defs
 from pylon_dagster.pylon.errors import PylonAuthenticationError, PylonUnavailableError
 from pylon_dagster.pylon.resource import PylonResource
@@ -25,9 +26,14 @@ from pylon_dagster_tests.fixtures.emulator import (
     make_emulator,
 )
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_emulator import Dataset, EmulatorServer, PylonEmulator, generate
 
 SEARCH = "POST /issues/search"
+
+
+def issue_updates_sensor() -> dg.SensorDefinition:
+    return build_issue_updates_sensor(settings_with())
 
 
 @pytest.fixture
@@ -42,7 +48,7 @@ def tick(
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs(), resources={"pylon": pylon}
     ) as context:
-        return context, issue_updates_sensor.evaluate_tick(context)
+        return context, issue_updates_sensor().evaluate_tick(context)
 
 
 def cursor_after_everything(emulator: PylonEmulator) -> str:
@@ -207,7 +213,7 @@ def test_a_failed_probe_raises_and_keeps_the_cursor(
         ) as context,
         pytest.raises(error),
     ):
-        issue_updates_sensor.evaluate_tick(context)
+        issue_updates_sensor().evaluate_tick(context)
     assert context.cursor == cursor
 
     # Once Pylon answers again, the change made meanwhile is still requested from that cursor.
@@ -239,7 +245,8 @@ def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day
     spans = [
         (r.tags[RANGE_START], r.tags[RANGE_END]) for r in first.run_requests if not r.partition_key
     ]
-    expected = partition_chunks(since.date(), today)
+    partitions = issue_partitions(settings_with().start_date)
+    expected = partition_chunks(partitions, since.date(), today)
     assert spans == [(chunk[0], chunk[-1]) for chunk in expected if len(chunk) > 1]
     # The cursor moved to the last issue of the page; the next tick requests the rest exactly.
     page_end = parse_timestamp(issues[998]["updated_at"])

@@ -13,7 +13,6 @@ import threading
 
 import dagster as dg
 
-from pylon_dagster.automation.issue_updates import issue_updates_sensor
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import wait_for
 from pylon_dagster_tests.automation.project_jobs import (
@@ -21,7 +20,11 @@ from pylon_dagster_tests.automation.project_jobs import (
     reconstructable_job,
     resource_settings,
 )
-from pylon_dagster_tests.automation.test_issue_updates import cursor_after_everything, tick
+from pylon_dagster_tests.automation.test_issue_updates import (
+    cursor_after_everything,
+    issue_updates_sensor,
+    tick,
+)
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
 from pylon_emulator import EmulatorServer
@@ -66,7 +69,7 @@ def test_a_sensor_run_finishes_while_a_backfill_holds_the_budget(
             with dg.execute_job(
                 reconstructable_job("pylon_issues_job"),
                 instance,
-                tags={**request.tags, "dagster/sensor_name": issue_updates_sensor.name},
+                tags={**request.tags, "dagster/sensor_name": issue_updates_sensor().name},
             ) as fresh:
                 assert fresh.success
             backfill_still_running = runner.is_alive()

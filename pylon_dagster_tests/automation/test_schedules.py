@@ -6,14 +6,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pylon_dagster.automation.schedules import (
-    issue_deletions_schedule,
-    issues_daily_schedule,
-    reference_daily_schedule,
-)
+from pylon_dagster.automation.schedules import build_schedules
 from pylon_dagster.definitions import defs
 from pylon_dagster.pylon.timestamps import parse_timestamp
+from pylon_dagster.settings import Settings
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.fixtures.settings import settings_with
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -26,8 +24,12 @@ ISSUE_FAMILY = {
 ISSUE_DELETIONS = dg.AssetKey(["pylon", "issue_deletions"])
 
 
-def _tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.ScheduleExecutionData:
-    return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at))
+def _tick(
+    settings: Settings, name: str, at: datetime
+) -> tuple[dg.ScheduleDefinition, dg.ScheduleExecutionData]:
+    """The schedule `name` built from `settings`, and what its tick at `at` asks for."""
+    (schedule,) = [s for s in build_schedules(settings) if s.name == name]
+    return schedule, schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at))
 
 
 def _job_assets(job_name: str) -> set[dg.AssetKey]:
@@ -45,14 +47,34 @@ def test_the_schedules_run_in_utc_and_start_running():
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
+def test_the_crons_come_from_the_settings():
+    crons = {
+        schedule.name: schedule.cron_schedule
+        for schedule in build_schedules(
+            settings_with(
+                PYLON_ISSUES_SCHEDULE_CRON="5 1 * * *",
+                PYLON_REFERENCE_SCHEDULE_CRON="10  2 * * *",
+                PYLON_DELETIONS_SCHEDULE_CRON="0 */2 * * *",
+            )
+        )
+    }
+    assert crons == {
+        "pylon_issues_daily": "5 1 * * *",
+        "pylon_reference_daily": "10 2 * * *",
+        "pylon_issue_deletions": "0 */2 * * *",
+    }
+
+
 def test_the_issues_tick_asks_for_yesterday_and_today_in_one_run_that_syncs_them(
-    pipeline: Pipeline,
+    pipeline: Pipeline, settings: Settings
 ):
-    result = _tick(issues_daily_schedule, datetime(2026, 3, 14, 0, 15, tzinfo=UTC))
+    schedule, result = _tick(
+        settings, "pylon_issues_daily", datetime(2026, 3, 14, 0, 15, tzinfo=UTC)
+    )
     (request,) = result.run_requests
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-03-13", "2026-03-14")
     assert request.partition_key is None
-    assert issues_daily_schedule.job_name == "pylon_issues_job"
+    assert schedule.job_name == "pylon_issues_job"
     assert _job_assets("pylon_issues_job") == ISSUE_FAMILY
 
     job = pipeline.defs.resolve_job_def("pylon_issues_job")
@@ -70,19 +92,22 @@ def test_the_issues_tick_asks_for_yesterday_and_today_in_one_run_that_syncs_them
 
 
 def test_the_issues_tick_keeps_inside_the_partitions():
-    # The first day: yesterday is before PYLON_START_DATE (2025-12-01 in the tests).
-    (request,) = _tick(issues_daily_schedule, datetime(2025, 12, 1, 0, 15, tzinfo=UTC)).run_requests
+    # The first day: yesterday is before the start date.
+    settings = settings_with(PYLON_START_DATE="2025-12-01")
+    _, first_day = _tick(settings, "pylon_issues_daily", datetime(2025, 12, 1, 0, 15, tzinfo=UTC))
+    (request,) = first_day.run_requests
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2025-12-01", "2025-12-01")
-    before = _tick(issues_daily_schedule, datetime(2025, 11, 30, 0, 15, tzinfo=UTC))
+    _, before = _tick(settings, "pylon_issues_daily", datetime(2025, 11, 30, 0, 15, tzinfo=UTC))
     assert before.run_requests == []
     assert "before the start date" in before.skip_message
 
 
-def test_the_reference_tick_refreshes_everything_but_the_issues():
-    (request,) = _tick(
-        reference_daily_schedule, datetime(2026, 3, 14, 0, 45, tzinfo=UTC)
-    ).run_requests
-    assert reference_daily_schedule.job_name == "pylon_reference_job"
+def test_the_reference_tick_refreshes_everything_but_the_issues(settings: Settings):
+    schedule, result = _tick(
+        settings, "pylon_reference_daily", datetime(2026, 3, 14, 0, 45, tzinfo=UTC)
+    )
+    (request,) = result.run_requests
+    assert schedule.job_name == "pylon_reference_job"
     assert request.partition_key is None and RANGE_START not in request.tags
     every_asset = {key for assets in defs().assets for key in assets.keys}
     # The metrics are computed from the warehouse: they follow their inputs on their own.
@@ -96,11 +121,12 @@ def test_the_reference_tick_refreshes_everything_but_the_issues():
     assert dg.AssetKey(["pylon", "accounts"]) in _job_assets("pylon_reference_job")
 
 
-def test_the_deletions_tick_runs_the_deletion_pass_alone_as_bulk_work():
-    (request,) = _tick(
-        issue_deletions_schedule, datetime(2026, 3, 14, 1, 30, tzinfo=UTC)
-    ).run_requests
-    assert issue_deletions_schedule.job_name == "pylon_issue_deletions_job"
+def test_the_deletions_tick_runs_the_deletion_pass_alone_as_bulk_work(settings: Settings):
+    schedule, result = _tick(
+        settings, "pylon_issue_deletions", datetime(2026, 3, 14, 1, 30, tzinfo=UTC)
+    )
+    (request,) = result.run_requests
+    assert schedule.job_name == "pylon_issue_deletions_job"
     assert _job_assets("pylon_issue_deletions_job") == {ISSUE_DELETIONS}
     # It yields Pylon's search budget to the freshness runs of schedules and sensors.
     assert request.tags["pylon_dagster/priority"] == "bulk"

@@ -15,9 +15,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pylon_dagster.assets import pylon_assets
+from pylon_dagster.assets import build_assets
 from pylon_dagster.jobs import jobs
 from pylon_dagster.pylon import endpoints
+from pylon_dagster.settings import Settings
 from pylon_dagster.sync import run_sync
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator, told_limits
@@ -138,13 +139,13 @@ def test_a_pipe_gets_periodic_lines_whose_eta_falls_as_the_budget_allows(
 
 
 def test_a_dagster_run_writes_its_progress_to_the_run_event_log(
-    pipeline: Pipeline, warehouse: PostgresWarehouse
+    pipeline: Pipeline, warehouse: PostgresWarehouse, settings: Settings
 ):
     resources = {
         "pylon": emulator_resource(pipeline.server, warehouse, progress_interval_seconds=0),
         "warehouse": warehouse,
     }
-    defs = dg.Definitions(assets=pylon_assets, jobs=jobs, resources=resources)
+    defs = dg.Definitions(assets=build_assets(settings).assets, jobs=jobs, resources=resources)
     runs = run_sync(
         defs, pipeline.instance, start=date(2026, 2, 13), end=date(2026, 3, 14), echo=print
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS
-from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.sync import issue_days
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import cli_env, run_cli
@@ -78,7 +78,7 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
         if issue["account"]:
             by_account[issue["account"]["id"]].append(issue)
 
-    first_day = issue_partitions().get_first_partition_key()
+    first_day = issue_days(pipeline.defs).get_first_partition_key()
 
     def with_children(issues: list[dict]) -> list[dict]:
         """Issues with messages and threads, created on a day the partitions (and metrics) have."""

@@ -14,12 +14,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pylon_dagster.settings import ConfigError
+from pylon_dagster.resources import build_warehouse
+from pylon_dagster.settings import ConfigError, Settings
 from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import PostgresWarehouse, WarehouseUnavailableError, embedded
 from pylon_dagster.warehouse.engine import URL_VAR, parse_url
 from pylon_dagster.warehouse.resource import EMBEDDED_DIR, SCHEMA_VAR
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
+from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.warehouse.helpers import issue, load, rows
 
 SECRET = "s3cr3t-pa55"
@@ -32,21 +34,22 @@ def server_start_time(warehouse: PostgresWarehouse) -> str:
 
 
 def test_without_a_url_the_embedded_server_in_the_state_folder_is_used(
-    warehouse: PostgresWarehouse, embedded_postgres: EmbeddedPostgres, monkeypatch
+    warehouse: PostgresWarehouse, embedded_postgres: EmbeddedPostgres
 ):
-    monkeypatch.delenv(URL_VAR)
-    monkeypatch.setenv(STATE_DIR_VAR, str(embedded_postgres.state_dir))
-    embedded_warehouse = PostgresWarehouse()
+    settings = settings_with(
+        PYLON_DAGSTER_STATE=str(embedded_postgres.state_dir),
+        PYLON_WAREHOUSE_SCHEMA=warehouse.schema_name,
+    )
+    embedded_warehouse = PostgresWarehouse.from_settings(settings)
     assert embedded_warehouse.schema_name == warehouse.schema_name
     assert embedded_warehouse.engine.url.query["host"].startswith(str(embedded_postgres.state_dir))
     embedded_warehouse.ensure_tables()
     load(embedded_warehouse, "issues", [[issue("i1", "2026-03-01T00:00:00Z")]])
-    monkeypatch.setenv(URL_VAR, embedded_postgres.url)
     assert [r["id"] for r in rows(warehouse, "issues")] == ["i1"]
 
 
 def test_one_engine_per_url(warehouse: PostgresWarehouse):
-    assert PostgresWarehouse(schema_name="other").engine is warehouse.engine
+    assert PostgresWarehouse(url=warehouse.url, schema_name="other").engine is warehouse.engine
 
 
 def test_plain_postgres_urls_mean_psycopg_3():
@@ -68,11 +71,13 @@ def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_an_external_server_through_the_environment(
-    warehouse: PostgresWarehouse, second_server: str, monkeypatch
+    warehouse: PostgresWarehouse, second_server: str
 ):
     session_server = server_start_time(warehouse)
-    monkeypatch.setenv(URL_VAR, second_server)
-    external = PostgresWarehouse()
+    settings = settings_with(
+        PYLON_WAREHOUSE_URL=second_server, PYLON_WAREHOUSE_SCHEMA=warehouse.schema_name
+    )
+    external = PostgresWarehouse.from_settings(settings)
     assert server_start_time(external) != session_server
     external.ensure_tables()
     load(external, "accounts", [[{"id": "a1", "name": "External"}]])
@@ -87,38 +92,42 @@ def test_an_external_server_through_the_environment(
         f"user:{SECRET} at db.example.com",
     ],
 )
-def test_a_malformed_url_is_a_clear_config_error(url: str, monkeypatch):
-    monkeypatch.setenv(URL_VAR, url)
+def test_a_malformed_url_is_a_clear_config_error(url: str):
+    settings = settings_with(PYLON_WAREHOUSE_URL=url)
+    assert SECRET not in repr(settings)
     with pytest.raises(ConfigError) as raised:
-        PostgresWarehouse().ensure_tables()
+        PostgresWarehouse.from_settings(settings).ensure_tables()
     message = str(raised.value)
     assert URL_VAR in message and "postgresql://" in message
     assert SECRET not in message
 
 
-def test_an_unreachable_server_is_a_clear_error(monkeypatch):
+def test_an_unreachable_server_is_a_clear_error():
     # Port 9 on localhost: nothing listens there, so the connection is refused at once.
-    monkeypatch.setenv(URL_VAR, f"postgresql://pylon:{SECRET}@127.0.0.1:9/pylon")
+    settings = settings_with(PYLON_WAREHOUSE_URL=f"postgresql://pylon:{SECRET}@127.0.0.1:9/pylon")
     with pytest.raises(WarehouseUnavailableError) as raised:
-        PostgresWarehouse().ensure_tables()
+        PostgresWarehouse.from_settings(settings).ensure_tables()
     message = str(raised.value)
     assert URL_VAR in message and "127.0.0.1:9" in message and "***" in message
     assert SECRET not in message
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
-def test_the_schema_name_must_be_a_plain_name(embedded_postgres: EmbeddedPostgres, monkeypatch):
-    monkeypatch.setenv(URL_VAR, embedded_postgres.url)
-    monkeypatch.setenv(SCHEMA_VAR, 'pylon"; DROP SCHEMA public; --')
+def test_the_schema_name_must_be_a_plain_name(embedded_postgres: EmbeddedPostgres):
+    hostile = 'pylon"; DROP SCHEMA public; --'
     with pytest.raises(ConfigError, match=SCHEMA_VAR):
-        PostgresWarehouse().ensure_tables()
+        settings_with(PYLON_WAREHOUSE_SCHEMA=hostile)
+    # A resource configured directly is held to the same rule before any statement runs.
+    with pytest.raises(ConfigError, match=SCHEMA_VAR):
+        PostgresWarehouse(url=embedded_postgres.url, schema_name=hostile).ensure_tables()
 
 
 WORKER = """
-import json, sys
+import json, os, sys
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.warehouse.helpers import issue, load, rows
-warehouse = PostgresWarehouse()
+warehouse = PostgresWarehouse.from_settings(Settings.from_env(os.environ))
 warehouse.ensure_tables()
 if sys.argv[1] != "-":
     load(warehouse, "issues", [[issue(sys.argv[1], "2026-03-01T00:00:00Z")]])
@@ -159,6 +168,8 @@ def test_processes_share_one_embedded_server_that_outlives_them(tmp_path: Path):
 
 
 def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
+    """Configured as the code location configures it: the URL an `EnvVar`, resolved in the run."""
+
     @dg.asset
     def accounts(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
         warehouse.ensure_tables()
@@ -166,7 +177,9 @@ def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
             loaded = tx.load("accounts", [[{"id": "a1", "name": "From a run"}]])
         return dg.MaterializeResult(metadata={"inserted": loaded.inserted})
 
-    assert dg.materialize([accounts], resources={"warehouse": PostgresWarehouse()}).success
+    configured = build_warehouse(Settings.from_env(os.environ))
+    assert configured.url == dg.EnvVar(URL_VAR)
+    assert dg.materialize([accounts], resources={"warehouse": configured}).success
     assert [r["name"] for r in rows(warehouse, "accounts")] == ["From a run"]
 
 

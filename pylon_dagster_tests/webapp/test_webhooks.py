@@ -10,11 +10,17 @@ import dagster as dg
 import httpx
 import pytest
 
-from pylon_dagster.automation.webhooks import BYTES_PER_TICK, issue_refs, webhook_events_sensor
+from pylon_dagster.automation.webhooks import (
+    BYTES_PER_TICK,
+    build_webhook_events_sensor,
+    issue_refs,
+)
+from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.signatures import sign
+from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.webapp.conftest import NOW, WEBHOOK_SECRET
 
 TODAY = NOW.date().isoformat()
@@ -41,11 +47,14 @@ def stored(warehouse: PostgresWarehouse) -> list[StoredEvent]:
     return WebhookEventStore(warehouse.engine, warehouse.schema_name).events_after(0, 100, 2**30)
 
 
-def evaluate(warehouse: PostgresWarehouse, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+def evaluate(
+    warehouse: PostgresWarehouse, cursor: str | None, settings: Settings | None = None
+) -> dg.SensorResult | dg.SkipReason:
+    """One tick of the sensor built from `settings` (by default, the tests' settings)."""
     context = dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"warehouse": warehouse}
     )
-    return webhook_events_sensor(context)
+    return build_webhook_events_sensor(settings or settings_with())(context)
 
 
 def test_bad_signatures_are_refused_and_nothing_is_stored(
@@ -162,12 +171,12 @@ def test_a_tick_reads_a_bounded_number_of_bytes_and_old_processed_events_are_for
 
 
 def test_a_sensor_tick_forgets_old_processed_events_and_reads_a_bounded_number_of_bytes(
-    warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
+    warehouse: PostgresWarehouse,
 ) -> None:
     """Events are stored with real receipt times and the sensor runs as Dagster runs it: the tick
     deletes what it processed before the retention period, keeps the rest, and stops reading at
     `BYTES_PER_TICK` so the next tick takes over from its cursor."""
-    monkeypatch.setenv("PYLON_WEBHOOK_RETENTION_DAYS", "1")
+    one_day = settings_with(PYLON_WEBHOOK_RETENTION_DAYS="1")
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     received_now = datetime.now(UTC)
@@ -181,7 +190,7 @@ def test_a_sensor_tick_forgets_old_processed_events_and_reads_a_bounded_number_o
         store.record(event(issue_id=f"big-{n}", pad=body_padding), received_at=received_now)
     every_event = store.events_after(0, 1000, 2**40)
 
-    first = evaluate(warehouse, cursor=str(processed[-1]))
+    first = evaluate(warehouse, cursor=str(processed[-1]), settings=one_day)
     assert isinstance(first, dg.SensorResult)
     left = [e.id for e in every_event[2:]]
     assert [e.id for e in store.events_after(0, 1000, 2**40)] == left, "old processed events stay"
@@ -189,7 +198,7 @@ def test_a_sensor_tick_forgets_old_processed_events_and_reads_a_bounded_number_o
     assert 0 < sum(len(e.body) for e in read) <= BYTES_PER_TICK
     assert int(first.cursor or 0) < every_event[-1].id
 
-    second = evaluate(warehouse, cursor=first.cursor)
+    second = evaluate(warehouse, cursor=first.cursor, settings=one_day)
     assert isinstance(second, dg.SensorResult)
     assert int(second.cursor or 0) == every_event[-1].id
     # Recent events stay for the retention period even once processed.
