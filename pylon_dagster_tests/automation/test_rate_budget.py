@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
+import pytest
 
 from pylon_dagster.automation.issue_updates import issue_updates_sensor
 from pylon_dagster.warehouse import PostgresWarehouse
@@ -25,6 +26,9 @@ from pylon_dagster_tests.automation.test_issue_updates import cursor_after_every
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
 from pylon_emulator import EmulatorServer
+
+# Slow: a minute-long backfill in step subprocesses, by design.
+pytestmark = pytest.mark.slow
 
 MESSAGES, THREADS = "GET /issues/{id}/messages", "GET /issues/{id}/threads"
 RANGE = {
