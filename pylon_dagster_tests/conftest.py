@@ -8,6 +8,8 @@ the user's `.state`.
 import os
 import tempfile
 
+import pytest
+
 os.environ["PYLON_START_DATE"] = "2025-12-01"
 os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-dagster-tests-")
 os.environ.pop("DAGSTER_HOME", None)
@@ -17,3 +19,10 @@ pytest_plugins = [
     "pylon_dagster_tests.fixtures.postgres",
     "pylon_dagster_tests.fixtures.pipeline",
 ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the rest in their usual order: pytest-xdist hands tests out in this order,
+    so the longest ones (killed syncs, `dagster dev`, fresh installs) start at once on every worker
+    instead of being the last ones running while the other workers sit idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
