@@ -22,6 +22,13 @@ pytest_plugins = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the rest in their usual order: pytest-xdist hands tests out in this order,
+    so the longest ones (killed syncs, `dagster dev`, fresh installs) start at once on every worker
+    instead of being the last ones running while the other workers sit idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def settings() -> Settings:
     """What the code location builds its assets, schedules and sensors from in the tests."""

@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_dagster_definitions_validate_accepts_the_code_location(tmp_path: Path):
     dagster = Path(sys.executable).with_name("dagster")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
@@ -29,6 +31,7 @@ def test_dagster_definitions_validate_accepts_the_code_location(tmp_path: Path):
     assert "Validation successful" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_importing_the_code_location_needs_no_setting_and_writes_nothing(tmp_path: Path):
     """An empty environment, a read-only working folder and home: the import succeeds and leaves
     both folders empty (no state folder, no remembered start date, no embedded Postgres)."""
@@ -202,6 +205,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_loading_the_definitions_emits_no_dagster_warning(tmp_path: Path):
     """No deprecated, superseded, beta or preview Dagster API at load time, and no filter that
     would hide one: a fresh interpreter records every warning the code location emits."""

@@ -94,6 +94,7 @@ def _failure_observations(instance: dg.DagsterInstance, key: dg.AssetKey) -> lis
     ]
 
 
+@pytest.mark.slow
 def test_failed_runs_are_recorded_on_their_assets_and_alerted(
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
@@ -144,6 +145,7 @@ def test_failed_runs_are_recorded_on_their_assets_and_alerted(
         assert "refused the API token" in alerts[job_result.run_id]["text"]
 
 
+@pytest.mark.slow
 def test_a_successful_run_records_nothing(
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,

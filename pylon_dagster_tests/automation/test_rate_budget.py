@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
+import pytest
 
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import wait_for
@@ -28,6 +29,9 @@ from pylon_dagster_tests.automation.test_issue_updates import (
 from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
 from pylon_emulator import EmulatorServer
+
+# Slow: a minute-long backfill in step subprocesses, by design.
+pytestmark = pytest.mark.slow
 
 MESSAGES, THREADS = "GET /issues/{id}/messages", "GET /issues/{id}/threads"
 RANGE = {

@@ -57,6 +57,20 @@ def _dev_py(project: Path, venv_path: Path, *arguments: str) -> subprocess.Compl
     )
 
 
+def _dagster_file(venv_path: Path) -> str:
+    """Where the virtualenv's `dagster/__init__.py` is, found without importing it."""
+    return subprocess.run(
+        [
+            str(dev.bin_dir(venv_path) / "python"),
+            "-c",
+            "import importlib.util; print(importlib.util.find_spec('dagster').origin)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def _installed(venv_path: Path) -> dict[str, str]:
     """Every distribution in the virtualenv: normalized name -> version."""
     listing = subprocess.run(
@@ -106,6 +120,9 @@ def test_demo_installs_the_locked_versions_once_and_refuses_a_stale_lock(tmp_pat
         check=True,
     )
     assert Path(imported.stdout.strip()).is_relative_to(project)  # editable: the clone's code
+    # Dependencies come with their bytecode: no process compiles Dagster from source.
+    dagster_dir = Path(_dagster_file(venv_path)).parent
+    assert list((dagster_dir / "__pycache__").glob("__init__.*.pyc")), dagster_dir
 
     again = _dev_py(project, venv_path, "demo", "--help")
     assert again.returncode == 0, again.stdout + again.stderr

@@ -101,8 +101,9 @@ def test_the_sources_fingerprint_follows_pyproject_and_lock() -> None:
         dev.sources_fingerprint(b"pyproject2", b"lock"),
         dev.sources_fingerprint(b"pyproject", b"lock2"),
         dev.sources_fingerprint(b"pyprojectlock", b""),
+        dev.sources_fingerprint(b"pyproject", b"lock", b"--compile-bytecode"),
     }
-    assert len(changed) == 3 and base not in changed
+    assert len(changed) == 4 and base not in changed
 
 
 def test_a_fresh_virtualenv_gets_the_extras_asked_for() -> None:

@@ -19,6 +19,9 @@ from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
 from pylon_emulator import EmulatorServer
 
+# Slow: each test runs `pylon-dagster sync` in a subprocess (the real entry point).
+pytestmark = pytest.mark.slow
+
 WRONG_TOKEN = "wrong-token-0d1e5ecret"
 WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"
 URL_PASSWORD = "url-pa55word"

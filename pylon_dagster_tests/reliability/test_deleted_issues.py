@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS
@@ -67,6 +68,7 @@ def metrics_counts(pipeline: Pipeline, account_id: str) -> tuple[int, int, int, 
     return created, summary_open, live_open, all_open
 
 
+@pytest.mark.slow
 def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
     pipeline: Pipeline, tmp_path: Path
 ):

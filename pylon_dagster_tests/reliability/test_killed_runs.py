@@ -45,6 +45,9 @@ from pylon_dagster_tests.reliability.helpers import (
 )
 from pylon_emulator import EmulatorServer, PylonEmulator
 
+# Slow: each test kills a `pylon-dagster sync` subprocess mid-run, then reruns it.
+pytestmark = pytest.mark.slow
+
 GATE_DEADLINE_SECONDS = 120.0
 RERUN_TIMEOUT_SECONDS = 300.0
 

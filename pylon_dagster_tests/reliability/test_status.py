@@ -29,6 +29,9 @@ from pylon_dagster_tests.reliability.cli_process import (
 )
 from pylon_emulator import EmulatorServer
 
+# Slow: each test runs `pylon-dagster sync` or `status` in a subprocess.
+pytestmark = pytest.mark.slow
+
 SYNC_DAYS = 3
 WAREHOUSE_PASSWORD = "status-pa55word"
 # What Dagster prints on its own when DAGSTER_HOME has no dagster.yaml, or telemetry is on.

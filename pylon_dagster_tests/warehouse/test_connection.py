@@ -183,6 +183,7 @@ def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
     assert [r["name"] for r in rows(warehouse, "accounts")] == ["From a run"]
 
 
+@pytest.mark.slow
 def test_the_stop_postgres_command_stops_a_leftover_embedded_server(tmp_path: Path):
     data_dir = tmp_path / EMBEDDED_DIR
     embedded.server_url(data_dir)

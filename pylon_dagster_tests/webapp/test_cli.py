@@ -120,6 +120,7 @@ def app_process(workers: int, log_path: Path) -> Iterator[str]:
         process.wait(timeout=STOP_SECONDS)
 
 
+@pytest.mark.slow
 def test_two_workers_serve_correct_sidebars(
     warehouse: PostgresWarehouse, dataset: Dataset, tmp_path: Path
 ) -> None:
