@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from pylon_dagster.automation.analytics import deletions_metrics_sensor
+from pylon_dagster.automation.analytics import build_deletions_metrics_sensor
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse.sql import qualified
@@ -28,6 +28,7 @@ from pylon_dagster_tests.analytics.test_metrics import (
 )
 from pylon_dagster_tests.automation.support import RANGE_END, RANGE_START, requested_days
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
+from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.reliability.helpers import deletion_metadata, run_deletion_pass
 
 EVERY_DAY = [FIRST_DAY + timedelta(days=n) for n in range((TODAY - FIRST_DAY).days + 1)]
@@ -102,7 +103,7 @@ def open_issues_of(pipeline: Pipeline, account_id: str) -> int:
 
 def tick(instance: dg.DagsterInstance, cursor: str | None) -> Any:
     with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
-        return deletions_metrics_sensor.evaluate_tick(context)
+        return build_deletions_metrics_sensor(settings_with()).evaluate_tick(context)
 
 
 def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed(

@@ -30,8 +30,10 @@ from pylon_dagster_tests.warehouse.helpers import column, issue, load
 
 MAIN_SCHEMA_SQL = Path(__file__).with_name("main_schema.sql")
 MAIN_SCHEMA_NAME = "main_snapshot"
-PREPARE_IN_A_NEW_PROCESS = (
-    "from pylon_dagster.warehouse import PostgresWarehouse; PostgresWarehouse().prepare()"
+PREPARE_IN_A_NEW_PROCESS = (  # the warehouse the environment names: the test's (its fixture sets it)
+    "import os; from pylon_dagster.settings import Settings; "
+    "from pylon_dagster.warehouse import PostgresWarehouse; "
+    "PostgresWarehouse.from_settings(Settings.from_env(os.environ)).prepare()"
 )
 
 
