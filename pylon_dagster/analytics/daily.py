@@ -125,16 +125,16 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
     reopenings = versions[is_open(versions["state"], inputs.closed) & previous.isin(inputs.closed)]
     reopened = _on_days(reopenings, "updated_at", starts).drop_duplicates(["day", "id"])
     reopened["team_id"] = reopened["id"].map(issues.set_index("id")["team_id"])
-    responded = by_day_and_team(_on_days(issues, "first_response_time", starts))
-    resolved = by_day_and_team(_on_days(issues, "resolution_time", starts))
+    responded = _by_day_and_team(_on_days(issues, "first_response_time", starts))
+    resolved = _by_day_and_team(_on_days(issues, "resolution_time", starts))
     response = responded["first_response_seconds"]
     resolution = resolved["resolution_seconds"]
     metrics = pd.concat(
         {
-            "issues_created": by_day_and_team(_on_days(issues, "created_at", starts)).size(),
+            "issues_created": _by_day_and_team(_on_days(issues, "created_at", starts)).size(),
             "issues_resolved": resolved.size(),
             "open_at_end_of_day": _open_at_end_of_day(inputs, starts),
-            "reopened": by_day_and_team(reopened).size(),
+            "reopened": _by_day_and_team(reopened).size(),
             "median_first_response_seconds": response.median(),
             "p90_first_response_seconds": response.quantile(0.9),
             "median_resolution_seconds": resolution.median(),
@@ -146,7 +146,8 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
     metrics[counts] = metrics[counts].fillna(0).astype("int64")
     counted = (metrics[counts] > 0).any(axis=1) | metrics.drop(columns=counts).notna().any(axis=1)
     metrics = metrics[counted].reset_index()
-    day = pd.Series([d.isoformat() for d in starts.date], dtype=object)[metrics.pop("day")].values
+    day_names = np.array([day.isoformat() for day in starts.date], dtype=object)
+    day = pd.Series(day_names[metrics.pop("day").to_numpy(dtype="int64")], index=metrics.index)
     metrics.insert(0, "id", day + "/" + metrics["team_id"].astype(object).fillna(""))
     metrics.insert(1, "day", day)
     metrics = metrics.sort_values("id", kind="stable")
@@ -156,7 +157,7 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
     return rows
 
 
-def by_day_and_team(frame: pd.DataFrame) -> DataFrameGroupBy:
+def _by_day_and_team(frame: pd.DataFrame) -> DataFrameGroupBy:
     """Issues without a team are a group of their own."""
     return frame.groupby(["day", "team_id"], dropna=False)
 
@@ -178,19 +179,19 @@ def _open_at_end_of_day(inputs: DailyInputs, starts: pd.DatetimeIndex) -> pd.Ser
     sum over the sorted days."""
     ends = starts + pd.Timedelta(days=1)
     intervals = _open_intervals(inputs)
-    first = ends.searchsorted(intervals["after"], side="right")
+    first_day = ends.searchsorted(intervals["after"], side="right")
     until = intervals["until"]
-    last = np.where(until.isna(), len(ends), ends.searchsorted(until, side="right"))
-    counted = first < last
+    past_last_day = np.where(until.isna(), len(ends), ends.searchsorted(until, side="right"))
+    counted = first_day < past_last_day
     teams, team_ids = pd.factorize(intervals["team_id"], use_na_sentinel=False)
     steps = np.zeros((len(team_ids), len(ends) + 1), dtype="int64")
-    np.add.at(steps, (teams[counted], first[counted]), 1)
-    np.add.at(steps, (teams[counted], last[counted]), -1)
+    np.add.at(steps, (teams[counted], first_day[counted]), 1)
+    np.add.at(steps, (teams[counted], past_last_day[counted]), -1)
     open_counts = pd.DataFrame(steps[:, :-1].cumsum(axis=1))
     open_counts["team_id"] = team_ids
     long = open_counts.melt(id_vars="team_id", var_name="day", value_name="open")
     long = long[long["open"] > 0]
-    return by_day_and_team(long)["open"].sum()
+    return _by_day_and_team(long)["open"].sum()
 
 
 def _open_intervals(inputs: DailyInputs) -> pd.DataFrame:
