@@ -6,7 +6,7 @@ issue or after every one."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -159,8 +159,63 @@ def by_id(metrics: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
     return {day: sorted(rows, key=lambda row: row["id"]) for day, rows in metrics.items()}
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", range(200))
 def test_one_pass_equals_the_day_by_day_reference(seed: int) -> None:
     rng = random.Random(seed)
     inputs, days = random_inputs(rng), random_days(rng)
     assert daily_metrics(inputs, days) == by_id(reference_daily_metrics(inputs, days))
+
+
+def at(day: int, hour: int) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
+
+
+def test_an_empty_state_keeps_the_closed_one_and_no_version_falls_back_to_the_resolution() -> None:
+    issues = pd.DataFrame(
+        [
+            ["a", "team-a", at(1, 10), at(1, 11), at(2, 12), 3600.0, 93600.0],
+            ["b", None, at(1, 9), None, None, None, None],
+        ],
+        columns=list(ISSUE_COLUMNS),
+    )
+    versions = pd.DataFrame(
+        [
+            ["b", at(1, 12), "solved_by_bot"],
+            ["b", at(2, 8), None],
+            ["b", at(3, 6), "closed"],
+            ["b", at(3, 7), "new"],
+        ],
+        columns=["id", "updated_at", "state"],
+    )
+    for column in ("created_at", "first_response_time", "resolution_time"):
+        issues[column] = pd.to_datetime(issues[column], utc=True)
+    versions["updated_at"] = pd.to_datetime(versions["updated_at"], utc=True)
+    days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+    metrics = daily_metrics(DailyInputs(issues, versions, CLOSED), days)
+
+    def row(day: str, team: str | None, **values: Any) -> dict[str, Any]:
+        times = dict.fromkeys(
+            ("median_first_response_seconds", "p90_first_response_seconds"), values.pop("fr", None)
+        ) | dict.fromkeys(
+            ("median_resolution_seconds", "p90_resolution_seconds"), values.pop("res", None)
+        )
+        return (
+            {"id": f"{day}/{team or ''}", "day": day, "team_id": team}
+            | dict.fromkeys(COUNTS, 0)
+            | values
+            | times
+        )
+
+    assert metrics == {
+        "2026-02-28": [],
+        "2026-03-01": [
+            row("2026-03-01", None, issues_created=1),
+            row("2026-03-01", "team-a", issues_created=1, open_at_end_of_day=1, fr=3600.0),
+        ],
+        # An empty state after a closed one is a reopening, yet not open for the end-of-day count.
+        "2026-03-02": [
+            row("2026-03-02", None, reopened=1),
+            row("2026-03-02", "team-a", issues_resolved=1, res=93600.0),
+        ],
+        "2026-03-03": [row("2026-03-03", None, open_at_end_of_day=1, reopened=1)],
+    }
