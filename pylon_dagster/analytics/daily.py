@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from pandas.api.typing import DataFrameGroupBy
@@ -113,72 +114,117 @@ def days_counting(
 
 
 def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[dict[str, Any]]]:
-    """`{day: rows}`: one row per team counted that day (see the table's description)."""
+    """`{day: rows}`: one row per team counted that day (see the table's description).
+
+    All days in one pass: every event gets its UTC day, then one group-by (day, team)."""
+    starts = pd.DatetimeIndex(sorted({day_start(day) for day in days}))
     issues = inputs.issues
     versions = inputs.versions.sort_values(["id", "updated_at"], kind="stable")
     previous = versions.groupby("id")["state"].shift()
     # The first version of an issue has no previous state (NaN), which is not a closed one.
     reopenings = versions[is_open(versions["state"], inputs.closed) & previous.isin(inputs.closed)]
-    team_of = issues.set_index("id")["team_id"]
-    return {
-        day.isoformat(): _day_rows(issues, versions, reopenings, team_of, inputs.closed, day)
-        for day in days
-    }
-
-
-def _day_rows(
-    issues: pd.DataFrame,
-    versions: pd.DataFrame,
-    reopenings: pd.DataFrame,
-    team_of: pd.Series,
-    closed: frozenset[str],
-    day: date,
-) -> list[dict[str, Any]]:
-    start = pd.Timestamp(day_start(day))
-    end = start + pd.Timedelta(days=1)
-
-    def on_day(times: pd.Series) -> pd.Series:
-        return (times >= start) & (times < end)
-
-    def by_team(frame: pd.DataFrame) -> DataFrameGroupBy:
-        """Issues without a team are a group of their own."""
-        return frame.groupby("team_id", dropna=False)
-
-    existing = issues[issues["created_at"] < end]
-    known = versions[versions["updated_at"] < end].groupby("id")["state"].last()
-    has_version = existing["id"].isin(known.index)
-    open_by_version = is_open(existing["id"].map(known), closed)
-    resolution = existing["resolution_time"]
-    open_by_resolution = resolution.isna() | (resolution >= end)
-    still_open = existing[open_by_version.where(has_version, open_by_resolution)]
-
-    reopened_ids = reopenings.loc[on_day(reopenings["updated_at"]), "id"].drop_duplicates()
-    reopened = pd.DataFrame({"team_id": reopened_ids.map(team_of)})
-    responded = issues[on_day(issues["first_response_time"])]
-    resolved = issues[on_day(issues["resolution_time"])]
-    response, resolution_seconds = (
-        by_team(responded)["first_response_seconds"],
-        by_team(resolved)["resolution_seconds"],
-    )
+    reopened = _on_days(reopenings, "updated_at", starts).drop_duplicates(["day", "id"])
+    reopened["team_id"] = reopened["id"].map(issues.set_index("id")["team_id"])
+    responded = _by_day_and_team(_on_days(issues, "first_response_time", starts))
+    resolved = _by_day_and_team(_on_days(issues, "resolution_time", starts))
+    response = responded["first_response_seconds"]
+    resolution = resolved["resolution_seconds"]
     metrics = pd.concat(
         {
-            "issues_created": by_team(issues[on_day(issues["created_at"])]).size(),
-            "issues_resolved": by_team(resolved).size(),
-            "open_at_end_of_day": by_team(still_open).size(),
-            "reopened": by_team(reopened).size(),
+            "issues_created": _by_day_and_team(_on_days(issues, "created_at", starts)).size(),
+            "issues_resolved": resolved.size(),
+            "open_at_end_of_day": _open_at_end_of_day(inputs, starts),
+            "reopened": _by_day_and_team(reopened).size(),
             "median_first_response_seconds": response.median(),
             "p90_first_response_seconds": response.quantile(0.9),
-            "median_resolution_seconds": resolution_seconds.median(),
-            "p90_resolution_seconds": resolution_seconds.quantile(0.9),
+            "median_resolution_seconds": resolution.median(),
+            "p90_resolution_seconds": resolution.quantile(0.9),
         },
         axis=1,
     )
     counts = list(COUNTS)
     metrics[counts] = metrics[counts].fillna(0).astype("int64")
     counted = (metrics[counts] > 0).any(axis=1) | metrics.drop(columns=counts).notna().any(axis=1)
-    metrics = metrics[counted]
-    metrics = metrics.rename_axis("team_id").reset_index()
-    team_part = metrics["team_id"].fillna("")
-    metrics.insert(0, "id", day.isoformat() + "/" + team_part)
-    metrics.insert(1, "day", day.isoformat())
-    return frame_records(metrics)
+    metrics = metrics[counted].reset_index()
+    day_names = np.array([day.isoformat() for day in starts.date], dtype=object)
+    day = pd.Series(day_names[metrics.pop("day").to_numpy(dtype="int64")], index=metrics.index)
+    metrics.insert(0, "id", day + "/" + metrics["team_id"].astype(object).fillna(""))
+    metrics.insert(1, "day", day)
+    metrics = metrics.sort_values("id", kind="stable")
+    rows: dict[str, list[dict[str, Any]]] = {d.isoformat(): [] for d in days}
+    for row in frame_records(metrics):
+        rows[row["day"]].append(row)
+    return rows
+
+
+def _by_day_and_team(frame: pd.DataFrame) -> DataFrameGroupBy:
+    """Issues without a team are a group of their own."""
+    return frame.groupby(["day", "team_id"], dropna=False)
+
+
+def _on_days(frame: pd.DataFrame, column: str, starts: pd.DatetimeIndex) -> pd.DataFrame:
+    """The rows whose `column` falls on one of the days starting at `starts`, with that `day`
+    (its position in `starts`)."""
+    day = starts.get_indexer(frame[column].dt.floor("D"))
+    return frame[day >= 0].assign(day=day[day >= 0])
+
+
+def _open_at_end_of_day(inputs: DailyInputs, starts: pd.DatetimeIndex) -> pd.Series:
+    """Per (day, team), the issues created before the day's end and open at it.
+
+    Each issue is open over intervals (after, until] of end times: created before the end, and
+    either its last known state (the newest non-empty one of its versions before the end) is open,
+    or, with no version before the end, not resolved before it. An interval counts on the days
+    whose end lies in it, added up per team from the first such day to the last with a running
+    sum over the sorted days."""
+    ends = starts + pd.Timedelta(days=1)
+    intervals = _open_intervals(inputs)
+    first_day = ends.searchsorted(intervals["after"], side="right")
+    until = intervals["until"]
+    past_last_day = np.where(until.isna(), len(ends), ends.searchsorted(until, side="right"))
+    counted = first_day < past_last_day
+    teams, team_ids = pd.factorize(intervals["team_id"], use_na_sentinel=False)
+    steps = np.zeros((len(team_ids), len(ends) + 1), dtype="int64")
+    np.add.at(steps, (teams[counted], first_day[counted]), 1)
+    np.add.at(steps, (teams[counted], past_last_day[counted]), -1)
+    open_counts = pd.DataFrame(steps[:, :-1].cumsum(axis=1))
+    open_counts["team_id"] = team_ids
+    long = open_counts.melt(id_vars="team_id", var_name="day", value_name="open")
+    long = long[long["open"] > 0]
+    return _by_day_and_team(long)["open"].sum()
+
+
+def _open_intervals(inputs: DailyInputs) -> pd.DataFrame:
+    """(team_id, after, until) for every interval of end times at which an issue is open; an
+    empty `until` for an interval without end."""
+    issues = inputs.issues[inputs.issues["created_at"].notna()]
+    versions = inputs.versions[inputs.versions["updated_at"].notna()]
+    versions = versions[versions["id"].isin(issues["id"])]
+    versions = versions.sort_values(["id", "updated_at"], kind="stable")
+    by_issue = versions.groupby("id")
+    # An empty state leaves the last known one in place.
+    known_state = by_issue["state"].ffill()
+    by_version = pd.DataFrame(
+        {
+            "id": versions["id"],
+            "after": versions["updated_at"],
+            "until": by_issue["updated_at"].shift(-1),
+        }
+    )[is_open(known_state, inputs.closed)]
+    first_version = by_issue["updated_at"].first().reindex(issues["id"]).set_axis(issues.index)
+    resolution = issues["resolution_time"]
+    by_resolution = pd.DataFrame(
+        {
+            "id": issues["id"],
+            "after": issues["created_at"],
+            "until": first_version.where(
+                first_version.notna() & ~(resolution < first_version), resolution
+            ),
+        }
+    )
+    intervals = pd.concat([by_version, by_resolution]).merge(
+        issues[["id", "team_id", "created_at"]], on="id"
+    )
+    after, created = intervals["after"], intervals["created_at"]
+    intervals["after"] = after.where(after > created, created)
+    return intervals[["team_id", "after", "until"]]
