@@ -94,10 +94,12 @@ def run_deletion_pass(pipeline: Pipeline) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
 
 
-def deletion_pass_succeeds_at_once(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """Whether the deletion job succeeds at its first attempt: run in this process on the
-    pipeline's emulator, warehouse and instance, with no step retry (a failure fails the run at
-    once instead of waiting out the assets' `RetryPolicy`)."""
+def run_deletion_pass_without_retries(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> dg.JobExecutionResult:
+    """The deletion job in this process on the pipeline's emulator, warehouse and instance, with
+    no step retry: a failure fails the run at once instead of waiting out the assets'
+    `RetryPolicy`. A failure is returned, not raised."""
     pylon = emulator_resource(pipeline.server, pipeline.warehouse)
     monkeypatch.setenv(RESOURCE_VAR, resource_settings(pylon))
     with dg.execute_job(
@@ -105,7 +107,7 @@ def deletion_pass_succeeds_at_once(pipeline: Pipeline, monkeypatch: pytest.Monke
         pipeline.instance,
         run_config=NO_STEP_RETRIES_IN_PROCESS,
     ) as result:
-        return result.success
+        return result
 
 
 def deletion_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:

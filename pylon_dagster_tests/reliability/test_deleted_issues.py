@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS
+from pylon_dagster.automation.failures import error_text
 from pylon_dagster.sync import issue_days
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
@@ -25,8 +26,8 @@ from pylon_dagster_tests.reliability.helpers import (
     FULL_START,
     deletion_marks,
     deletion_metadata,
-    deletion_pass_succeeds_at_once,
     run_deletion_pass,
+    run_deletion_pass_without_retries,
 )
 
 SHORT_RANGE = ("--start", (DATA_END - timedelta(days=2)).isoformat(), "--end", DATA_END.isoformat())
@@ -157,8 +158,11 @@ def test_a_failed_listing_marks_nothing_and_the_next_pass_does(
     pipeline.emulator.set_faults(server_error_rate=1.0)
     before = {t: pipeline.rows(t) for t in ("issues", *CHILD_STREAMS)}
 
-    assert not deletion_pass_succeeds_at_once(pipeline, monkeypatch)
+    failed = run_deletion_pass_without_retries(pipeline, monkeypatch)
 
+    assert not failed.success
+    (step_failure,) = failed.get_step_failure_events()
+    assert "PylonUnavailableError" in error_text(step_failure.step_failure_data.error)
     assert all(mark is None for mark in deletion_marks(pipeline).values())
     assert {t: pipeline.rows(t) for t in before} == before
     pipeline.emulator.clear_faults()
