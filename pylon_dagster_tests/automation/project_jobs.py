@@ -24,9 +24,6 @@ from pylon_dagster.resources import build_warehouse
 from pylon_dagster.settings import Settings
 
 RESOURCE_VAR = "PYLON_TEST_RESOURCE"
-# Step failures fail the run at once instead of waiting out the assets' RetryPolicy (30 s, then
-# 60 s): what the tests look at is the failure, not the retries.
-NO_STEP_RETRIES = {"execution": {"config": {"multiprocess": {"retries": {"disabled": {}}}}}}
 # Where step processes find this (not installed) test package.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,13 +16,13 @@ from pylon_dagster.automation.failures import build_run_failure_sensor, error_te
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.project_jobs import (
-    NO_STEP_RETRIES,
     RESOURCE_VAR,
     reconstructable_job,
     resource_settings,
 )
 from pylon_dagster_tests.fixtures.emulator import emulator_resource
 from pylon_dagster_tests.fixtures.settings import settings_with
+from pylon_dagster_tests.fixtures.step_retries import NO_STEP_RETRIES
 from pylon_emulator import EmulatorServer
 
 ISSUES = dg.AssetKey(["pylon", "issues"])

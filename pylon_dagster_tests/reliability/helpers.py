@@ -6,11 +6,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.sync import SyncRun, deletion_pass_metadata, run_sync
-from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW
+from pylon_dagster_tests.automation.project_jobs import (
+    RESOURCE_VAR,
+    reconstructable_job,
+    resource_settings,
+)
+from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW, emulator_resource
 from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
+from pylon_dagster_tests.fixtures.step_retries import NO_STEP_RETRIES_IN_PROCESS
 
 DATA_END = EMULATOR_NOW.date()
 FULL_START = DATA_END - timedelta(days=EMULATOR_DAYS + 1)
@@ -85,6 +92,22 @@ def run_deletion_pass(pipeline: Pipeline) -> dg.ExecuteInProcessResult:
     """The deletion job alone, as its schedule runs it; a failure is returned, not raised."""
     job = pipeline.defs.resolve_job_def("pylon_issue_deletions_job")
     return job.execute_in_process(instance=pipeline.instance, raise_on_error=False)
+
+
+def run_deletion_pass_without_retries(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> dg.JobExecutionResult:
+    """The deletion job in this process on the pipeline's emulator, warehouse and instance, with
+    no step retry: a failure fails the run at once instead of waiting out the assets'
+    `RetryPolicy`. A failure is returned, not raised."""
+    pylon = emulator_resource(pipeline.server, pipeline.warehouse)
+    monkeypatch.setenv(RESOURCE_VAR, resource_settings(pylon))
+    with dg.execute_job(
+        reconstructable_job("pylon_issue_deletions_job"),
+        pipeline.instance,
+        run_config=NO_STEP_RETRIES_IN_PROCESS,
+    ) as result:
+        return result
 
 
 def deletion_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:

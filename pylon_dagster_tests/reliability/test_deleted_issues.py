@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS
+from pylon_dagster.automation.failures import error_text
 from pylon_dagster.sync import issue_days
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
@@ -26,6 +27,7 @@ from pylon_dagster_tests.reliability.helpers import (
     deletion_marks,
     deletion_metadata,
     run_deletion_pass,
+    run_deletion_pass_without_retries,
 )
 
 SHORT_RANGE = ("--start", (DATA_END - timedelta(days=2)).isoformat(), "--end", DATA_END.isoformat())
@@ -147,16 +149,20 @@ def test_sync_marks_deleted_issues_and_unmarks_one_that_comes_back(
         assert pipeline.rows(table) == pipeline.truth(table)
 
 
-def test_a_failed_listing_marks_nothing_and_the_next_pass_does(pipeline: Pipeline):
+def test_a_failed_listing_marks_nothing_and_the_next_pass_does(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+):
     pipeline.sync(FULL_START, DATA_END)
     victim = pipeline.emulator.truth("issues")[0]["id"]
     pipeline.emulator.delete_issue(victim)
     pipeline.emulator.set_faults(server_error_rate=1.0)
     before = {t: pipeline.rows(t) for t in ("issues", *CHILD_STREAMS)}
 
-    failed = run_deletion_pass(pipeline)
+    failed = run_deletion_pass_without_retries(pipeline, monkeypatch)
 
     assert not failed.success
+    (step_failure,) = failed.get_step_failure_events()
+    assert "PylonUnavailableError" in error_text(step_failure.step_failure_data.error)
     assert all(mark is None for mark in deletion_marks(pipeline).values())
     assert {t: pipeline.rows(t) for t in before} == before
     pipeline.emulator.clear_faults()
