@@ -193,12 +193,17 @@ def _stop(demo: subprocess.Popen[bytes], env: dict[str, str], workdir: Path, log
 
 
 def _group_alive(group: int) -> bool:
-    """Whether a process of the demo's group (its `dagster dev`, code servers, run workers) runs."""
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether a process of the demo's group (its `dagster dev`, code servers, run workers) runs.
+
+    Zombies do not count: a child that exited after its parent stopped waits to be reaped by the
+    machine's init process, which in some containers never does."""
+    table = subprocess.run(
+        ["ps", "-A", "-o", "pgid=,stat="], capture_output=True, text=True, check=True
+    ).stdout
+    return any(
+        int(pgid) == group and not stat.startswith("Z")
+        for pgid, stat in (line.split(None, 1) for line in table.splitlines() if line.strip())
+    )
 
 
 def capture(url: str, chromium: str, out_dir: Path, profile: Path) -> list[Path]:
