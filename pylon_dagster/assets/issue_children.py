@@ -32,7 +32,7 @@ from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.streams import children_of, stream
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import changed_parents, forget_fetched, mark_fetched
-from pylon_dagster.warehouse.deletions import mark_deleted
+from pylon_dagster.warehouse.deletions import mark_deleted, remove_children_of_deleted
 
 CHILD_STREAMS = children_of("issues")
 # `AutomationCondition.eager()` only considers the latest time partition of a partitioned asset, so
@@ -107,6 +107,9 @@ def _sync_stream(
         # Gone from Pylon: marked deleted, and fetched again should it come back.
         forget_fetched(tx.connection, stream, fetch.not_found)
         marked = mark_deleted(tx.connection, "issues", fetch.not_found)
+        # Also the issues the other child stream marked before this run listed its parents: they
+        # were not asked for again, so their rows here would otherwise stay.
+        remove_children_of_deleted(tx.connection, "issues", only=[stream])
     return dg.MaterializeResult(
         asset_key=asset_key(stream),
         metadata=materialization_metadata(

@@ -106,10 +106,13 @@ def unmark(
     return unmarked
 
 
-def remove_children_of_deleted(connection: sa.Connection, table: str) -> dict[str, int]:
-    """Delete the children, and their fetch bookkeeping, of every row marked deleted; the rows
-    removed per child table. Idempotent: a child stored after its parent was marked (a fetch
-    that raced the marking) goes on the next call."""
+def remove_children_of_deleted(
+    connection: sa.Connection, table: str, *, only: Collection[str] | None = None
+) -> dict[str, int]:
+    """Delete the children (of the child tables named in `only`, or all), and their fetch
+    bookkeeping, of every row marked deleted; the rows removed per child table. Idempotent: a
+    child stored after its parent was marked (a fetch that raced the marking) goes on the next
+    call."""
     spec = _soft_deleted_table(table)
     schema = schema_of(connection)
     marked = (
@@ -117,6 +120,8 @@ def remove_children_of_deleted(connection: sa.Connection, table: str) -> dict[st
     )
     removed: dict[str, int] = {}
     for child in children_of(table):
+        if only is not None and child.name not in only:
+            continue
         parent_key = ident(child.table.parent_key or "")
         removed[child.name] = connection.exec_driver_sql(
             f"DELETE FROM {qualified(schema, child.name)} WHERE {parent_key} IN ({marked})"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import dagster as dg
 import httpx
 import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS, Listing, confirm_gone
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
+from pylon_dagster.warehouse.deletions import mark_deleted
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.helpers import (
     CHILD_STREAMS,
@@ -110,3 +112,39 @@ def test_an_issue_whose_children_answer_404_is_marked_and_a_listing_showing_it_u
     assert issues_job.execute_in_process(instance=pipeline.instance, partition_key=today).success
     for table in CHILD_STREAMS:
         assert pipeline.rows(table) == pipeline.truth(table)
+
+
+def test_a_child_stream_removes_its_rows_of_an_issue_the_other_stream_marked_before_it_listed(
+    pipeline: Pipeline,
+):
+    """The race of the two child streams, made deterministic: one stream met the 404 and marked
+    the issue before the other listed the issues to fetch, which no longer include a deleted one
+    (here: marked after the sync, then the children's run alone)."""
+    pipeline.sync(FULL_START, DATA_END)
+    threads = pipeline.emulator.truth("issue_threads")
+    victim = next(i for i in sorted(threads) if threads[i])
+    with pipeline.warehouse.transaction() as tx:
+        assert mark_deleted(tx.connection, "issues", [victim]) == [victim]
+    assert _children_of(pipeline, victim)["issue_threads"] > 0
+    today = datetime.now(UTC).date().isoformat()
+    issues_job = pipeline.defs.resolve_job_def("pylon_issues_job")
+
+    children = [dg.AssetKey(["pylon", stream]) for stream in CHILD_STREAMS]
+    run = issues_job.execute_in_process(
+        instance=pipeline.instance, partition_key=today, asset_selection=children
+    )
+
+    assert run.success
+    assert _children_of(pipeline, victim) == dict.fromkeys(CHILD_STREAMS, 0)
+
+
+def _children_of(pipeline: Pipeline, issue_id: str) -> dict[str, int]:
+    schema = pipeline.warehouse.schema_name
+    with pipeline.warehouse.engine.connect() as connection:
+        return {
+            table: connection.execute(
+                sa.text(f'SELECT count(*) FROM "{schema}"."{table}" WHERE issue_id = :id'),
+                {"id": issue_id},
+            ).scalar_one()
+            for table in CHILD_STREAMS
+        }
