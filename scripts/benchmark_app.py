@@ -133,9 +133,9 @@ class Costs:
     client_cpu_ms: float
     """CPU time of this load generator per request sent: taken from the same cores."""
     statements: float
-    """Statements sent to Postgres per sidebar (`sidebar_reads`)."""
+    """Statements sent to Postgres per sidebar (`sidebar_reads.py`)."""
     rows_read: float
-    """Rows of `issues` read per sidebar (`sidebar_reads`)."""
+    """Rows of `issues` read per sidebar (`sidebar_reads.py`)."""
     load_average: float
     """The machine's 1-minute load average at the end of the open-loop run."""
 
@@ -285,48 +285,19 @@ def sidebar_ids(issue: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def sidebar_reads(schema: str, requests: list[dict[str, str]]) -> tuple[float, float]:
-    """Statements sent and rows of `issues` read per sidebar, rendering `requests` in one
-    transaction in this process (Postgres's own counters: unaffected by the machine's load)."""
-    import sqlalchemy as sa
-
-    from pylon_dagster.webapp.queries import SidebarQueries
-    from pylon_dagster.webapp.sidebar import FetchRequest, render
-
-    statements = 0
-
-    def count(*_: object) -> None:
-        nonlocal statements
-        statements += 1
-
-    with warehouse_on(schema).transaction() as tx:
-        queries = SidebarQueries(tx.connection, schema)
-        sa.event.listen(tx.connection, "before_cursor_execute", count)
-        for ids in requests:
-            render(queries, FetchRequest.from_query({name: [v] for name, v in ids.items()}))
-        sa.event.remove(tx.connection, "before_cursor_execute", count)
-        read = tx.connection.execute(
-            sa.text(
-                "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
-                "WHERE schemaname = :schema AND relname = 'issues'"
-            ),
-            {"schema": schema},
-        ).scalar_one()
-    return statements / len(requests), read / len(requests)
-
-
 def measure_reads(config: Config, schema: str, organization: Organization) -> tuple[float, float]:
-    """`sidebar_reads` of READS_SAMPLE random issues' sidebars, in a process that runs the code
-    of `config`."""
+    """Statements and rows of `issues` per sidebar of READS_SAMPLE random issues, measured by
+    `sidebar_reads.py` in a process that runs the code of `config`."""
     rng = random.Random(3)
     sample = [
         sidebar_ids(organization.issue(rng.randrange(organization.size)))
         for _ in range(READS_SAMPLE)
     ]
+    url = warehouse_on(schema).engine.url.render_as_string(hide_password=False)
     result = subprocess.run(
-        [sys.executable, __file__, "--sidebar-reads", schema],
+        [sys.executable, Path(__file__).with_name("sidebar_reads.py"), schema],
         input=json.dumps(sample),
-        env={**os.environ, **config.env()},
+        env={**os.environ, **config.env(), "SIDEBAR_READS_URL": url},
         capture_output=True,
         text=True,
         check=True,
@@ -571,12 +542,9 @@ def main() -> int:
         "main), first, as `before` with --workers workers: the ratios are against it",
     )
     parser.add_argument("--serve-without-indexes", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--sidebar-reads", metavar="SCHEMA", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_without_indexes is not None:  # subprocess modes
         serve_without_indexes(args.serve_without_indexes)
-    elif args.sidebar_reads is not None:
-        print(json.dumps(sidebar_reads(args.sidebar_reads, json.load(sys.stdin))))
     elif os.environ.get("PYLON_WAREHOUSE_URL"):
         benchmark(args)
     else:
