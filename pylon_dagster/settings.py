@@ -16,6 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
 from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.state import state_dir
@@ -42,6 +45,9 @@ DELETIONS_CRON_VAR = "PYLON_DELETIONS_SCHEDULE_CRON"
 DEFAULT_DELETIONS_CRON = "30 * * * *"
 ALERT_WEBHOOK_VAR = "PYLON_ALERT_WEBHOOK_URL"
 WAREHOUSE_URL_VAR = "PYLON_WAREHOUSE_URL"
+EXAMPLE_WAREHOUSE_URL = "postgresql://pylon:secret@db.example.com:5432/pylon"
+WAREHOUSE_DRIVER = "postgresql+psycopg"
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
 SCHEMA_VAR = "PYLON_WAREHOUSE_SCHEMA"
 DEFAULT_SCHEMA = "pylon"
 
@@ -97,13 +103,41 @@ class Settings:
             reference_cron=cron(environ, REFERENCE_CRON_VAR, DEFAULT_REFERENCE_CRON),
             deletions_cron=cron(environ, DELETIONS_CRON_VAR, DEFAULT_DELETIONS_CRON),
             warehouse_schema=schema_name(_text(environ, SCHEMA_VAR) or DEFAULT_SCHEMA),
-            warehouse_url=_text(environ, WAREHOUSE_URL_VAR) or None,
+            warehouse_url=warehouse_url(environ),
             alert_webhook_url=_text(environ, ALERT_WEBHOOK_VAR) or None,
         )
 
 
 def _text(environ: Mapping[str, str], var: str) -> str:
     return environ.get(var, "").strip()
+
+
+def warehouse_url(environ: Mapping[str, str]) -> str | None:
+    """`PYLON_WAREHOUSE_URL` as given, once `parse_warehouse_url` accepts it; None when unset."""
+    raw = _text(environ, WAREHOUSE_URL_VAR)
+    if not raw:
+        return None
+    parse_warehouse_url(raw)
+    return raw
+
+
+def parse_warehouse_url(raw: str) -> sa.URL:
+    """A Postgres URL for our driver. `postgres://` and `postgresql://` mean psycopg 3."""
+    try:
+        url = sa.make_url(raw.strip())
+    except (sa_exc.ArgumentError, ValueError):
+        # The parser's message may quote the URL, password included: say what is wrong, not what.
+        raise ConfigError(
+            f"{WAREHOUSE_URL_VAR} is not a valid database URL. Use postgresql://USER:PASSWORD@"
+            f"HOST:PORT/DATABASE, e.g. {EXAMPLE_WAREHOUSE_URL}, or unset it to use the embedded "
+            "Postgres."
+        ) from None
+    if url.get_backend_name() not in _POSTGRES_SCHEMES:
+        raise ConfigError(
+            f"{WAREHOUSE_URL_VAR} must point at PostgreSQL, not {url.get_backend_name()!r}: "
+            f"e.g. {EXAMPLE_WAREHOUSE_URL}, or unset it to use the embedded Postgres."
+        )
+    return url.set(drivername=WAREHOUSE_DRIVER)
 
 
 def parse_start_date(raw: str, *, today: date) -> date:

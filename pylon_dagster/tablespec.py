@@ -163,10 +163,14 @@ class TableSpec:
     @property
     def all_indexes(self) -> tuple[Index, ...]:
         """Every index but the primary key: the parent key's and a merge table's version's (the
-        loader and the bookkeeping look rows up by them), then the declared ones."""
+        loader and the bookkeeping look rows up by them), a soft-deleted table's `_deleted_at`
+        (each child stream's run removes the children of the rows marked deleted, a few among
+        many), then the declared ones."""
         implicit = [(self.parent_key,)] if self.parent_key else []
         if self.version and self.mode is WriteMode.MERGE:
             implicit.append((self.version,))
+        if self.soft_delete:
+            implicit.append((DELETED_AT,))
         return tuple(Index(self.name, terms) for terms in (*implicit, *self.indexes))
 
 

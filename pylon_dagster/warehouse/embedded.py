@@ -34,7 +34,8 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from pylon_dagster.warehouse.engine import DRIVER, EXAMPLE_URL, URL_VAR, WarehouseUnavailableError
+from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_DRIVER
+from pylon_dagster.warehouse.engine import URL_VAR, WarehouseUnavailableError
 
 STOP_TIMEOUT_SECONDS = 30
 EMBEDDED_DIR = "postgres"
@@ -72,12 +73,13 @@ def _start(data_dir: Path) -> sa.URL:
     except Exception as err:
         raise WarehouseUnavailableError(
             f"Could not start the embedded Postgres in {data_dir} ({err}); its log is "
-            f"{data_dir / 'log'}. To use another server set {URL_VAR}, e.g. {EXAMPLE_URL}."
+            f"{data_dir / 'log'}. To use another server set {URL_VAR}, "
+            f"e.g. {EXAMPLE_WAREHOUSE_URL}."
         ) from err
     info = server.get_postmaster_info()
     host = str(info.socket_dir) if info.socket_dir else info.hostname
     return sa.URL.create(
-        DRIVER,
+        WAREHOUSE_DRIVER,
         username="postgres",
         database="postgres",
         query={"host": host, "port": str(info.port)},

@@ -12,35 +12,14 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL as EXAMPLE_URL
 from pylon_dagster.settings import WAREHOUSE_URL_VAR as URL_VAR
-from pylon_dagster.settings import ConfigError
 
-EXAMPLE_URL = "postgresql://pylon:secret@db.example.com:5432/pylon"
-DRIVER = "postgresql+psycopg"
-_POSTGRES_SCHEMES = ("postgres", "postgresql")
 CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "pylon-dagster"}
 
 
 class WarehouseUnavailableError(RuntimeError):
     """The warehouse server cannot be reached (or, embedded, cannot be started)."""
-
-
-def parse_url(raw: str) -> sa.URL:
-    """A Postgres URL for our driver. `postgres://` and `postgresql://` mean psycopg 3."""
-    try:
-        url = sa.make_url(raw.strip())
-    except (sa_exc.ArgumentError, ValueError):
-        # The parser's message may quote the URL, password included: say what is wrong, not what.
-        raise ConfigError(
-            f"{URL_VAR} is not a valid database URL. Use postgresql://USER:PASSWORD@HOST:PORT/"
-            f"DATABASE, e.g. {EXAMPLE_URL}, or unset it to use the embedded Postgres."
-        ) from None
-    if url.get_backend_name() not in _POSTGRES_SCHEMES:
-        raise ConfigError(
-            f"{URL_VAR} must point at PostgreSQL, not {url.get_backend_name()!r}: "
-            f"e.g. {EXAMPLE_URL}, or unset it to use the embedded Postgres."
-        )
-    return url.set(drivername=DRIVER)
 
 
 def describe(url: sa.URL) -> str:

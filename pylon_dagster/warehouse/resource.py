@@ -12,11 +12,17 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from pylon_dagster.settings import DEFAULT_SCHEMA, SCHEMA_VAR, Settings, schema_name
+from pylon_dagster.settings import (
+    DEFAULT_SCHEMA,
+    SCHEMA_VAR,
+    Settings,
+    parse_warehouse_url,
+    schema_name,
+)
 from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
-from pylon_dagster.warehouse.engine import URL_VAR, connect, describe, get_engine, parse_url
+from pylon_dagster.warehouse.engine import URL_VAR, connect, describe, get_engine
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
 
@@ -62,7 +68,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
     def engine(self) -> sa.Engine:
         """The process's engine for this warehouse's URL (one per process and URL)."""
         url = (
-            parse_url(self.url)
+            parse_warehouse_url(self.url)
             if self.url
             else embedded.server_url(Path(self.state_dir) / EMBEDDED_DIR)
         )

@@ -1,18 +1,23 @@
-"""The sidebar's reads use the indexes declared with the tables, on a seeded and analyzed table.
+"""The sidebar's reads, and the removal of deleted issues' children, use the indexes declared with
+the tables, on a seeded and analyzed table.
 
-Every statement a real `fetch_data` render sends is recorded and explained again with its own
-parameters, so the check follows `webapp/queries.py` whatever its queries become.
+Every statement a real `fetch_data` render (or removal) sends is recorded and explained again with
+its own parameters, so the check follows `webapp/queries.py` whatever its queries become.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.streams import children_of
+from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.deletions import remove_children_of_deleted
 from pylon_dagster.warehouse.sql import ident, qualified
 from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster.webapp.queries import SidebarQueries
@@ -40,6 +45,23 @@ def analyzed(warehouse: PostgresWarehouse, seeded: Dataset) -> PostgresWarehouse
     return warehouse
 
 
+@contextmanager
+def recording(connection: sa.Connection, kinds: tuple[str, ...]) -> Iterator[list[Statement]]:
+    """The statements of `kinds` (their first words) sent on `connection` meanwhile, with their
+    parameters."""
+    sent: list[Statement] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith(kinds):
+            sent.append((statement, dict(parameters or {})))
+
+    sa.event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", record)
+
+
 def sidebar_statements(warehouse: PostgresWarehouse, dataset: Dataset) -> list[Statement]:
     """What rendering one issue's sidebar sends to Postgres (the issue, its account, requester):
     one statement."""
@@ -50,20 +72,8 @@ def sidebar_statements(warehouse: PostgresWarehouse, dataset: Dataset) -> list[S
         requester_id=issue["requester"]["id"],
         requester_email=issue["requester"]["email"],
     )
-    sent: list[Statement] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and isinstance(
-            parameters, dict
-        ):
-            sent.append((statement, dict(parameters)))
-
-    with warehouse.transaction() as tx:
-        sa.event.listen(tx.connection, "before_cursor_execute", record)
-        try:
-            render(SidebarQueries(tx.connection, warehouse.schema_name), request)
-        finally:
-            sa.event.remove(tx.connection, "before_cursor_execute", record)
+    with warehouse.transaction() as tx, recording(tx.connection, ("SELECT", "WITH")) as sent:
+        render(SidebarQueries(tx.connection, warehouse.schema_name), request)
     # One statement reads the issue's owner, its account, the summary and the requester's issues.
     assert len(sent) == 1, sent
     return sent
@@ -88,7 +98,7 @@ def issue_scans(warehouse: PostgresWarehouse, statements: list[Statement]) -> li
     with warehouse.transaction() as tx:
         for statement, parameters in statements:
             (plan,) = tx.connection.exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + statement, parameters
+                "EXPLAIN (FORMAT JSON) " + statement, parameters or None
             ).scalar_one()
             found += [s for s in scans(plan["Plan"]) if s[1] in {"issues", "contacts"}]
     return found
@@ -111,3 +121,29 @@ def test_the_sidebar_reads_issues_through_the_declared_indexes(
             tx.connection.exec_driver_sql(f"DROP INDEX {ident(analyzed.schema_name)}.{ident(name)}")
     without = issue_scans(analyzed, statements)
     assert ("Seq Scan", "issues", None) in without, without
+
+
+def test_the_children_of_deleted_issues_are_found_through_the_deleted_at_index(
+    analyzed: PostgresWarehouse, seeded: Dataset
+) -> None:
+    """Each child stream's run removes the children of the issues marked deleted: a few among
+    many, found without reading every issue."""
+    issues = qualified(analyzed.schema_name, "issues")
+    with analyzed.transaction() as tx:
+        tx.connection.execute(
+            sa.text(f"UPDATE {issues} SET {DELETED_AT} = now() WHERE id = ANY(:ids)"),
+            {"ids": [issue["id"] for issue in seeded.issues[:3]]},
+        )
+        tx.connection.exec_driver_sql(f"ANALYZE {issues}")
+    with analyzed.transaction() as tx, recording(tx.connection, ("DELETE",)) as statements:
+        remove_children_of_deleted(tx.connection, "issues")
+    assert len(statements) == 2 * len(children_of("issues")), statements
+
+    index = next(i.name for i in ISSUES.all_indexes if i.terms == (DELETED_AT,))
+    with_index = issue_scans(analyzed, statements)
+    assert {s[2] for s in with_index} == {index}, with_index
+
+    # Without it, every issue is read: the check can fail.
+    with analyzed.transaction() as tx:
+        tx.connection.exec_driver_sql(f"DROP INDEX {ident(analyzed.schema_name)}.{ident(index)}")
+    assert ("Seq Scan", "issues", None) in issue_scans(analyzed, statements)
