@@ -1,5 +1,5 @@
 """The default start date pinned in the state folder: set once, moved only earlier, never moved by
-a load, and never written when `PYLON_START_DATE` is set."""
+a load, and never written when `PYLON_START_DATE` is set; and a start date's bound, today."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pylon_dagster.settings import START_DATE_VAR, remember_default_start_date, start_date
+from pylon_dagster.settings import (
+    START_DATE_VAR,
+    ConfigError,
+    remember_default_start_date,
+    start_date,
+)
 from pylon_dagster.state import STATE_DIR_VAR
 
 TODAY = date(2026, 11, 29)
@@ -71,3 +76,13 @@ def test_without_anything_pinned_the_partitions_start_30_days_back_and_nothing_i
 ):
     assert start_date(environ, today=TODAY) == date(2026, 10, 30)
     assert not anchor.parent.exists()
+
+
+def test_today_is_the_latest_start_date_and_tomorrow_is_refused(environ: dict[str, str]):
+    """The bound the command-line test checks with a date further ahead, exactly."""
+    environ[START_DATE_VAR] = TODAY.isoformat()
+    assert start_date(environ, today=TODAY) == TODAY
+
+    environ[START_DATE_VAR] = "2026-11-30"
+    with pytest.raises(ConfigError, match=r"^PYLON_START_DATE='2026-11-30' is in the future"):
+        start_date(environ, today=TODAY)

@@ -16,9 +16,9 @@ import pytest
 
 from pylon_dagster.automation.analytics import build_deletions_metrics_sensor
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
-from pylon_dagster.pylon.timestamps import parse_timestamp
+from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.analytics.conftest import BOT_STATUS, FIRST_DAY, TODAY, rows
+from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, day_of, rows
 from pylon_dagster_tests.analytics.test_metrics import (
     COUNTS,
     TIMES,
@@ -31,21 +31,14 @@ from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.reliability.helpers import deletion_metadata, run_deletion_pass
 
-EVERY_DAY = [FIRST_DAY + timedelta(days=n) for n in range((TODAY - FIRST_DAY).days + 1)]
 CLOSED_STATES = {"closed", BOT_STATUS}
-
-
-def day_of(timestamp: str) -> date:
-    moment = parse_timestamp(timestamp)
-    assert moment is not None
-    return moment.date()
 
 
 def span(first: date, last: date) -> set[str]:
     return {(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)}
 
 
-def victims(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]:
+def victims(pipeline: Pipeline, first_day: date) -> tuple[dict[str, Any], dict[str, Any]]:
     """An old closed issue, answered and resolved days after it was created, and an open issue of
     an account created after that one was resolved: the days counting them are two stretches."""
     issues = sorted(pipeline.truth("issues").values(), key=lambda issue: issue["created_at"])
@@ -54,7 +47,7 @@ def victims(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]:
         for issue in issues
         if issue["state"] == "closed"
         and issue["first_response_time"]
-        and day_of(issue["created_at"]) > FIRST_DAY
+        and day_of(issue["created_at"]) > first_day
         and day_of(issue["first_response_time"]) <= day_of(issue["resolution_time"])
         and (day_of(issue["resolution_time"]) - day_of(issue["created_at"])).days >= 3
     )
@@ -75,16 +68,24 @@ def closed_days(issue: dict[str, Any]) -> set[str]:
     return span(day_of(issue["created_at"]), day_of(issue["resolution_time"]))
 
 
-def open_days(issue: dict[str, Any]) -> set[str]:
-    """Open at the end of every day from its creation to today."""
-    return span(day_of(issue["created_at"]), TODAY)
+def open_days(issue: dict[str, Any], last: date) -> set[str]:
+    """Open at the end of every day from its creation through `last`."""
+    return span(day_of(issue["created_at"]), last)
 
 
-def stale_days(pipeline: Pipeline) -> set[str]:
-    """The days whose stored metrics differ from what independent SQL computes now."""
+def marked_on(pipeline: Pipeline, issue_id: str) -> date:
+    """The day (UTC) the deletion pass marked an issue deleted, read back from the warehouse: the
+    last day that counts an issue still open (the real date may have passed the test's today)."""
+    table = qualified(pipeline.warehouse.schema_name, "issues")
+    query = f"SELECT ({DELETED_AT} AT TIME ZONE 'UTC')::date FROM {table} WHERE id = :id"
+    return rows(pipeline.warehouse, query, id=issue_id)[0][0]
+
+
+def stale_days(pipeline: Pipeline, days: list[date]) -> set[str]:
+    """The days of `days` whose stored metrics differ from what independent SQL computes now."""
     stored, expected = (
         stored_daily(pipeline.warehouse),
-        expected_daily(pipeline.warehouse, EVERY_DAY),
+        expected_daily(pipeline.warehouse, days),
     )
     stale = {day for day, _ in stored.keys() ^ expected.keys()}
     for key in stored.keys() & expected.keys():
@@ -107,10 +108,10 @@ def tick(instance: dg.DagsterInstance, cursor: str | None) -> Any:
 
 
 def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed(
-    pipeline: Pipeline,
+    pipeline: Pipeline, data_days: DataDays
 ) -> None:
-    pipeline.sync(FIRST_DAY, TODAY)
-    closed, opened = victims(pipeline)
+    pipeline.sync(data_days.first, data_days.today)
+    closed, opened = victims(pipeline, data_days.first)
     account = opened["account"]["id"]
     open_before = open_issues_of(pipeline, account)
     # The sync's deletion pass marked nothing: nothing to recompute.
@@ -121,8 +122,10 @@ def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed
         pipeline.emulator.delete_issue(victim["id"])
     assert deletion_metadata(run_deletion_pass(pipeline))["issues_marked_deleted"] == 2
 
-    expected_days = closed_days(closed) | open_days(opened)
-    stale = stale_days(pipeline)
+    last_day = marked_on(pipeline, opened["id"])
+    every_day = data_days.through(last_day)
+    expected_days = closed_days(closed) | open_days(opened, last_day)
+    stale = stale_days(pipeline, every_day)
     assert {day_of(v["created_at"]).isoformat() for v in (closed, opened)} <= stale
     assert stale <= expected_days
     # The sensor asks for those days exactly, one run per stretch, and for the summary.
@@ -130,7 +133,7 @@ def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed
     daily = [r for r in requested.run_requests if r.job_name == daily_metrics_job.name]
     assert sorted((r.tags[RANGE_START], r.tags[RANGE_END]) for r in daily) == [
         (day_of(closed["created_at"]).isoformat(), day_of(closed["resolution_time"]).isoformat()),
-        (day_of(opened["created_at"]).isoformat(), TODAY.isoformat()),
+        (day_of(opened["created_at"]).isoformat(), last_day.isoformat()),
     ]
     assert set(requested_days(daily)) == expected_days
     assert [r.job_name for r in requested.run_requests if r not in daily] == [
@@ -146,14 +149,14 @@ def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed
         assert run.success
         recomputed |= {e.partition for e in run.get_asset_materialization_events() if e.partition}
     assert recomputed == expected_days
-    assert_same(stored_daily(pipeline.warehouse), expected_daily(pipeline.warehouse, EVERY_DAY))
+    assert_same(stored_daily(pipeline.warehouse), expected_daily(pipeline.warehouse, every_day))
     assert open_issues_of(pipeline, account) == open_before - 1
     assert tick(pipeline.instance, requested.cursor).run_requests == []  # requested once
 
     # The closed one comes back: a short sync's pass un-marks it, and the sync recomputes its
     # days besides the days it synced.
     pipeline.emulator.restore_issue(closed["id"])
-    synced = (TODAY - timedelta(days=2), TODAY)
+    synced = (data_days.today - timedelta(days=2), data_days.today)
     runs = pipeline.sync(*synced)
 
     assert [run.summary for run in runs if run.summary] == ["0 issues marked deleted, 1 un-marked"]
@@ -161,4 +164,4 @@ def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed
         f"support metrics {day_of(closed['created_at'])} .. {day_of(closed['resolution_time'])}",
         f"support metrics {synced[0]} .. {synced[1]}",
     ]
-    assert_same(stored_daily(pipeline.warehouse), expected_daily(pipeline.warehouse, EVERY_DAY))
+    assert_same(stored_daily(pipeline.warehouse), expected_daily(pipeline.warehouse, every_day))

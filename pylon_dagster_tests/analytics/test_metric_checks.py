@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.analytics.conftest import TODAY, check_runner
+from pylon_dagster_tests.analytics.conftest import DataDays, check_runner
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 
 
@@ -26,10 +26,16 @@ from pylon_dagster_tests.fixtures.pipeline import Pipeline
     ],
 )
 def test_a_metric_check_passes_and_fails_on_a_wrong_count(
-    pipeline: Pipeline, table: str, check: str, count_column: str, key: str, checked_by: str
+    pipeline: Pipeline,
+    data_days: DataDays,
+    table: str,
+    check: str,
+    count_column: str,
+    key: str,
+    checked_by: str,
 ) -> None:
     """`checked_by`: what the check counts per (a day's teams add up)."""
-    pipeline.sync(start=TODAY - timedelta(days=3), end=TODAY)
+    pipeline.sync(start=data_days.today - timedelta(days=3), end=data_days.today)
     evaluate = check_runner(pipeline, table, check)
     passed = evaluate()
     assert passed.passed and passed.metadata["mismatches"].value == 0

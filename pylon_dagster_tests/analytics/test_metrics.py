@@ -9,7 +9,7 @@ the emulator between syncs).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import pytest
@@ -20,12 +20,7 @@ from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.analytics.conftest import (
-    BOT_STATUS,
-    FIRST_DAY,
-    TODAY,
-    rows,
-)
+from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, day_of, rows
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
@@ -127,41 +122,48 @@ def assert_same(stored: dict[tuple, dict], expected: dict[tuple, dict]) -> None:
             )
 
 
-def reopen_issues(pipeline: Pipeline) -> list[str]:
-    """Close an open issue, sync, then reopen it and a bot-solved issue, and sync again."""
+def reopen_issues(pipeline: Pipeline) -> dict[str, date]:
+    """Close an open issue, sync, then reopen it and a bot-solved issue, and sync again.
+
+    Returns the day each issue was reopened. The emulator stamps each change with the real clock,
+    so each sync covers the days of the stamps it must see (a midnight may pass in between)."""
     truth = pipeline.truth("issues")
     waiting = next(i for i in sorted(truth) if truth[i]["state"] == "waiting_on_you")
     solved = next(i for i in sorted(truth) if truth[i]["state"] == BOT_STATUS)
-    pipeline.emulator.update_issue(waiting, state="closed")
-    pipeline.sync(start=TODAY, end=TODAY)
-    pipeline.emulator.update_issue(waiting, state="waiting_on_customer")
-    pipeline.emulator.update_issue(solved, state="new")
-    pipeline.sync(start=TODAY, end=TODAY)
-    return [waiting, solved]
+    closed_on = day_of(pipeline.emulator.update_issue(waiting, state="closed")["updated_at"])
+    pipeline.sync(start=closed_on, end=closed_on)
+    reopened_on = {
+        issue_id: day_of(pipeline.emulator.update_issue(issue_id, state=state)["updated_at"])
+        for issue_id, state in ((waiting, "waiting_on_customer"), (solved, "new"))
+    }
+    pipeline.sync(start=min(reopened_on.values()), end=max(reopened_on.values()))
+    return reopened_on
 
 
-def test_daily_metrics_equal_independent_sql(pipeline: Pipeline) -> None:
-    pipeline.sync(start=FIRST_DAY, end=TODAY)
-    reopened = reopen_issues(pipeline)
+def test_daily_metrics_equal_independent_sql(pipeline: Pipeline, data_days: DataDays) -> None:
+    pipeline.sync(start=data_days.first, end=data_days.today)
+    reopened_on = reopen_issues(pipeline)
+    last_day = max(reopened_on.values())
     warehouse = pipeline.warehouse
-    days = [FIRST_DAY + timedelta(days=n) for n in range((TODAY - FIRST_DAY).days + 1)]
+    days = data_days.through(last_day)
 
     # The syncs materialized the metrics of every day they synced.
     assert_same(stored_daily(warehouse), expected_daily(warehouse, days))
     # Materializing a stretch again converges to the same rows.
-    run_daily_metrics(pipeline, FIRST_DAY, TODAY)
+    run_daily_metrics(pipeline, data_days.first, last_day)
     stored = stored_daily(warehouse)
     assert_same(stored, expected_daily(warehouse, days))
 
     # What the dataset had to hold for this to prove something.
     assert any(team is None for _, team in stored), "issues without a team"
-    assert sum(v["reopened"] for (day, _), v in stored.items() if day == TODAY.isoformat()) == 2
+    reopen_days = {day.isoformat() for day in reopened_on.values()}
+    assert sum(v["reopened"] for (day, _), v in stored.items() if day in reopen_days) == 2
     teams = {
         r.id: r.team_id
         for r in rows(warehouse, f"SELECT id, team_id FROM {live_issues(warehouse.schema_name)} i")
     }
-    for issue_id in reopened:
-        assert stored[(TODAY.isoformat(), teams[issue_id])]["reopened"] >= 1
+    for issue_id, day in reopened_on.items():
+        assert stored[(day.isoformat(), teams[issue_id])]["reopened"] >= 1
     schema = warehouse.schema_name
     (no_response, even_groups, bot_issues) = rows(
         warehouse,

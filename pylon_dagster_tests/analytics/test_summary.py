@@ -12,12 +12,7 @@ from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.analytics.conftest import (
-    BOT_STATUS,
-    FIRST_DAY,
-    TODAY,
-    rows,
-)
+from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, rows
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 
 SUMMARY_COLUMNS = (
@@ -106,8 +101,8 @@ def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_account_summary_equals_independent_sql(pipeline: Pipeline) -> None:
-    pipeline.sync(start=FIRST_DAY, end=TODAY)
+def test_account_summary_equals_independent_sql(pipeline: Pipeline, data_days: DataDays) -> None:
+    pipeline.sync(start=data_days.first, end=data_days.today)
     warehouse = pipeline.warehouse
     stored = stored_summary(warehouse)
     (computed_at,) = {row["computed_at"] for row in stored.values()}

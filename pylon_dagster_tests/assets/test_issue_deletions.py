@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from pylon_dagster.assets.issue_deletions import CONFIRM_WORKERS, Listing, confirm_gone
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
+from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse.deletions import mark_deleted
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.helpers import (
@@ -77,12 +78,13 @@ def test_an_issue_whose_children_answer_404_is_marked_and_a_listing_showing_it_u
     emulator = pipeline.emulator
     messages, threads = emulator.truth("issue_messages"), emulator.truth("issue_threads")
     victim = next(i for i in sorted(messages) if messages[i] and threads.get(i))
-    emulator.update_issue(victim, state="closed")  # changed now: today's run fetches its children
+    # Changed now: the run of the day it was stamped (by the real clock) fetches its children.
+    changed = emulator.update_issue(victim, state="closed")
     emulator.set_faults(child_404_for=[victim])
-    today = datetime.now(UTC).date().isoformat()
+    changed_on = parse_timestamp(changed["updated_at"]).date().isoformat()
     issues_job = pipeline.defs.resolve_job_def("pylon_issues_job")
 
-    run = issues_job.execute_in_process(instance=pipeline.instance, partition_key=today)
+    run = issues_job.execute_in_process(instance=pipeline.instance, partition_key=changed_on)
 
     assert run.success
     assert {i for i, mark in deletion_marks(pipeline).items() if mark is not None} == {victim}
@@ -109,7 +111,9 @@ def test_an_issue_whose_children_answer_404_is_marked_and_a_listing_showing_it_u
     emulator.clear_faults()
     assert deletion_metadata(run_deletion_pass(pipeline))["issues_unmarked"] == 1
     assert deletion_marks(pipeline)[victim] is None
-    assert issues_job.execute_in_process(instance=pipeline.instance, partition_key=today).success
+    assert issues_job.execute_in_process(
+        instance=pipeline.instance, partition_key=changed_on
+    ).success
     for table in CHILD_STREAMS:
         assert pipeline.rows(table) == pipeline.truth(table)
 

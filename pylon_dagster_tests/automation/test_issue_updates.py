@@ -230,12 +230,15 @@ def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day
     emulator = make_emulator(issues=1100)
     issues = sorted(emulator.truth("issues"), key=lambda i: (i["updated_at"], i["id"]))
     since = parse_timestamp(issues[0]["updated_at"]) - timedelta(seconds=5)
+    date_before = datetime.now(UTC).date()
     with EmulatorServer(emulator) as server:
         pylon = emulator_resource(server, warehouse)
         _, first = tick(instance, pylon, UpdatesCursor(since).dumps())
         _, second = tick(instance, pylon, first.cursor)
 
-    today = datetime.now(UTC).date()
+    # The tick's today: the date before it, or the date after if a midnight passed meanwhile.
+    today = date.fromisoformat(max(requested_days(first.run_requests)))
+    assert today in {date_before, datetime.now(UTC).date()}
     every_day = [
         (since.date() + timedelta(days=n)).isoformat()
         for n in range((today - since.date()).days + 1)

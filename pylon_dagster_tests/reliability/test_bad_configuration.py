@@ -6,6 +6,7 @@ before any data is read from Pylon or written to the warehouse, and never show t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,11 +26,19 @@ pytestmark = pytest.mark.slow
 WRONG_TOKEN = "wrong-token-0d1e5ecret"
 WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"
 URL_PASSWORD = "url-pa55word"
-TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
+Override = str | None | Callable[[], str]
+"""An environment override; a callable is read when the test runs."""
+
+
+def future_date() -> str:
+    """Two days after today (UTC) when the test runs: still in the future when the command
+    starts, even if a midnight passes in between (a date read at import may be today by then)."""
+    return (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+
 
 # name: (environment overrides, text the message must contain)
-CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
+CASES: dict[str, tuple[dict[str, Override], tuple[str, ...]]] = {
     "token_missing": ({"PYLON_API_TOKEN": None}, ("PYLON_API_TOKEN is not set", "Settings > API")),
     "token_empty": ({"PYLON_API_TOKEN": "  "}, ("PYLON_API_TOKEN is not set", "Settings > API")),
     "token_wrong": (
@@ -49,7 +58,7 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         ("PYLON_START_DATE='2024-13-45' is not a date", "YYYY-MM-DD", "2024-01-01"),
     ),
     "start_date_in_the_future": (
-        {"PYLON_START_DATE": TOMORROW},
+        {"PYLON_START_DATE": future_date},
         ("PYLON_START_DATE=", "is in the future", "2024-01-01"),
     ),
     "start_date_too_early": (
@@ -149,7 +158,8 @@ def test_bad_setting_fails_before_any_data_naming_the_setting(
     case: str, emulator_server: EmulatorServer, warehouse: PostgresWarehouse, tmp_path: Path
 ):
     overrides, expected = CASES[case]
-    env = cli_env(emulator_server, warehouse, tmp_path, **overrides)
+    values = {name: value() if callable(value) else value for name, value in overrides.items()}
+    env = cli_env(emulator_server, warehouse, tmp_path, **values)
 
     result = run_cli(env, *ONE_DAY)
 

@@ -7,10 +7,11 @@ so plain text), `--json`, and the exit code: 0 healthy, 1 stale or failed, 2 can
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
+from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import make_emulator
@@ -80,6 +82,40 @@ def by_stream(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {entry["stream"]: entry for entry in report["streams"]}
 
 
+# Each command reads today's date when it runs, seconds after the `env` fixture did: the days
+# expected are read from the commands' own output (a midnight may pass in between).
+
+
+def day_span(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def partition_days(env: dict[str, str], last: date) -> list[str]:
+    """The daily partitions from the environment's start date through `last`."""
+    return day_span(date.fromisoformat(env["PYLON_START_DATE"]), last)
+
+
+def checked_on(checked_at: str) -> date:
+    """The day a status report was made (its partitions end with that day's)."""
+    checked = parse_timestamp(checked_at)
+    assert checked is not None
+    return checked.date()
+
+
+def table_checked_at(table: str) -> str:
+    """When a status table was made, from its `Checked ...` line."""
+    found = re.search(r"^Checked (\S+)$", table, re.MULTILINE)
+    assert found, table
+    return found[1]
+
+
+def synced_days(output: str) -> list[str]:
+    """The days of the sync's `issues FIRST .. LAST (N days)` run."""
+    found = re.search(r"^issues (\S+) \.\. (\S+) \(", output, re.MULTILINE)
+    assert found, output
+    return day_span(date.fromisoformat(found[1]), date.fromisoformat(found[2]))
+
+
 def table_rows(warehouse: PostgresWarehouse, table: str) -> int:
     with warehouse.engine.connect() as connection:
         query = f'SELECT count(*) FROM "{warehouse.schema_name}"."{table}"'
@@ -93,7 +129,10 @@ def test_a_fresh_warehouse_is_stale_everywhere(env: dict[str, str]):
     for name in STREAMS:
         assert name in table.stdout
     assert "STALE" in table.stdout and "never materialized" in table.stdout
-    assert f"missing partitions: {SYNC_DAYS - 1} " in table.stdout  # today's is not overdue yet
+    overdue = (
+        len(partition_days(env, checked_on(table_checked_at(table.stdout)))) - 1
+    )  # not today's yet
+    assert f"missing partitions: {overdue} " in table.stdout
     assert "Rate limits: none learned yet" in table.stdout
 
     code, report = status_json(env)
@@ -103,8 +142,9 @@ def test_a_fresh_warehouse_is_stale_everywhere(env: dict[str, str]):
     assert all(s["stale"] and s["last_materialization"] is None for s in streams.values())
     assert all(s["rows"] == 0 and not s["table_exists"] for s in streams.values())
     issues = streams["issues"]["partitions"]
-    assert issues["total"] == SYNC_DAYS and issues["materialized"] == 0
-    assert issues["missing"]["count"] == SYNC_DAYS and issues["failed"]["count"] == 0
+    days = len(partition_days(env, checked_on(report["checked_at"])))
+    assert issues["total"] == days and issues["materialized"] == 0
+    assert issues["missing"]["count"] == days and issues["failed"]["count"] == 0
     assert report["rate_limits"] == []
 
 
@@ -114,6 +154,9 @@ def test_after_a_real_sync_every_stream_is_fresh(
     live_server.emulator.set_faults(rate_limit_storm=1, storm_retry_after=0.05)
     synced = run_cli(env)
     assert synced.returncode == 0, synced.stdout + synced.stderr
+    synced_range = synced_days(synced.stdout)
+    # From the start date through today (the sync's): at least the days the fixture counted.
+    assert synced_range[0] == env["PYLON_START_DATE"] and len(synced_range) >= SYNC_DAYS
 
     table = status(env)
 
@@ -127,10 +170,15 @@ def test_after_a_real_sync_every_stream_is_fresh(
         assert entry["last_materialization"] is not None and not entry["stale"], name
     assert streams["issues"]["rows"] > 0
     assert streams["issues"]["newest_updated_at"] is not None
+    # Every day is materialized, but today's if the day changed since the sync.
+    days = partition_days(env, checked_on(report["checked_at"]))
+    unsynced = [day for day in days if day > synced_range[-1]]
     for name in ("issues", "issue_messages", "issue_threads"):
         partitions = streams[name]["partitions"]
-        assert partitions["materialized"] == partitions["total"] == SYNC_DAYS, name
-        assert partitions["missing"]["count"] == partitions["failed"]["count"] == 0, name
+        assert partitions["total"] == len(days), name
+        assert partitions["materialized"] == len(days) - len(unsynced), name
+        assert partitions["missing"]["count"] == len(unsynced), name
+        assert partitions["failed"]["count"] == 0, name
     limits = {limit["endpoint"]: limit for limit in report["rate_limits"]}
     assert "POST /issues/search" in limits
     assert all(limit["rate"] > 0 and limit["source"] for limit in limits.values())
@@ -152,13 +200,12 @@ def test_failed_partitions_make_status_fail_with_their_days(
     assert "FAILED" in table.stdout
     code, report = status_json(env)
     assert code == 1
-    days = [
-        (datetime.now(UTC).date() - timedelta(days=back)).isoformat()
-        for back in range(SYNC_DAYS - 1, -1, -1)
-    ]
+    days = synced_days(failed.stdout)
+    assert days[0] == env["PYLON_START_DATE"] and len(days) >= SYNC_DAYS
     issues = by_stream(report)["issues"]["partitions"]
-    assert issues["failed"] == {"count": SYNC_DAYS, "ranges": [[days[0], days[-1]]]}
-    assert f"issues: failed partitions: {SYNC_DAYS} ({days[0]}..{days[-1]})" in report["problems"]
+    assert issues["failed"] == {"count": len(days), "ranges": [[days[0], days[-1]]]}
+    problem = f"issues: failed partitions: {len(days)} ({days[0]}..{days[-1]})"
+    assert problem in report["problems"]
 
 
 def test_sync_and_status_print_nothing_from_dagster_and_turn_telemetry_off(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,9 +20,6 @@ APP_SECRET = "app-secret-for-tests"
 HEADER = ("X-App-Token", "header-secret-for-tests")
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 SETTINGS = AppSettings(app_secret=APP_SECRET, app_header=HEADER, webhook_secret=WEBHOOK_SECRET)
-# "Now" for the service and the data: noon today (UTC), so a webhook received "now" falls in
-# today's `issues` partition only, and the summary's 90-day window is the same as the expectations'.
-NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 class PylonCaller:
@@ -50,29 +47,41 @@ class PylonCaller:
 
 
 @pytest.fixture
-def dataset() -> Dataset:
+def now() -> datetime:
+    """The service's and the data's clock: the last noon (UTC) before the test started, read
+    once per test. A webhook received then falls in that day's `issues` partition only (noon is
+    hours from either midnight), the summary's 90-day window is the same as the expectations',
+    and it is never after the real clock the sensors read, whatever the date when they run."""
+    started = datetime.now(UTC)
+    noon = started.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon <= started else noon - timedelta(days=1)
+
+
+@pytest.fixture
+def dataset(now: datetime) -> Dataset:
     """Six accounts over 120 days, so some issues are older than the sidebar's 90-day window."""
-    return generate(11, issues=300, now=NOW, days=120, accounts=6, contacts=40)
+    return generate(11, issues=300, now=now, days=120, accounts=6, contacts=40)
 
 
 def load(warehouse: PostgresWarehouse, dataset: Dataset) -> None:
-    """The dataset in the warehouse, and the account summary the sidebar reads, as of `NOW`."""
+    """The dataset in the warehouse, and the account summary the sidebar reads, as of the
+    dataset's `now`."""
     warehouse.ensure_tables()
     with warehouse.transaction() as tx:
         tx.load("accounts", [dataset.accounts])
         tx.load("contacts", [dataset.contacts])
         tx.load("issues", [dataset.issues])
-    summarize(warehouse)
+    summarize(warehouse, dataset.now)
 
 
-def summarize(warehouse: PostgresWarehouse) -> None:
-    """What the `account_support_summary` asset computes, as of `NOW`."""
-    build_account_summary(warehouse, NOW)
+def summarize(warehouse: PostgresWarehouse, now: datetime) -> None:
+    """What the `account_support_summary` asset computes, as of `now`."""
+    build_account_summary(warehouse, now)
 
 
 @pytest.fixture
-def service_url(warehouse: PostgresWarehouse) -> Iterator[str]:
-    app = create_app(warehouse, SETTINGS, clock=lambda: NOW)
+def service_url(warehouse: PostgresWarehouse, now: datetime) -> Iterator[str]:
+    app = create_app(warehouse, SETTINGS, clock=lambda: now)
     with AppServer(app, lifespan="on") as server:
         yield server.url
 

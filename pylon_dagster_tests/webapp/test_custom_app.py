@@ -20,7 +20,6 @@ from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.webapp.conftest import (
     APP_SECRET,
     HEADER,
-    NOW,
     PylonCaller,
     load,
     summarize,
@@ -187,7 +186,7 @@ def test_fetch_data_shows_the_account_and_the_requester(
 
     summary = shown[account["name"]]
     open_states = Counter(i["state"] for i in account_issues if i["state"] != "closed")
-    recent = [i for i in account_issues if at(i["created_at"]) >= NOW - timedelta(days=90)]
+    recent = [i for i in account_issues if at(i["created_at"]) >= dataset.now - timedelta(days=90)]
     assert len(recent) < len(account_issues)  # the 90-day window really cuts
 
     def median(field: str) -> str:
@@ -325,7 +324,7 @@ def test_hostile_records_and_parameters_get_a_valid_sidebar(
         tx.connection.exec_driver_sql(
             f"DELETE FROM {issues} WHERE account_id = '{account_id}' AND id NOT IN ({kept})"
         )
-    summarize(warehouse)
+    summarize(warehouse, dataset.now)
 
     shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
     entries = {entry[0]["value"]: entry for entry in issue_entries(shown["Latest issues"])}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,12 +23,14 @@ from pylon_dagster.warehouse.sql import ident, qualified
 from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster.webapp.sidebar import FetchRequest, render
-from pylon_dagster_tests.webapp.conftest import NOW, load
+from pylon_dagster_tests.webapp.conftest import load
 from pylon_emulator import Dataset, generate
 
 ISSUES = TABLES["issues"]
 DECLARED = [index.name for index in ISSUES.all_indexes if index.terms in ISSUES.indexes]
 Statement = tuple[str, dict[str, Any]]
+NOW = datetime(2026, 3, 14, 12, tzinfo=UTC)
+"""The seeded dataset's clock: the plans read stored rows only, never the real date."""
 
 
 @pytest.fixture(scope="module")

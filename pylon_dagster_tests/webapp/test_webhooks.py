@@ -21,9 +21,7 @@ from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.fixtures.settings import settings_with
-from pylon_dagster_tests.webapp.conftest import NOW, WEBHOOK_SECRET
-
-TODAY = NOW.date().isoformat()
+from pylon_dagster_tests.webapp.conftest import WEBHOOK_SECRET
 
 
 def post(
@@ -75,7 +73,7 @@ def test_an_oversized_body_is_refused(warehouse: PostgresWarehouse, http: httpx.
 
 
 def test_a_redelivered_event_is_stored_once(
-    warehouse: PostgresWarehouse, http: httpx.Client
+    warehouse: PostgresWarehouse, http: httpx.Client, now: datetime
 ) -> None:
     body = event(event="issue_updated", issue_id="i-1", issue_title="Ça <marche> & 🚀")
     first = post(http, body)
@@ -84,11 +82,11 @@ def test_a_redelivered_event_is_stored_once(
     assert (again.status_code, again.json()) == (200, {"stored": False})
     events = stored(warehouse)
     assert [e.body for e in events] == [body]
-    assert events[0].received_at == NOW
+    assert events[0].received_at == now
 
 
 def test_sensor_requests_the_receipt_day_of_events_naming_issues(
-    warehouse: PostgresWarehouse, http: httpx.Client
+    warehouse: PostgresWarehouse, http: httpx.Client, now: datetime
 ) -> None:
     for body in (
         event(event="issue_updated", issue_id="i-1"),
@@ -101,8 +99,9 @@ def test_sensor_requests_the_receipt_day_of_events_naming_issues(
 
     result = evaluate(warehouse, cursor=None)
     assert isinstance(result, dg.SensorResult)
+    day = now.date().isoformat()
     assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
-        (TODAY, f"webhook:{TODAY}:{last_id}")
+        (day, f"webhook:{day}:{last_id}")
     ]
     assert result.cursor == str(last_id)
 
@@ -116,17 +115,20 @@ def test_sensor_requests_the_receipt_day_of_events_naming_issues(
 
 
 def test_an_event_just_after_midnight_also_refreshes_the_day_before(
-    warehouse: PostgresWarehouse,
+    warehouse: PostgresWarehouse, now: datetime
 ) -> None:
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
-    midnight = NOW.replace(hour=0)
+    midnight = now.replace(hour=0)
     store.record(event(issue_number=42), received_at=midnight + timedelta(minutes=2))
 
     result = evaluate(warehouse, cursor=None)
     assert isinstance(result, dg.SensorResult)
     yesterday = (midnight - timedelta(days=1)).date().isoformat()
-    assert sorted(r.partition_key for r in result.run_requests) == [yesterday, TODAY]
+    assert sorted(r.partition_key for r in result.run_requests) == [
+        yesterday,
+        now.date().isoformat(),
+    ]
 
 
 def test_the_sensor_prepares_a_new_warehouse_and_skips_until_an_event_is_stored(
@@ -153,20 +155,20 @@ def test_issue_refs(payload: Any, refs: set[str]) -> None:
 
 
 def test_a_tick_reads_a_bounded_number_of_bytes_and_old_processed_events_are_forgotten(
-    warehouse: PostgresWarehouse,
+    warehouse: PostgresWarehouse, now: datetime
 ) -> None:
     warehouse.ensure_tables()
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     for n in range(4):
-        store.record(event(issue_id=f"i-{n}", pad="x" * 1000), received_at=NOW - timedelta(days=n))
+        store.record(event(issue_id=f"i-{n}", pad="x" * 1000), received_at=now - timedelta(days=n))
     ids = [e.id for e in store.events_after(0, 100, 2**30)]
 
     # Every body is about 1 kB: a 2.5 kB budget takes two; a tiny one still takes the first.
     assert [e.id for e in store.events_after(0, 100, 2500)] == ids[:2]
     assert [e.id for e in store.events_after(0, 100, 1)] == ids[:1]
 
-    # Processed (id <= 3rd) and received more than a day before NOW: the 2nd and 3rd go.
-    assert store.forget(up_to_id=ids[2], received_before=NOW - timedelta(hours=12)) == 2
+    # Processed (id <= 3rd) and received more than a day before `now`: the 2nd and 3rd go.
+    assert store.forget(up_to_id=ids[2], received_before=now - timedelta(hours=12)) == 2
     assert [e.id for e in store.events_after(0, 100, 2**30)] == [ids[0], ids[3]]
 
 
