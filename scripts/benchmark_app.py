@@ -300,8 +300,11 @@ def measure_reads(config: Config, schema: str, organization: Organization) -> tu
         env={**os.environ, **config.env(), "SIDEBAR_READS_URL": url},
         capture_output=True,
         text=True,
-        check=True,
     )
+    if result.returncode:
+        raise SystemExit(
+            f"sidebar_reads.py failed with the code of {config.title}:\n{result.stderr}"
+        )
     statements, rows = json.loads(result.stdout)
     return statements, rows
 

@@ -127,9 +127,9 @@ def confirm_gone(
     return confirmation
 
 
-def _database_now(warehouse: PostgresWarehouse) -> datetime:
-    with warehouse.transaction() as tx:
-        return tx.connection.execute(sa.text("SELECT now()")).scalar_one()
+def _transaction_time(connection: sa.Connection) -> datetime:
+    """Postgres's `now()`: when the connection's transaction began, the time it stamps."""
+    return connection.execute(sa.text("SELECT now()")).scalar_one()
 
 
 def issue_deletions(
@@ -141,7 +141,8 @@ def issue_deletions(
     """The deletion pass over the issues updated since `since`, the first instant of the
     `issues` partitions (every stored issue was updated after it)."""
     # Rows written after this (by a run going on meanwhile) are not judged by this listing.
-    started = _database_now(warehouse)
+    with warehouse.transaction() as tx:
+        started = _transaction_time(tx.connection)
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         listing = Listing.of(client.iter_issue_pages_updated_since(since))
         with warehouse.transaction() as tx:
@@ -157,12 +158,14 @@ def issue_deletions(
             unmarked = unmark(tx.connection, "issues", back, marked_before=started)
             marked = mark_deleted(tx.connection, "issues", confirmation.gone) if complete else []
             removed = remove_children_of_deleted(tx.connection, "issues")
+            # An open issue counts up to today: the day of the marks' `_deleted_at`, which may
+            # be a day after `started` if midnight passed during the listing.
             touched = days_counting(
                 tx.connection,
                 warehouse.schema_name,
                 [*marked, *unmarked],
                 first=since.date(),
-                last=started.astimezone(UTC).date(),
+                last=_transaction_time(tx.connection).astimezone(UTC).date(),
             )
     if not complete:
         context.log.warning(

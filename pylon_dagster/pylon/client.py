@@ -12,6 +12,7 @@ import email.utils
 import itertools
 import json
 import logging
+import os
 import random
 import ssl
 import threading
@@ -114,9 +115,13 @@ class _RetryableFailure(Exception):
 @cache
 def tls_context() -> ssl.SSLContext:
     """The process's TLS settings for Pylon: httpx's defaults (certifi's CA bundle, or
-    `SSL_CERT_FILE`/`SSL_CERT_DIR`), built once. Building them loads the whole CA bundle, about
-    25 ms of CPU, and a client is made for every step of every run."""
+    `SSL_CERT_FILE`/`SSL_CERT_DIR`, read when it is first built), built once per process.
+    Building them loads the whole CA bundle, about 25 ms of CPU, and a client is made for every
+    step of every run. A forked child builds its own."""
     return httpx.create_ssl_context()
+
+
+os.register_at_fork(after_in_child=tls_context.cache_clear)
 
 
 class PylonClient:

@@ -34,8 +34,8 @@ from types import ModuleType
 
 import sqlalchemy as sa
 
-from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_DRIVER
-from pylon_dagster.warehouse.engine import URL_VAR, WarehouseUnavailableError
+from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_DRIVER, WAREHOUSE_URL_VAR
+from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
 STOP_TIMEOUT_SECONDS = 30
 EMBEDDED_DIR = "postgres"
@@ -73,7 +73,7 @@ def _start(data_dir: Path) -> sa.URL:
     except Exception as err:
         raise WarehouseUnavailableError(
             f"Could not start the embedded Postgres in {data_dir} ({err}); its log is "
-            f"{data_dir / 'log'}. To use another server set {URL_VAR}, "
+            f"{data_dir / 'log'}. To use another server set {WAREHOUSE_URL_VAR}, "
             f"e.g. {EXAMPLE_WAREHOUSE_URL}."
         ) from err
     info = server.get_postmaster_info()

@@ -1,4 +1,5 @@
-"""Warehouse URLs and engines: parsing, one engine per process and URL, clear connection errors.
+"""Warehouse engines: one per process and URL, and clear connection errors (the URL itself is
+checked by `settings.parse_warehouse_url`).
 
 Messages never contain the password: URLs are shown with `***` in its place, and the driver's own
 message is scrubbed of it too.

@@ -28,7 +28,8 @@ WAREHOUSE_PASSWORD = "hunter2-warehouse-pw"
 URL_PASSWORD = "url-pa55word"
 ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
 Override = str | None | Callable[[], str]
-"""An environment override; a callable is read when the test runs."""
+"""An environment override; a callable is read when the test runs (a date, or a port closed now
+rather than at import)."""
 
 
 def future_date() -> str:
@@ -46,7 +47,7 @@ CASES: dict[str, tuple[dict[str, Override], tuple[str, ...]]] = {
         ("refused the API token (401", "PYLON_API_TOKEN", "https://api.usepylon.com"),
     ),
     "api_url_unreachable": (
-        {"PYLON_API_URL": f"http://127.0.0.1:{closed_port()}"},
+        {"PYLON_API_URL": lambda: f"http://127.0.0.1:{closed_port()}"},
         ("PYLON_API_URL=", "cannot be reached", "https://api.usepylon.com"),
     ),
     "api_url_not_a_url": (
@@ -127,7 +128,7 @@ CASES: dict[str, tuple[dict[str, Override], tuple[str, ...]]] = {
     ),
     "warehouse_unreachable": (
         {
-            "PYLON_WAREHOUSE_URL": (
+            "PYLON_WAREHOUSE_URL": lambda: (
                 f"postgresql://u:{WAREHOUSE_PASSWORD}@127.0.0.1:{closed_port()}/db"
             )
         },
