@@ -27,15 +27,12 @@ from pylon_dagster_tests.analytics.test_metrics import (
     stored_daily,
 )
 from pylon_dagster_tests.automation.support import RANGE_END, RANGE_START, requested_days
+from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.reliability.helpers import deletion_metadata, run_deletion_pass
 
 CLOSED_STATES = {"closed", BOT_STATUS}
-
-
-def span(first: date, last: date) -> set[str]:
-    return {(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)}
 
 
 def victims(pipeline: Pipeline, first_day: date) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -65,12 +62,12 @@ def victims(pipeline: Pipeline, first_day: date) -> tuple[dict[str, Any], dict[s
 
 def closed_days(issue: dict[str, Any]) -> set[str]:
     """Created, answered, open at the end of the day, then resolved: a stretch of days."""
-    return span(day_of(issue["created_at"]), day_of(issue["resolution_time"]))
+    return set(iso_days(day_of(issue["created_at"]), day_of(issue["resolution_time"])))
 
 
 def open_days(issue: dict[str, Any], last: date) -> set[str]:
     """Open at the end of every day from its creation through `last`."""
-    return span(day_of(issue["created_at"]), last)
+    return set(iso_days(day_of(issue["created_at"]), last))
 
 
 def marked_on(pipeline: Pipeline, issue_id: str) -> date:

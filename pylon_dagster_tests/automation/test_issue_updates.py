@@ -18,6 +18,7 @@ from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
 from pylon_dagster.sync import partition_chunks
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.support import RANGE_END, RANGE_START, requested_days
+from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import (
     EMULATOR_NOW,
     EMULATOR_SEED,
@@ -239,11 +240,7 @@ def test_more_changes_than_one_page_refresh_every_day_since_the_cursor_in_30_day
     # The tick's today: the date before it, or the date after if a midnight passed meanwhile.
     today = date.fromisoformat(max(requested_days(first.run_requests)))
     assert today in {date_before, datetime.now(UTC).date()}
-    every_day = [
-        (since.date() + timedelta(days=n)).isoformat()
-        for n in range((today - since.date()).days + 1)
-    ]
-    assert requested_days(first.run_requests) == every_day
+    assert requested_days(first.run_requests) == iso_days(since.date(), today)
     # Batched like a backfill: consecutive days, at most 30 per run.
     spans = [
         (r.tags[RANGE_START], r.tags[RANGE_END]) for r in first.run_requests if not r.partition_key

@@ -22,6 +22,7 @@ from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import make_emulator
 from pylon_dagster_tests.reliability.cli_process import (
     cli_env,
@@ -86,13 +87,9 @@ def by_stream(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # expected are read from the commands' own output (a midnight may pass in between).
 
 
-def day_span(first: date, last: date) -> list[str]:
-    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-
-
 def partition_days(env: dict[str, str], last: date) -> list[str]:
     """The daily partitions from the environment's start date through `last`."""
-    return day_span(date.fromisoformat(env["PYLON_START_DATE"]), last)
+    return iso_days(date.fromisoformat(env["PYLON_START_DATE"]), last)
 
 
 def checked_on(checked_at: str) -> date:
@@ -113,7 +110,7 @@ def synced_days(output: str) -> list[str]:
     """The days of the sync's `issues FIRST .. LAST (N days)` run."""
     found = re.search(r"^issues (\S+) \.\. (\S+) \(", output, re.MULTILINE)
     assert found, output
-    return day_span(date.fromisoformat(found[1]), date.fromisoformat(found[2]))
+    return iso_days(date.fromisoformat(found[1]), date.fromisoformat(found[2]))
 
 
 def table_rows(warehouse: PostgresWarehouse, table: str) -> int:
