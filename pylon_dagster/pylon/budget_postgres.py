@@ -90,8 +90,7 @@ class PostgresRateBudget:
         selected = ", ".join(f"{epoch.get(c, c)} AS {c}" for c in _STATE_COLUMNS)
         where = "api_host = :host AND endpoint = :endpoint"
         self._select_state = sa.text(
-            f"SELECT {selected}, configured, window_seconds, "
-            f"extract(epoch from clock_timestamp())::float8 AS now FROM {limits} WHERE {where} FOR UPDATE"
+            f"SELECT {selected}, configured, window_seconds FROM {limits} WHERE {where} FOR UPDATE"
         )
         value = {
             c: f"to_timestamp(:{c})" if c in _TIME_COLUMNS else f":{c}" for c in _STATE_COLUMNS
@@ -232,25 +231,32 @@ class PostgresRateBudget:
     def _locked_state(
         self, connection: sa.Connection, endpoint_key: str
     ) -> tuple[AdaptiveLimit, float]:
+        """The endpoint's state, its row locked until the transaction ends, and the time.
+
+        The time is read once the lock is held: a clock read in the locking statement itself is
+        taken before any wait for the lock, so a process that waited would stamp its slot, and
+        judge which slots left the window, with a time older than those of the processes that
+        went before it."""
         keys = {"host": self.api_host, "endpoint": endpoint_key}
         row = connection.execute(self._select_state, keys).mappings().first()
         configured = self.config.limits.get(endpoint_key)
         if configured is None:
             raise KeyError(f"{endpoint_key} has no rate limit configured")
-        if (
+        if not (
             row is not None
             and row["configured"] == configured
             and row["window_seconds"] == self.window_seconds
         ):
-            return self._state_from(row), row["now"]
-        now = connection.execute(self._clock).scalar_one()
-        # New endpoint, or the configured figures changed: start afresh from them.
-        state = AdaptiveLimit.start(
-            configured, self.config.source, now=now, window_seconds=self.window_seconds
-        )
-        self._store(connection, endpoint_key, state)
-        row = connection.execute(self._select_state, keys).mappings().one()
-        return self._state_from(row), row["now"]
+            # New endpoint, or the configured figures changed: start afresh from them.
+            started = AdaptiveLimit.start(
+                configured,
+                self.config.source,
+                now=connection.execute(self._clock).scalar_one(),
+                window_seconds=self.window_seconds,
+            )
+            self._store(connection, endpoint_key, started)
+            row = connection.execute(self._select_state, keys).mappings().one()
+        return self._state_from(row), connection.execute(self._clock).scalar_one()
 
     def _state_from(self, row: Any) -> AdaptiveLimit:
         return AdaptiveLimit(

@@ -15,10 +15,15 @@ from pylon_dagster.pylon.budget import (
     Priority,
     RateLimitConfig,
 )
-from pylon_dagster.pylon.budget_postgres import REJECTIONS_TABLE, PostgresRateBudget
+from pylon_dagster.pylon.budget_postgres import (
+    LIMITS_TABLE,
+    REJECTIONS_TABLE,
+    PostgresRateBudget,
+)
 from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.sql import qualified
 
 SEARCH = "POST /issues/search"
 WINDOW = 60.0
@@ -211,6 +216,40 @@ def test_processes_sharing_the_budget_never_put_more_than_the_limit_in_a_window(
     # Slot taken times (database clock): the (limit+1)-th is at least a window after the first.
     for earlier, later in zip(taken, taken[limit:], strict=False):
         assert later - earlier >= window
+
+
+def _waiting_for_a_lock(warehouse: PostgresWarehouse) -> bool:
+    """Whether a statement on this test's schema is waiting for a row lock."""
+    with warehouse.engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT count(*) > 0 FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND strpos(query, :schema) > 0"
+            ),
+            {"schema": warehouse.schema_name},
+        ).scalar_one()
+
+
+def test_a_process_that_waited_for_the_budget_stamps_its_slot_after_the_wait(
+    warehouse: PostgresWarehouse,
+):
+    """Another process holds the endpoint's lock; one waiting behind it stamps its slot (and
+    judges which slots left the window) with a time after the other let go, never one read
+    before it waited: otherwise it could count fewer slots than the process before it."""
+    budget = _budget(warehouse, 5, 60.0)
+    first = budget.acquire(SEARCH, Priority.BULK)  # the endpoint's row exists from here
+    budget.release(first, status_code=200, headers=RateLimitHeaders(), retry_after=None)
+    limits = qualified(warehouse.schema_name, LIMITS_TABLE)
+    with ThreadPoolExecutor(1) as pool, warehouse.engine.connect() as holder:
+        holder.execute(sa.text(f"SELECT 1 FROM {limits} FOR UPDATE"))
+        waiting = pool.submit(budget.acquire, SEARCH, Priority.BULK)
+        while not _waiting_for_a_lock(warehouse):
+            assert not waiting.done(), waiting.result()
+        let_go_at = holder.execute(
+            sa.text("SELECT extract(epoch from clock_timestamp())::float8")
+        ).scalar_one()
+        holder.commit()
+        assert waiting.result().taken_at > let_go_at
 
 
 def test_what_a_429_taught_is_shared_and_survives_a_new_process(warehouse: PostgresWarehouse):
