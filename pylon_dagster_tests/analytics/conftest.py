@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.fixtures.days import days_through
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_SEED, EMULATOR_TIME_SCALE
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_emulator import PylonEmulator, generate
@@ -47,7 +48,7 @@ class DataDays:
 
     def through(self, last: date) -> list[date]:
         """Every day from the first through `last`."""
-        return [self.first + timedelta(days=n) for n in range((last - self.first).days + 1)]
+        return days_through(self.first, last)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from pylon_dagster.definitions import defs
+from pylon_dagster_tests.fixtures.days import iso_days
 
 START = datetime(2026, 3, 14, 12, tzinfo=UTC)
 RANGE_START = "dagster/asset_partition_range_start"
@@ -53,7 +54,5 @@ def requested_days(requests: Sequence[dg.RunRequest]) -> list[str]:
         else:
             first = date.fromisoformat(request.tags[RANGE_START])
             last = date.fromisoformat(request.tags[RANGE_END])
-            days += [
-                (first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)
-            ]
+            days += iso_days(first, last)
     return days

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pylon_dagster.state import project_instance_settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.automation.dagster_dev import REPO_ROOT, DagsterDev, dagster_dev, wait_for
+from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import make_emulator
 from pylon_emulator import EmulatorServer, PylonEmulator
 
@@ -191,7 +192,7 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     today = now.date()
     first_day = today - timedelta(days=BACKFILL_DAYS - 1)
-    partitions = [(first_day + timedelta(days=i)).isoformat() for i in range(BACKFILL_DAYS)]
+    partitions = iso_days(first_day, today)
     emulator = make_emulator(issues=ISSUE_COUNT, now=now, days=DATA_DAYS, time_scale=TIME_SCALE)
     home = tmp_path / "dagster_home"
     home.mkdir()

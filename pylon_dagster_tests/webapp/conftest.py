@@ -71,12 +71,7 @@ def load(warehouse: PostgresWarehouse, dataset: Dataset) -> None:
         tx.load("accounts", [dataset.accounts])
         tx.load("contacts", [dataset.contacts])
         tx.load("issues", [dataset.issues])
-    summarize(warehouse, dataset.now)
-
-
-def summarize(warehouse: PostgresWarehouse, now: datetime) -> None:
-    """What the `account_support_summary` asset computes, as of `now`."""
-    build_account_summary(warehouse, now)
+    build_account_summary(warehouse, dataset.now)
 
 
 @pytest.fixture

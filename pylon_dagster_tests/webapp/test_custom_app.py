@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pylon_dagster.assets.analytics import build_account_summary
 from pylon_dagster.pylon.client import Record
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH
@@ -22,7 +23,6 @@ from pylon_dagster_tests.webapp.conftest import (
     HEADER,
     PylonCaller,
     load,
-    summarize,
 )
 from pylon_dagster_tests.webapp.schema_check import schema_errors
 from pylon_emulator import Dataset
@@ -324,7 +324,7 @@ def test_hostile_records_and_parameters_get_a_valid_sidebar(
         tx.connection.exec_driver_sql(
             f"DELETE FROM {issues} WHERE account_id = '{account_id}' AND id NOT IN ({kept})"
         )
-    summarize(warehouse, dataset.now)
+    build_account_summary(warehouse, dataset.now)
 
     shown = cards(fetch(pylon, fetch_params(account_id=account_id)))
     entries = {entry[0]["value"]: entry for entry in issue_entries(shown["Latest issues"])}
