@@ -99,10 +99,9 @@ def demo(
 ) -> None:
     """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
     from pylon_dagster.demo import run_demo
-    from pylon_dagster.settings import ConfigError
+    from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError
     from pylon_dagster.state import state_dir
     from pylon_dagster.warehouse.embedded import stop_embedded_server
-    from pylon_dagster.warehouse.engine import URL_VAR
 
     _stop_on_sigterm()
     try:
@@ -119,7 +118,7 @@ def demo(
         click.echo("Demo stopped.", err=True)
         code = STOPPED_EXIT_CODE
     finally:
-        if not os.environ.get(URL_VAR):
+        if not os.environ.get(WAREHOUSE_URL_VAR):
             # The demo's own warehouse: nothing else should keep it running.
             stop_embedded_server(state_dir(os.environ))
     sys.exit(code)

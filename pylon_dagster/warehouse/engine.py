@@ -13,8 +13,7 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL as EXAMPLE_URL
-from pylon_dagster.settings import WAREHOUSE_URL_VAR as URL_VAR
+from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_URL_VAR
 
 CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "pylon-dagster"}
 
@@ -69,6 +68,6 @@ def connect(engine: sa.Engine) -> sa.Connection:
             reason = reason.replace(str(engine.url.password), "***")
         raise WarehouseUnavailableError(
             f"Cannot connect to the warehouse at {describe(engine.url)}: {reason}. Check that the "
-            f"server is running and reachable and that {URL_VAR} is right (e.g. {EXAMPLE_URL}), "
-            "or unset it to use the embedded Postgres."
+            f"server is running and reachable and that {WAREHOUSE_URL_VAR} is right "
+            f"(e.g. {EXAMPLE_WAREHOUSE_URL}), or unset it to use the embedded Postgres."
         ) from None

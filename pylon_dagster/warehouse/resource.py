@@ -15,6 +15,7 @@ from pydantic import Field
 from pylon_dagster.settings import (
     DEFAULT_SCHEMA,
     SCHEMA_VAR,
+    WAREHOUSE_URL_VAR,
     Settings,
     parse_warehouse_url,
     schema_name,
@@ -22,7 +23,7 @@ from pylon_dagster.settings import (
 from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
-from pylon_dagster.warehouse.engine import URL_VAR, connect, describe, get_engine
+from pylon_dagster.warehouse.engine import connect, describe, get_engine
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
 
@@ -42,8 +43,8 @@ class PostgresWarehouse(dg.ConfigurableResource):
     url: str | None = Field(
         default=None,
         description=(
-            f"Postgres URL ({URL_VAR}). Leave unset for an embedded Postgres whose data lives in "
-            "the state folder."
+            f"Postgres URL ({WAREHOUSE_URL_VAR}). Leave unset for an embedded Postgres whose data "
+            "lives in the state folder."
         ),
     )
     schema_name: str = Field(
@@ -80,8 +81,8 @@ class PostgresWarehouse(dg.ConfigurableResource):
     def prepare(self) -> None:
         """Make the warehouse ready for this process: the schema, tables, columns, indexes and
         cast functions the specs declare. Once per process; and a process whose declarations the
-        warehouse already records (`ddl.prepare`) runs two small queries, no DDL. Callers outside Dagster
-        (the web service, scripts) call this before they read or write."""
+        warehouse already records (`ddl.prepare`) runs two small queries, no DDL. Callers outside
+        Dagster (the web service, scripts) call this before they read or write."""
         key = (describe(self.engine.url), self.schema_name, ddl.fingerprint())
         with _prepared_lock:
             if key in _prepared:

@@ -15,10 +15,9 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.resources import build_warehouse
-from pylon_dagster.settings import ConfigError, Settings, parse_warehouse_url
+from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError, Settings, parse_warehouse_url
 from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import PostgresWarehouse, WarehouseUnavailableError, embedded
-from pylon_dagster.warehouse.engine import URL_VAR
 from pylon_dagster.warehouse.resource import EMBEDDED_DIR, SCHEMA_VAR
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.fixtures.settings import settings_with
@@ -101,7 +100,7 @@ def test_a_malformed_url_is_a_clear_config_error(url: str):
         PostgresWarehouse(url=url, schema_name="pylon").ensure_tables()
     for raised in (from_settings, from_resource):
         message = str(raised.value)
-        assert URL_VAR in message and "postgresql://" in message
+        assert WAREHOUSE_URL_VAR in message and "postgresql://" in message
         assert SECRET not in message
         # Nor does a traceback show the parser's own error, which may quote the URL.
         assert raised.value.__context__ is None or raised.value.__suppress_context__
@@ -113,7 +112,7 @@ def test_an_unreachable_server_is_a_clear_error():
     with pytest.raises(WarehouseUnavailableError) as raised:
         PostgresWarehouse.from_settings(settings).ensure_tables()
     message = str(raised.value)
-    assert URL_VAR in message and "127.0.0.1:9" in message and "***" in message
+    assert WAREHOUSE_URL_VAR in message and "127.0.0.1:9" in message and "***" in message
     assert SECRET not in message
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
@@ -146,7 +145,7 @@ print(json.dumps({"server": started, "ids": [r["id"] for r in rows(warehouse, "i
 def test_processes_share_one_embedded_server_that_outlives_them(tmp_path: Path):
     """Two processes start at once on a fresh state folder: one server, both see all data; it
     keeps running after they exit, and the data survives a restart of the server."""
-    env = {k: v for k, v in os.environ.items() if k != URL_VAR}
+    env = {k: v for k, v in os.environ.items() if k != WAREHOUSE_URL_VAR}
     env |= {STATE_DIR_VAR: str(tmp_path), SCHEMA_VAR: f"shared_{uuid.uuid4().hex[:8]}"}
 
     def start(issue_id: str) -> subprocess.Popen:
@@ -183,7 +182,7 @@ def test_the_resource_works_in_a_dagster_run(warehouse: PostgresWarehouse):
         return dg.MaterializeResult(metadata={"inserted": loaded.inserted})
 
     configured = build_warehouse(Settings.from_env(os.environ))
-    assert configured.url == dg.EnvVar(URL_VAR)
+    assert configured.url == dg.EnvVar(WAREHOUSE_URL_VAR)
     assert dg.materialize([accounts], resources={"warehouse": configured}).success
     assert [r["name"] for r in rows(warehouse, "accounts")] == ["From a run"]
 

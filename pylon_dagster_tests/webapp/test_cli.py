@@ -16,8 +16,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from pylon_dagster.settings import WAREHOUSE_URL_VAR
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.engine import URL_VAR
 from pylon_dagster.webapp.cli import app
 from pylon_dagster.webapp.settings import APP_SECRET_VAR, WEBHOOK_SECRET_VAR
 from pylon_dagster_tests.automation.dagster_dev import free_port, wait_for
@@ -68,7 +68,10 @@ def test_a_worker_count_outside_1_to_64_is_refused(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("mysql://pylon:hunter2@db.example.com/pylon", f"{URL_VAR} must point at PostgreSQL"),
+        (
+            "mysql://pylon:hunter2@db.example.com/pylon",
+            f"{WAREHOUSE_URL_VAR} must point at PostgreSQL",
+        ),
         (f"postgresql://pylon:hunter2@127.0.0.1:{free_port()}/pylon", "Cannot connect"),
     ],
     ids=["not_postgres", "unreachable"],
@@ -77,7 +80,7 @@ def test_a_bad_warehouse_is_one_error_line(
     monkeypatch: pytest.MonkeyPatch, url: str, message: str
 ) -> None:
     monkeypatch.setenv(APP_SECRET_VAR, APP_SECRET)
-    monkeypatch.setenv(URL_VAR, url)
+    monkeypatch.setenv(WAREHOUSE_URL_VAR, url)
     result = CliRunner().invoke(app, ["--port", "0", "--workers", "2"])
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {message}")
