@@ -54,7 +54,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     from pylon_dagster.progress.display import sync_display
     from pylon_dagster.settings import ConfigError, Settings, remember_default_start_date
     from pylon_dagster.state import dagster_home
-    from pylon_dagster.sync import headless_sync
+    from pylon_dagster.sync import headless_sync, stopped_on_request
 
     _stop_on_sigterm()
     dagster_home()
@@ -74,7 +74,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
     except KeyboardInterrupt:  # between runs: no run was going
         stopped = True
     else:
-        stopped = bool(runs) and runs[-1].stopped
+        stopped = stopped_on_request(runs)
     if stopped:
         click.echo(STOPPED_MESSAGE, err=True)
         sys.exit(STOPPED_EXIT_CODE)

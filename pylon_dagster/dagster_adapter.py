@@ -1,22 +1,28 @@
 """The few Dagster internals this project relies on, in one place.
 
 Dagster has no public names for the run tags that make one run cover a partition range, for its
-cron validation and tick arithmetic, nor for the signal it holds back during a step; they are
-imported here only, so a Dagster upgrade that moves them breaks one small module.
+cron validation and tick arithmetic, for the signal it holds back during a step, nor for an
+instance without compute-log capture; they are imported here only, so a Dagster upgrade that
+moves them breaks one small module.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
+import dagster as dg
 from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 from dagster._utils.interrupts import check_captured_interrupt
 from dagster._utils.schedules import is_valid_cron_string, reverse_cron_string_iterator
+from dagster_postgres import PostgresEventLogStorage
 from dagster_shared.error import SerializableErrorInfo
 
 STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
@@ -30,7 +36,18 @@ __all__ = [
     "interrupt_requested",
     "is_valid_cron",
     "partition_range",
+    "request_stop",
+    "runs_side_by_side",
+    "threaded_runs_instance",
 ]
+
+_stop_requested = threading.Event()
+NO_CAPTURE = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
 
 
 def day_range_tags(first: str, last: str) -> dict[str, str]:
@@ -54,9 +71,44 @@ def cron_ticks_before(cron: str, moment: datetime) -> Iterator[datetime]:
 
 
 def interrupt_requested() -> bool:
-    """Whether Dagster caught a SIGINT or SIGTERM it has not acted on yet.
+    """Whether Dagster caught a SIGINT or SIGTERM it has not acted on yet, or `request_stop` was
+    called since the last `request_stop(False)`.
 
     While a step runs, Dagster holds those signals back until the step ends; a step blocked on
-    Pylon's budget for minutes would keep a stop request waiting that long.
+    Pylon's budget for minutes would keep a stop request waiting that long. Runs executed in
+    threads (the headless sync's) get no signal at all: the main thread asks them to stop.
     """
-    return check_captured_interrupt()
+    return check_captured_interrupt() or _stop_requested.is_set()
+
+
+def request_stop(stop: bool = True) -> None:
+    """Ask every run of this process to stop (`interrupt_requested`), or forget that request."""
+    if stop:
+        _stop_requested.set()
+    else:
+        _stop_requested.clear()
+
+
+def threaded_runs_instance(home: Path) -> dg.DagsterInstance:
+    """The instance of `home`, without capturing the runs' stdout and stderr.
+
+    Dagster captures a run's output by pointing file descriptors 1 and 2 at its compute-log files
+    for the run's length: runs executed side by side in threads of one process would take the
+    descriptors from each other (and leave them pointing at a finished run's file). Safe for runs
+    in threads otherwise too (below).
+    """
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=NO_CAPTURE))
+    # Every run's setup reads the Python log handlers of dagster.yaml with `logging.dictConfig`,
+    # which closes every handler of the process under logging's global lock: beside a run that is
+    # emitting an event (holding its handler's lock, then asking for the global one) it deadlocks.
+    # Read once here, they are the same handlers for every run.
+    handlers = instance.get_yaml_python_handlers()
+    instance.get_yaml_python_handlers = lambda: handlers  # type: ignore[method-assign]
+    return instance
+
+
+def runs_side_by_side(instance: dg.DagsterInstance) -> bool:
+    """Whether runs of `instance` may execute in threads of one process at once: only on Postgres
+    storage. SQLite (a state folder's home made before its storage moved to Postgres, or an
+    ephemeral instance in memory) takes one writer at a time."""
+    return isinstance(instance.event_log_storage, PostgresEventLogStorage)

@@ -10,7 +10,10 @@ marked or un-marked, and the account summary follow, computed from the warehouse
 from __future__ import annotations
 
 import fcntl
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +25,14 @@ import dagster as dg
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import day_runs, stretch_days
-from pylon_dagster.dagster_adapter import STOP_SIGNALS, day_range_tags
+from pylon_dagster.dagster_adapter import (
+    STOP_SIGNALS,
+    day_range_tags,
+    interrupt_requested,
+    request_stop,
+    runs_side_by_side,
+    threaded_runs_instance,
+)
 from pylon_dagster.jobs import (
     account_summary_job,
     daily_metrics_job,
@@ -31,6 +41,7 @@ from pylon_dagster.jobs import (
     reference_job,
 )
 from pylon_dagster.progress.display import SyncDisplay
+from pylon_dagster.progress.relay import WINDOW_TAG
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonError,
@@ -38,9 +49,13 @@ from pylon_dagster.pylon.errors import (
     PylonUnavailableError,
 )
 from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError, Settings
+from pylon_dagster.state import DAGSTER_HOME_VAR
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
 PREFLIGHT_ATTEMPTS = 2
+SIDE_BY_SIDE_RUNS = 4
+"""Runs of one stage executing at once: the reference streams and three 30-day windows keep every
+endpoint's budget busy (they share it through the warehouse: more would only queue)."""
 SYNC_RUN_TAG = "pylon_dagster/headless_sync"
 """Tag of every run the headless sync starts, so a later sync can find the ones left unfinished."""
 LOCK_FILE = "sync.lock"
@@ -192,7 +207,8 @@ def headless_sync(
     settings checked first, one sync per state folder at a time, and the runs of an earlier killed
     sync cleaned up."""
     preflight(defs, settings)
-    with exclusive_sync(settings.state_dir), dg.DagsterInstance.get() as instance:
+    home = Path(os.environ[DAGSTER_HOME_VAR])  # set by `state.dagster_home()`
+    with exclusive_sync(settings.state_dir), threaded_runs_instance(home) as instance:
         recover_interrupted_runs(instance, echo=echo)
         return run_sync(defs, instance, start=start, end=end, echo=echo, display=display)
 
@@ -206,57 +222,61 @@ def run_sync(
     echo: Echo = print,
     display: SyncDisplay | None = None,
 ) -> list[SyncRun]:
-    """Materialize every asset; stops at the first failed run and returns what ran.
+    """Materialize every asset, in three stages whose runs execute side by side (on storage that
+    allows it, `runs_side_by_side`): the reference streams with every issues window, then the
+    deletion pass, then the metrics and the account summary. No run starts after one failed or a
+    stop was asked for (Ctrl-C, SIGTERM: the runs going on stop at their next Pylon request);
+    returns the runs that ran, in the order they ended.
 
     `display` shows each run's progress while it goes (`pylon_dagster/progress/display.py`)."""
-    runs: list[SyncRun] = []
     partitions = issue_days(defs)
     chunks = partition_chunks(partitions, start, end)
-    planned = _planned_runs(partitions, chunks)
-    while len(runs) < len(planned):
-        plan = planned[len(runs)]
-        window = f"[{len(runs) + 1}/{len(planned)}] {plan[1]}"
-        with display.window(window) if display else nullcontext():
-            run = _execute(defs, instance, *plan)
-        runs.append(run)
-        if plan[0] == issue_deletions_job.name:
-            # The days the pass found changed join the days synced (the count of runs may grow).
-            planned[len(runs) :] = _analytics_runs(partitions, chunks, run.metric_days)
-        outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
-        echo(f"{run.label}: {outcome} (run {run.run_id})")
-        if run.summary:
-            echo(f"  {run.summary}")
-        if not run.success:
-            if not run.stopped:
-                echo(f"  {run.error}")
-            break
-    return runs
+    runs = _SyncRuns(defs, instance, echo, display)
+    if not runs.stage(_first_stage(chunks)) or not runs.stage(_deletion_stage()):
+        return runs.ended
+    # The days the pass found changed join the days synced.
+    changed_days = runs.ended[-1].metric_days
+    runs.stage(_analytics_runs(partitions, chunks, changed_days))
+    return runs.ended
 
 
-def _planned_runs(
-    partitions: dg.PartitionsDefinition, chunks: Sequence[Sequence[str]]
-) -> list[tuple[str, str, dict[str, str]]]:
-    """(job, label, tags) of every run: the reference streams, one run per issues chunk, the
-    deletion pass, then the analytics of the days synced (`_analytics_runs`; `run_sync` adds the
-    days the deletion pass finds changed)."""
-    planned = [(reference_job.name, "reference streams and knowledge base", {})]
-    for chunk in chunks:
-        tags = day_range_tags(chunk[0], chunk[-1])
-        planned.append(
-            (issues_job.name, f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)", tags)
-        )
-    planned.append((issue_deletions_job.name, "issue deletions", {}))
-    return planned + _analytics_runs(partitions, chunks, ())
+def stopped_on_request(runs: Sequence[SyncRun]) -> bool:
+    """Whether the sync that ran `runs` ended because a stop was asked for (a run stopped, or
+    no further run started)."""
+    return interrupt_requested() or any(run.stopped for run in runs)
+
+
+Plan = tuple[str, str, dict[str, str]]
+"""(job name, label, run tags) of one run of the sync."""
+
+
+def _first_stage(chunks: Sequence[Sequence[str]]) -> list[Plan]:
+    """The reference streams and one run per issues chunk (one API search window each)."""
+    return [
+        (reference_job.name, "reference streams and knowledge base", {}),
+        *(
+            (
+                issues_job.name,
+                f"issues {chunk[0]} .. {chunk[-1]} ({len(chunk)} days)",
+                day_range_tags(chunk[0], chunk[-1]),
+            )
+            for chunk in chunks
+        ),
+    ]
+
+
+def _deletion_stage() -> list[Plan]:
+    return [(issue_deletions_job.name, "issue deletions", {})]
 
 
 def _analytics_runs(
     partitions: dg.PartitionsDefinition,
     chunks: Sequence[Sequence[str]],
     changed_days: Iterable[str],
-) -> list[tuple[str, str, dict[str, str]]]:
+) -> list[Plan]:
     """The support metrics of the days synced and of `changed_days` (those that count an issue
     the deletion pass marked or un-marked, however old), one run per stretch of consecutive days
-    (no API calls), then the account summary. Both come after the deletion pass, so deleted
+    (no API calls), and the account summary. Both come after the deletion pass, so deleted
     issues are not counted."""
     if not chunks:
         return []
@@ -273,6 +293,76 @@ def _analytics_runs(
         ),
         (account_summary_job.name, "account support summary", {}),
     ]
+
+
+class _SyncRuns:
+    """The runs of one sync: executed stage by stage, each stage's runs in threads at once."""
+
+    def __init__(
+        self,
+        defs: dg.Definitions,
+        instance: dg.DagsterInstance,
+        echo: Echo,
+        display: SyncDisplay | None,
+    ):
+        self.defs = defs
+        self.instance = instance
+        self.echo = echo
+        self.display = display
+        self.workers = SIDE_BY_SIDE_RUNS if runs_side_by_side(instance) else 1
+        self.ended: list[SyncRun] = []
+        self.started = 0
+        self._lock = threading.Lock()
+        request_stop(False)
+
+    @property
+    def halted(self) -> bool:
+        """A run failed or stopped, or a stop was asked for: no further run starts."""
+        return interrupt_requested() or any(not run.success for run in self.ended)
+
+    def stage(self, plans: Sequence[Plan]) -> bool:
+        """Execute `plans` side by side; whether every one of them ran and succeeded."""
+        for job_name, _, _ in plans:
+            self.defs.resolve_job_def(job_name)  # resolved here, not by several threads at once
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="sync-run") as pool:
+            _wait_asking_stop([pool.submit(self._run, plan) for plan in plans])
+        return not self.halted
+
+    def _run(self, plan: Plan) -> None:
+        job_name, label, tags = plan
+        with self._lock:
+            if self.halted:
+                return
+            self.started += 1
+            window = f"[{self.started}] {label}"
+        with self.display.window(window) if self.display else nullcontext():
+            run = _execute(self.defs, self.instance, job_name, label, {**tags, WINDOW_TAG: window})
+        with self._lock:
+            self.ended.append(run)
+            self._report(run)
+
+    def _report(self, run: SyncRun) -> None:
+        outcome = "ok" if run.success else "stopped" if run.stopped else "FAILED"
+        self.echo(f"{run.label}: {outcome} (run {run.run_id})")
+        if run.summary:
+            self.echo(f"  {run.summary}")
+        if not run.success and not run.stopped:
+            self.echo(f"  {run.error}")
+
+
+def _wait_asking_stop(futures: Sequence[Future[None]]) -> None:
+    """Wait for `futures`; a Ctrl-C or SIGTERM meanwhile asks their runs to stop (they end at
+    their next Pylon request) and the wait goes on until they have, so that no transaction is
+    left open and every run's end is recorded."""
+    pending = set(futures)
+    while pending:
+        try:
+            done, pending = wait(pending)
+        except KeyboardInterrupt:
+            request_stop()
+            continue
+        for future in done:
+            future.result()
 
 
 def _execute(

@@ -51,7 +51,8 @@ class EtaProbe:
 
 
 class EtaRecorder:
-    """A sync display that keeps, per window, the first ETA and when the window ended."""
+    """A sync display that keeps, per window, the first ETA and when the window ended (windows
+    may be open at once, from several threads: `list.append` is atomic)."""
 
     def __init__(self) -> None:
         self.windows: list[tuple[str, tuple[float, float] | None, float]] = []
@@ -61,7 +62,7 @@ class EtaRecorder:
         from pylon_dagster.progress.relay import PROCESS_RELAY
 
         probe = EtaProbe()
-        with PROCESS_RELAY.listening(probe):
+        with PROCESS_RELAY.listening(label, probe):
             yield
         self.windows.append((label, probe.first, time.monotonic()))
 

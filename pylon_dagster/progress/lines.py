@@ -34,7 +34,7 @@ def format_fetches(row: StreamProgress) -> str:
     return f"{row.fetches_done}/{planned}"
 
 
-def format_stream(row: StreamProgress) -> str:
+def format_stream(row: StreamProgress, *, time_left: bool = True) -> str:
     parts = [f"{row.records} records"]
     if row.fetches_expected:
         parts.insert(0, f"{format_fetches(row)} fetches")
@@ -43,7 +43,7 @@ def format_stream(row: StreamProgress) -> str:
         if row.requests
         else "no requests yet"
     )
-    if row.fetches_expected:
+    if row.fetches_expected and time_left:
         parts.append(f"{format_duration(row.seconds_left)} left")
     return f"{row.stream}: {', '.join(parts)}"
 
@@ -54,6 +54,30 @@ def format_line(snapshot: ProgressSnapshot, label: str | None = None) -> str:
     return " | ".join(
         [f"{head}ETA {format_duration(snapshot.seconds_left)}"]
         + [format_stream(row) for row in snapshot.streams]
+    )
+
+
+def format_segment(label: str, snapshot: ProgressSnapshot) -> str:
+    """One window among several on a line, its streams added up: `label: 750 records, 78/380
+    fetches, ETA 4m09s`, leaving out what is not known yet. The ETA comes last, so no punctuation
+    sticks to it."""
+    rows = snapshot.streams
+    parts = [f"{sum(row.records for row in rows)} records"]
+    fetching = [row for row in rows if row.fetches_expected]
+    if fetching:
+        done = sum(row.fetches_done for row in fetching)
+        planned = [row.fetches_planned for row in fetching if row.fetches_planned is not None]
+        total = f"/{sum(planned)}" if len(planned) == len(fetching) else ""
+        parts.append(f"{done}{total} fetches")
+    if snapshot.seconds_left is not None:
+        parts.append(f"ETA {format_duration(snapshot.seconds_left)}")
+    return f"{label}: {', '.join(parts)}"
+
+
+def format_summary(label: str, snapshot: ProgressSnapshot) -> str:
+    """The line of a window that finished: what each stream did."""
+    return " | ".join(
+        [f"{label}: finished"] + [format_stream(row, time_left=False) for row in snapshot.streams]
     )
 
 

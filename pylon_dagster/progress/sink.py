@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 
@@ -41,6 +41,26 @@ class ProgressFanOut:
     def requested(self, endpoint: str, rate: float | None, window_seconds: float) -> None:
         for sink in self.sinks:
             sink.requested(endpoint, rate, window_seconds)
+
+
+class ThenCall:
+    """Passes every report to `sink`, then calls `then` (e.g. to write a line if one is due)."""
+
+    def __init__(self, sink: ProgressSink, then: Callable[[], None]):
+        self.sink = sink
+        self.then = then
+
+    def planned(self, stream: str, fetches: int | None) -> None:
+        self.sink.planned(stream, fetches)
+        self.then()
+
+    def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:
+        self.sink.advanced(stream, records=records, fetches=fetches)
+        self.then()
+
+    def requested(self, endpoint: str, rate: float | None, window_seconds: float) -> None:
+        self.sink.requested(endpoint, rate, window_seconds)
+        self.then()
 
 
 NO_PROGRESS: ProgressSink = ProgressFanOut()

@@ -15,8 +15,8 @@ from pydantic import Field, PrivateAttr
 
 from pylon_dagster.dagster_adapter import interrupt_requested
 from pylon_dagster.progress.lines import PeriodicLines
-from pylon_dagster.progress.relay import PROCESS_RELAY
-from pylon_dagster.progress.sink import ProgressFanOut, ProgressSink
+from pylon_dagster.progress.relay import PROCESS_RELAY, WINDOW_TAG
+from pylon_dagster.progress.sink import NO_PROGRESS, ProgressFanOut, ProgressSink
 from pylon_dagster.pylon.budget import Priority, RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
@@ -100,16 +100,21 @@ class PylonResource(dg.ConfigurableResource):
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)
     _stop: threading.Event = PrivateAttr(default_factory=threading.Event)
     _run_log_lines: PeriodicLines | None = PrivateAttr(default=None)
-    _progress: ProgressSink = PrivateAttr(default_factory=lambda: PROCESS_RELAY)
+    _progress: ProgressSink = PrivateAttr(default=NO_PROGRESS)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
-        self._run_priority = priority_for_run(dict(run.tags)) if run else Priority.BULK
+        tags = dict(run.tags) if run else {}
+        self._run_priority = priority_for_run(tags)
+        sinks: list[ProgressSink] = []
         if run is not None and context.log is not None:
             self._run_log_lines = PeriodicLines(
                 context.log.info, interval_seconds=self.progress_interval_seconds
             )
-            self._progress = ProgressFanOut([self._run_log_lines, PROCESS_RELAY])
+            sinks.append(self._run_log_lines)
+        if window := tags.get(WINDOW_TAG):
+            sinks.append(PROCESS_RELAY.channel(window))
+        self._progress = ProgressFanOut(sinks)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_log_lines is not None:
@@ -118,8 +123,9 @@ class PylonResource(dg.ConfigurableResource):
     @property
     def progress(self) -> ProgressSink:
         """Where the assets report their progress: the run's event log, as lines at most every
-        `progress_interval_seconds`, and this process's listeners (the headless sync's display).
-        The Pylon clients of this resource report every request there too."""
+        `progress_interval_seconds`, and, for a run tagged `WINDOW_TAG`, the listeners of that
+        window in this process (the headless sync's display). The Pylon clients of this resource
+        report every request there too."""
         return self._progress
 
     def stop(self) -> None:

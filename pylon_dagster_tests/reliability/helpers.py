@@ -29,7 +29,7 @@ def today() -> date:
 
 
 def try_sync(pipeline: Pipeline, start: date, end: date) -> list[SyncRun]:
-    """A sync that may fail: every run it made, the failed one last."""
+    """A sync that may fail: every run it made, in the order they ended."""
     return run_sync(pipeline.defs, pipeline.instance, start=start, end=end, echo=lambda _: None)
 
 
@@ -41,10 +41,16 @@ def incremental_sync(pipeline: Pipeline) -> list[SyncRun]:
     return try_sync(pipeline, today() - timedelta(days=1), today())
 
 
-def failure(runs: list[SyncRun]) -> str:
+def failed_run(runs: list[SyncRun]) -> SyncRun:
+    """The run that failed (runs of one stage that were already going end after it)."""
     assert runs, "the sync made no run"
-    assert not runs[-1].success, "the sync was expected to fail"
-    return runs[-1].error or ""
+    failed = [run for run in runs if not run.success]
+    assert failed, "the sync was expected to fail"
+    return failed[0]
+
+
+def failure(runs: list[SyncRun]) -> str:
+    return failed_run(runs).error or ""
 
 
 def succeeded(runs: list[SyncRun]) -> bool:

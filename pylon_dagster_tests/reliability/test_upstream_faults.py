@@ -19,6 +19,7 @@ from pylon_dagster_tests.reliability.helpers import (
     assert_equals_truth,
     assert_no_duplicates,
     deletion_marks,
+    failed_run,
     failure,
     full_sync,
     incremental_sync,
@@ -115,7 +116,7 @@ def test_endless_cursor_fails_naming_the_cause_then_a_clean_rerun_converges(
     assert "would never end" in message, message
     # No retry can fix it, so the run fails at once instead of waiting out the retry policy.
     retried = pipeline.instance.all_logs(
-        runs[-1].run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
+        failed_run(runs).run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
     )
     assert retried == []
     after = snapshot(pipeline)
