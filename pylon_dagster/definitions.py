@@ -13,7 +13,7 @@ import dagster as dg
 from pylon_dagster.assets import build_assets
 from pylon_dagster.automation.schedules import build_schedules
 from pylon_dagster.automation.sensors import build_sensors
-from pylon_dagster.jobs import jobs
+from pylon_dagster.jobs import RUN_EXECUTOR, jobs
 from pylon_dagster.resources import build_resources
 from pylon_dagster.settings import Settings
 
@@ -28,6 +28,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=build_schedules(settings),
         sensors=build_sensors(settings),
         resources=build_resources(settings),
+        executor=RUN_EXECUTOR,
     )
 
 

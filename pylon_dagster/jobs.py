@@ -8,6 +8,14 @@ from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, DAILY_METRICS
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.streams import ISSUES_GROUP, KNOWLEDGE_BASE_GROUP, REFERENCE_GROUP
 
+RUN_EXECUTOR = dg.in_process_executor
+"""Every run executes its steps one after another in its run worker, as the headless sync does.
+Dagster's default starts a process per step (about 2 s each, importing Dagster and the code
+location again), which is most of the time of the small runs a deployment makes all day (a
+webhook's partition, a sensor's day, a day of metrics); a run's steps mostly wait on each other
+anyway (`issues`, then its children), and Pylon's budget, shared by every process, is what paces
+large runs."""
+
 DELETIONS_SELECTION = dg.AssetSelection.assets(ISSUE_DELETIONS)
 ISSUES_SELECTION = dg.AssetSelection.groups(ISSUES_GROUP) - DELETIONS_SELECTION
 REFERENCE_SELECTION = dg.AssetSelection.groups(REFERENCE_GROUP, KNOWLEDGE_BASE_GROUP)

@@ -18,6 +18,7 @@ os.environ.pop("DAGSTER_HOME", None)
 pytest_plugins = [
     "pylon_dagster_tests.fixtures.emulator",
     "pylon_dagster_tests.fixtures.postgres",
+    "pylon_dagster_tests.fixtures.dagster_instance",
     "pylon_dagster_tests.fixtures.pipeline",
 ]
 

@@ -26,7 +26,7 @@ def test_an_empty_environment_gives_the_documented_defaults(tmp_path: Path):
         rate_limit_window_seconds=60.0,
         backfill_share=0.5,
         progress_interval_seconds=30.0,
-        issue_sensor_interval_seconds=300,
+        issue_sensor_interval_seconds=30,
         webhook_retention=timedelta(days=7),
         issues_cron="15 0 * * *",
         reference_cron="45 0 * * *",

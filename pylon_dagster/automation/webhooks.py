@@ -20,6 +20,7 @@ from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 
+WEBHOOK_TICK_SECONDS = 5
 EVENTS_PER_TICK = 1000
 BYTES_PER_TICK = 16 * 1024 * 1024
 """Bodies read in one tick, at most (past the first event): bounded memory for the sensor."""
@@ -107,7 +108,9 @@ def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.sensor(
         name="webhook_events_sensor",
         job=issues_job,
-        minimum_interval_seconds=30,
+        # The daemon evaluates sensors every 5 s at most: a webhook's run is requested within
+        # seconds. A tick is one indexed read of the events table.
+        minimum_interval_seconds=WEBHOOK_TICK_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Turns Pylon webhook events stored by the web service into `issues` runs for the days "

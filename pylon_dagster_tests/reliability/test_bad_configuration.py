@@ -108,7 +108,7 @@ CASES: dict[str, tuple[dict[str, Override], tuple[str, ...]]] = {
     ),
     "sensor_interval_negative": (
         {"PYLON_ISSUE_SENSOR_INTERVAL_SECONDS": "-5"},
-        ("PYLON_ISSUE_SENSOR_INTERVAL_SECONDS='-5' must be a whole number of seconds", "300"),
+        ("PYLON_ISSUE_SENSOR_INTERVAL_SECONDS='-5' must be a whole number of seconds", "30"),
     ),
     "schema_with_sql": (
         {"PYLON_WAREHOUSE_SCHEMA": 'x"; DROP TABLE y; --'},
