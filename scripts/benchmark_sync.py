@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark syncs against the time-scaled emulator with the project's default settings.
+"""Benchmark `pylon-dagster sync` against the time-scaled emulator, with the default settings.
 
 A sync cannot be faster than its busiest endpoint allows: that endpoint's accepted calls divided by
-its per-minute budget, in (time-scaled) minutes: the rate floor. Every scenario prints wall time /
-rate floor and the 429s it earned, with no `PYLON_RATE_LIMITS` set (the client starts from Pylon's
-newest published limits and learns the server's):
+its per-minute budget, in (time-scaled) minutes: the rate floor. Each scenario runs the real
+command (start-up, preflight, Dagster's runs and event log, all of it) in a state folder of its
+own whose embedded Postgres is started beforehand, with no `PYLON_RATE_LIMITS` set (the client
+starts from Pylon's newest published limits and learns the server's), and prints wall time, the
+rate floor, wall minus floor, wall / floor and the 429s it earned:
 
-  (a) a server with October 2026 limits (target: ratio <= 1.3, 429s <= 1% of requests)
-  (b) a server with April 2026 limits   (target: ratio <= 1.3, 429s <= 3%)
-  (c) two `pylon-dagster sync` processes at once, each with its own Dagster instance and state
-      folder, sharing only the warehouse, October limits (target: ratio <= 1.5, 429s <= 1%)
-  (d) an incremental sync after changing 40 issues (target: 2 child calls per changed issue)
+  small        400 issues over 90 days, a 0.5 s "minute", October limits: where fixed
+               orchestration cost shows (target: wall - floor <= 10 s); then, as
+  incremental  25 of those issues changed, `sync --start today --end today`
+               (target: wall - floor <= 5 s, 2 child calls per changed issue)
+  october      --issues (3,000) over 90 days, a 3 s "minute", October limits, where the floor
+               dominates (target: wall / floor <= 1.2, 429s <= 1%)
+  april        the same with April limits (target: wall / floor <= 1.3, 429s <= 3%)
+  two-hosts    two syncs at once, each with its own state folder and Dagster instance, sharing
+               one warehouse, October limits (target: wall / floor <= 1.5, 429s <= 1%)
 
-    .venv/bin/python scripts/benchmark_sync.py                 # 2,000 issues, a 2 s "minute"
-    .venv/bin/python scripts/benchmark_sync.py --issues 500 --time-scale 60
+With `--compare-with CHECKOUT` every scenario is measured first with the code of another checkout
+of the project (e.g. `git archive main pylon_dagster | tar -x -C DIR`), then with this one, on the
+same data in the same run, so the difference is the code's, not the machine's mood.
 
-Uses an embedded Postgres in a temporary state folder, one schema per scenario.
+    .venv/bin/python scripts/benchmark_sync.py --compare-with /tmp/main-code
+    .venv/bin/python scripts/benchmark_sync.py --scenarios small,incremental
 """
 
 from __future__ import annotations
@@ -27,175 +35,209 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from pylon_emulator import EmulatorServer
+from pylon_dagster.warehouse import embedded
+from pylon_dagster.warehouse.resource import EMBEDDED_DIR
+from pylon_emulator import EmulatorServer, PylonEmulator, generate
 
 DAYS = 90
-TARGETS = {"a": (1.3, 0.01), "b": (1.3, 0.03), "c": (1.5, 0.01)}
+SMALL_ISSUES = 400
+CHANGED_ISSUES = 25
+SCENARIOS = ("small", "october", "april", "two-hosts")
+"""`small` is followed by `incremental` on its warehouse."""
+SYNC_TIMEOUT_SECONDS = 1800
+CHILD_ENDPOINTS = "GET /issues/{id}/"
 
 
-def benchmark_environment() -> date:
-    """Today; the environment set for a benchmark: a temporary state folder (its own embedded
-    Postgres), partitions covering the `DAYS` of data, the default settings otherwise."""
-    today = datetime.now(UTC).date()
-    os.environ["PYLON_DAGSTER_STATE"] = tempfile.mkdtemp(prefix="pylon-benchmark-")
-    os.environ["PYLON_START_DATE"] = (today - timedelta(days=DAYS + 1)).isoformat()
-    for name in ("DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"):
-        os.environ.pop(name, None)
-    return today
+@dataclass(frozen=True)
+class Code:
+    """The code a sync runs: this checkout's, or another's (`--compare-with`)."""
+
+    name: str
+    checkout: Path | None = None
+
+    def command(self, *arguments: str) -> list[str]:
+        run_cli = "import sys; from pylon_dagster.cli import main; sys.exit(main())"
+        return [sys.executable, "-c", run_cli, "sync", *arguments]
+
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(self.checkout)} if self.checkout else {}
 
 
-def aim_at(server: EmulatorServer, schema: str) -> None:
-    """The settings of a sync against a served emulator, into `schema`."""
-    os.environ.update(
-        PYLON_API_URL=server.url,
-        PYLON_API_TOKEN=server.emulator.token,
-        PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(server.emulator.window_seconds),
-        PYLON_WAREHOUSE_SCHEMA=schema,
-    )
+@dataclass(frozen=True)
+class Target:
+    over_floor: float | None = None
+    ratio: float | None = None
+    share_429: float | None = None
 
 
-def sync_in_process(*, with_checks: bool = True, **options: Any) -> None:
-    """A headless sync in this process on an ephemeral Dagster instance (with the asset checks,
-    or not); exits if a run fails. `options` go to `run_sync` (start, end, display)."""
-    import dagster as dg
-
-    from pylon_dagster.assets import build_assets
-    from pylon_dagster.jobs import jobs
-    from pylon_dagster.resources import build_resources
-    from pylon_dagster.settings import Settings
-    from pylon_dagster.sync import run_sync
-
-    settings = Settings.from_env(os.environ)
-    assets = build_assets(settings)
-    defs = dg.Definitions(
-        assets=assets.assets,
-        asset_checks=assets.checks if with_checks else [],
-        jobs=jobs,
-        resources=build_resources(settings),
-    )
-    with dg.DagsterInstance.ephemeral() as instance:
-        runs = run_sync(defs, instance, echo=lambda _: None, **options)
-    if not all(run.success for run in runs):
-        raise SystemExit(f"sync failed: {[run.error for run in runs if run.error]}")
+TARGETS = {
+    "small": Target(over_floor=10),
+    "incremental": Target(over_floor=5),
+    "october": Target(ratio=1.2, share_429=0.01),
+    "april": Target(ratio=1.3, share_429=0.03),
+    "two-hosts": Target(ratio=1.5, share_429=0.01),
+}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--issues", type=int, default=2000)
-    parser.add_argument(
-        "--time-scale", type=float, default=30.0, help="emulator minutes per minute"
-    )
-    parser.add_argument("--changed", type=int, default=40, help="issues changed before the rerun")
-    args = parser.parse_args()
+class Bench:
+    """One code version's state folders and the environment its syncs run with."""
 
-    today = benchmark_environment()
+    def __init__(self, code: Code, root: Path):
+        self.code = code
+        self.root = root
 
-    from pylon_dagster.state import state_dir
-    from pylon_dagster.warehouse import embedded
-    from pylon_dagster.warehouse.resource import EMBEDDED_DIR
-    from pylon_emulator import EmulatorServer, PylonEmulator, generate
+    def state(self, name: str) -> Path:
+        """A state folder whose embedded Postgres is already running (not part of the timing)."""
+        state = self.root / self.code.name / name
+        embedded.server_url(state / EMBEDDED_DIR)
+        return state
 
-    warehouse_url = embedded.server_url(state_dir(os.environ) / EMBEDDED_DIR)
-    dataset = generate(1, issues=args.issues, days=DAYS)
-
-    def serve(preset: str, scenario: str) -> tuple[PylonEmulator, EmulatorServer]:
-        emulator = PylonEmulator(dataset, time_scale=args.time_scale, rate_limit_preset=preset)
-        server = EmulatorServer(emulator).__enter__()
-        aim_at(server, f"benchmark_{scenario}")
-        return emulator, server
-
-    def two_hosts() -> None:
-        command = [str(Path(sys.executable).with_name("pylon-dagster")), "sync"]
-        env = {
-            **os.environ,
-            "PYLON_WAREHOUSE_URL": warehouse_url.render_as_string(hide_password=False),
+    def sync(self, server: EmulatorServer, states: list[Path], *arguments: str) -> float:
+        """Wall time of `pylon-dagster sync` in each of `states` at once (processes of their own),
+        against `server`; exits if one fails."""
+        start_date = (datetime.now(UTC).date() - timedelta(days=DAYS + 1)).isoformat()
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"}
         }
+        base |= self.code.env() | {
+            "PYLON_API_URL": server.url,
+            "PYLON_API_TOKEN": server.emulator.token,
+            # Exact: a client whose minute is shorter than the server's earns 429s.
+            "PYLON_RATE_LIMIT_WINDOW_SECONDS": repr(server.emulator.window_seconds),
+            "PYLON_START_DATE": start_date,
+        }
+        shared = {}
+        if len(states) > 1:  # hosts share the first one's warehouse
+            url = embedded.server_url(states[0] / EMBEDDED_DIR)
+            shared = {"PYLON_WAREHOUSE_URL": url.render_as_string(hide_password=False)}
+        started = time.perf_counter()
         hosts = [
             subprocess.Popen(
-                command,
-                env={**env, "PYLON_DAGSTER_STATE": tempfile.mkdtemp(prefix=f"host{n}-")},
+                self.code.command(*arguments),
+                env={**base, **shared, "PYLON_DAGSTER_STATE": str(state)},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            for n in (1, 2)
+            for state in states
         ]
         for host in hosts:
-            output = host.communicate()[0]
+            output = host.communicate(timeout=SYNC_TIMEOUT_SECONDS)[0]
             if host.returncode:
-                raise SystemExit(f"a host's sync failed:\n{output}")
+                raise SystemExit(f"{self.code.name}: a sync failed:\n{output}")
+        return time.perf_counter() - started
 
-    def measure(scenario: str, title: str, preset: str, sync: Callable[[], None]) -> None:
-        emulator, server = serve(preset, scenario)
-        try:
-            started = time.perf_counter()
-            sync()
-            wall = time.perf_counter() - started
-        finally:
-            server.__exit__(None, None, None)
-        counters = emulator.counters()
-        floor = emulator.rate_floor_seconds()
-        ratio_target, share_target = TARGETS[scenario]
-        share = counters.rate_limited / counters.total_requests
-        print(f"({scenario}) {title}")
-        print(f"  wall time             {wall:8.1f} s")
-        print(f"  rate floor            {floor:8.1f} s")
-        print(f"  wall / rate floor     {wall / floor:8.2f}    (target <= {ratio_target})")
-        print(
-            f"  429s                  {counters.rate_limited:8d}    "
-            f"({share:.1%} of {counters.total_requests} requests; target <= {share_target:.0%})"
-        )
-        print(f"  API calls per issue   {counters.total_requests / args.issues:8.2f}")
 
-    window = 60.0 / args.time_scale
-    print(f"{args.issues} issues over {DAYS} days; a rate-limit minute lasts {window:g} s\n")
-    measure("a", "October limits, default settings", "2026-10", sync_in_process)
-    measure("b", "April limits, default settings", "2026-04", sync_in_process)
-    measure("c", "two hosts at once, October limits, default settings", "2026-10", two_hosts)
+def serve(issues: int, time_scale: float, preset: str) -> EmulatorServer:
+    emulator = PylonEmulator(
+        generate(1, issues=issues, days=DAYS), time_scale=time_scale, rate_limit_preset=preset
+    )
+    return EmulatorServer(emulator).__enter__()
 
-    # (d) incremental, on (a)'s warehouse: change a few issues, sync today's partition only.
-    emulator, server = serve("2026-10", "a")
+
+def report(scenario: str, code: Code, wall: float, emulator: PylonEmulator, note: str = "") -> None:
+    counters = emulator.counters()
+    floor = emulator.rate_floor_seconds()
+    target = TARGETS[scenario]
+    share = counters.rate_limited / max(1, counters.total_requests)
+    wants = [
+        f"wall - floor <= {target.over_floor:g} s" if target.over_floor else "",
+        f"wall / floor <= {target.ratio}" if target.ratio else "",
+        f"429s <= {target.share_429:.0%}" if target.share_429 else "",
+    ]
+    print(
+        f"  {code.name:<7} wall {wall:7.1f} s   floor {floor:6.1f} s   wall - floor "
+        f"{wall - floor:6.1f} s   wall / floor {wall / floor:5.2f}   429s {counters.rate_limited} "
+        f"({share:.1%} of {counters.total_requests}){note}   target: "
+        + ", ".join(want for want in wants if want)
+    )
+
+
+def measure_small(bench: Bench, time_scale: float) -> None:
+    """The small sync, then the incremental one on its warehouse (both reported)."""
+    server = serve(SMALL_ISSUES, time_scale, "2026-10")
     try:
-        issue_ids = sorted(i["id"] for i in emulator.truth("issues"))[: args.changed]
+        state = bench.state("small")
+        report("small", bench.code, bench.sync(server, [state]), server.emulator)
+        emulator = server.emulator
+        emulator.reset_counters()
+        issue_ids = sorted(issue["id"] for issue in emulator.truth("issues"))[:CHANGED_ISSUES]
         for n, issue_id in enumerate(issue_ids):
             if n % 2:
                 emulator.add_message(issue_id, message_html="<p>benchmark reply</p>")
             else:
                 emulator.update_issue(issue_id, state="closed")
-        started = time.perf_counter()
-        sync_in_process(start=today, end=today)
-        wall = time.perf_counter() - started
+        today = datetime.now(UTC).date().isoformat()
+        wall = bench.sync(server, [state], "--start", today, "--end", today)
+        child_calls = sum(
+            n for key, n in emulator.counters().requests.items() if key.startswith(CHILD_ENDPOINTS)
+        )
+        note = f"   child calls {child_calls} (2 per changed issue: {2 * len(issue_ids)})"
+        report("incremental", bench.code, wall, emulator, note)
     finally:
         server.__exit__(None, None, None)
-    incremental = emulator.counters()
-    child_calls = sum(
-        n for key, n in incremental.requests.items() if key.startswith("GET /issues/{id}/")
-    )
-    print(f"(d) incremental sync after changing {len(issue_ids)} issues")
-    print(f"  wall time             {wall:8.1f} s")
-    print(
-        f"  child calls           {child_calls:8d}    (target {2 * len(issue_ids)}: 2 per changed issue)"
-    )
-    print(f"  issues fetched        {len(incremental.child_fetches):8d}")
-    print(f"  429s                  {incremental.rate_limited:8d}")
 
 
-def run(benchmark: Callable[[], None] = main) -> None:
-    """`benchmark()`, then stop the embedded server it started in its temporary state."""
+def measure_large(bench: Bench, scenario: str, issues: int, time_scale: float) -> None:
+    preset = "2026-04" if scenario == "april" else "2026-10"
+    server = serve(issues, time_scale, preset)
     try:
-        benchmark()
+        hosts = 2 if scenario == "two-hosts" else 1
+        states = [bench.state(f"{scenario}-{n}") for n in range(hosts)]
+        report(scenario, bench.code, bench.sync(server, states), server.emulator)
     finally:
-        if "PYLON_DAGSTER_STATE" in os.environ:
-            from pylon_dagster.state import state_dir
-            from pylon_dagster.warehouse.embedded import stop_embedded_server
+        server.__exit__(None, None, None)
 
-            stop_embedded_server(state_dir(os.environ))
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=3000, help="issues of the large scenarios")
+    parser.add_argument(
+        "--time-scale", type=float, default=20.0, help="emulator minutes per minute (large)"
+    )
+    parser.add_argument("--small-time-scale", type=float, default=120.0)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--compare-with", type=Path, help="another checkout, measured first")
+    args = parser.parse_args()
+    scenarios = args.scenarios.split(",")
+    if unknown := set(scenarios) - set(SCENARIOS):
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
+    codes = [Code("this")]
+    if args.compare_with:
+        codes.insert(0, Code("before", args.compare_with.resolve()))
+    runs: list[tuple[str, Callable[[Bench], None]]] = []
+    if "small" in scenarios:
+        runs.append(
+            (
+                f"small ({SMALL_ISSUES} issues, {60 / args.small_time_scale:g} s minute) and "
+                f"incremental ({CHANGED_ISSUES} changed)",
+                lambda bench: measure_small(bench, args.small_time_scale),
+            )
+        )
+    for scenario in ("october", "april", "two-hosts"):
+        if scenario in scenarios:
+            runs.append(
+                (
+                    f"{scenario} ({args.issues} issues, {60 / args.time_scale:g} s minute)",
+                    lambda bench, s=scenario: measure_large(bench, s, args.issues, args.time_scale),
+                )
+            )
+    with tempfile.TemporaryDirectory(prefix="pylon-benchmark-") as root:
+        try:
+            for title, run in runs:
+                print(f"{title}; load average {os.getloadavg()[0]:.2f}")
+                for code in codes:
+                    run(Bench(code, Path(root)))
+        finally:
+            for data_dir in Path(root).glob(f"*/*/{EMBEDDED_DIR}"):
+                embedded.stop_server(data_dir)
 
 
 if __name__ == "__main__":
-    run()
+    main()

@@ -9,6 +9,7 @@ metrics of exactly its days once the deletion job has run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -19,8 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.state import project_instance_settings
+from pylon_dagster.state import EVENT_BATCH_SIZE, EVENT_BATCH_SIZE_VAR
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster_tests.automation.dagster_dev import REPO_ROOT, DagsterDev, dagster_dev, wait_for
 from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import make_emulator
@@ -84,6 +86,7 @@ def _environment(
     env.pop("PYLON_ALERT_WEBHOOK_URL", None)
     env.update(
         DAGSTER_HOME=str(home),
+        **{EVENT_BATCH_SIZE_VAR: EVENT_BATCH_SIZE},
         PYLON_API_URL=server.url,
         PYLON_API_TOKEN=emulator.token,
         PYLON_RATE_LIMITS=emulator.rate_limit_preset,
@@ -185,8 +188,10 @@ def _metrics_done(dev: DagsterDev, warehouse: PostgresWarehouse) -> bool:
 
 @pytest.mark.slow
 def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
-    warehouse: PostgresWarehouse, tmp_path: Path
+    warehouse: PostgresWarehouse, postgres_dagster_home: Path, tmp_path: Path
 ):
+    """On the production instance configuration: the project's settings, Dagster's storage in
+    Postgres (a database of this test's)."""
     began, began_at = time.monotonic(), time.time()
     timings: dict[str, float] = {}
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -194,9 +199,7 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
     first_day = today - timedelta(days=BACKFILL_DAYS - 1)
     partitions = iso_days(first_day, today)
     emulator = make_emulator(issues=ISSUE_COUNT, now=now, days=DATA_DAYS, time_scale=TIME_SCALE)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(project_instance_settings())
+    home = postgres_dagster_home
     shutil.copy(REPO_ROOT / "workspace.yaml", tmp_path / "workspace.yaml")
 
     with (
@@ -214,6 +217,13 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             # 1. A 60-day backfill of `issues`, launched as from the UI.
             launched_at = time.time()
             backfill_id = dev.launch_asset_backfill(ISSUES, partitions)
+            # 1a. A webhook delivered twice while the backfill runs: stored once, one run.
+            warehouse.ensure_tables()
+            events = WebhookEventStore(warehouse.engine, warehouse.schema_name)
+            webhook = json.dumps({"event": "issue_updated", "issue_id": "any"}).encode()
+            delivered_at = time.time()
+            deliveries = [events.record(webhook, datetime.now(UTC)) for _ in range(2)]
+            assert deliveries == [True, False]
             backfill = wait_for(
                 lambda: (b := dev.backfill(backfill_id))["status"] in TERMINAL_BACKFILL and b,
                 timeout=BACKFILL_TIMEOUT,
@@ -260,6 +270,13 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
             )
             assert _differences(warehouse, emulator) == {}
             assert len(_rows(warehouse, "issues")) == ISSUE_COUNT
+
+            # 2c. The webhook led to exactly one run, of the day it arrived on.
+            webhook_ticks = dev.sensor_ticks(LOCATION, "webhook_events_sensor", after=delivered_at)
+            requested_runs = [run_id for t in webhook_ticks for run_id in t["runIds"]]
+            (webhook_run,) = [r for r in dev.runs() if r["runId"] in requested_runs]
+            assert webhook_run["status"] == "SUCCESS", webhook_run
+            assert webhook_run["tags"]["dagster/partition"] == today.isoformat(), webhook_run
 
             # 3. The sensor ticked all along, and Pylon never answered 429.
             ticks = dev.sensor_ticks(
