@@ -219,10 +219,13 @@ class DagsterDev:
 
     # -- backfills and runs ------------------------------------------------------------------------
 
-    def launch_asset_backfill(self, asset_path: Sequence[str], partitions: Sequence[str]) -> str:
+    def launch_asset_backfill(
+        self, asset_path: Sequence[str], partitions: Sequence[str], *also: Sequence[str]
+    ) -> str:
+        """A backfill of `asset_path` (and of the assets `also` names) over `partitions`."""
         params = {
             "partitionNames": list(partitions),
-            "assetSelection": [{"path": list(asset_path)}],
+            "assetSelection": [{"path": list(path)} for path in (asset_path, *also)],
             "fromFailure": False,
             "title": "end-to-end test backfill",
         }

@@ -26,6 +26,7 @@ import pytest
 
 from pylon_dagster.assets.issue_children import FETCH_WORKERS_PER_STREAM
 from pylon_dagster.cli import STOPPED_EXIT_CODE, STOPPED_MESSAGE
+from pylon_dagster.jobs import issues_job
 from pylon_dagster.pylon.resource import STOPPING_MESSAGE
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import (
@@ -174,12 +175,13 @@ class Interrupted:
 def _interrupt_a_sync(
     gated_server,
     pipeline: Pipeline,
-    tmp_path: Path,
+    home: Path,
     interrupt: Callable[[subprocess.Popen], None],
     changed_issues: int = 3,
 ) -> Interrupted:
     """A clean sync (old state), `changed_issues` changes in Pylon (new state), then
-    `pylon-dagster sync` in a subprocess, interrupted once it reaches the gate. The gate lets the
+    `pylon-dagster sync` in a subprocess on the Dagster instance of `home` (Postgres storage: its
+    runs side by side, as a user's are), interrupted once it reaches the gate. The gate lets the
     held requests go once the process is dead or has said it is stopping."""
     server, gate = gated_server
     assert succeeded(full_sync(pipeline))
@@ -188,7 +190,7 @@ def _interrupt_a_sync(
     truth = {stream: pipeline.truth(stream) for stream in before}
     assert truth["issues"] != before["issues"]
 
-    env = cli_env(server, pipeline.warehouse, tmp_path)
+    env = cli_env(server, pipeline.warehouse, home.parent / "state", DAGSTER_HOME=str(home))
     window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
     gate.arm()
     process = subprocess.Popen(
@@ -216,9 +218,9 @@ def _interrupt_a_sync(
     "gated_server", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
 )
 def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
-    gated_server, pipeline: Pipeline, tmp_path: Path
+    gated_server, pipeline: Pipeline, postgres_dagster_home: Path
 ):
-    killed = _interrupt_a_sync(gated_server, pipeline, tmp_path, subprocess.Popen.kill)
+    killed = _interrupt_a_sync(gated_server, pipeline, postgres_dagster_home, subprocess.Popen.kill)
     assert killed.returncode == -9
     killed.assert_no_partial_window(pipeline)
 
@@ -236,7 +238,7 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
     "gated_server", [KILL_POINTS["messages_load_open"]], ids=["messages_load_open"], indirect=True
 )
 def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
-    gated_server, signal_name: str, pipeline: Pipeline, tmp_path: Path
+    gated_server, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
 ):
     """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
     back, the run shows as canceled, and the command says in one line that it stopped. (A
@@ -250,18 +252,20 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
     stopped = _interrupt_a_sync(
         gated_server,
         pipeline,
-        tmp_path,
+        postgres_dagster_home,
         lambda p: p.send_signal(getattr(signal, signal_name)),
         changed_issues,
     )
     assert stopped.returncode == STOPPED_EXIT_CODE, stopped.output
-    in_flight = 2 * FETCH_WORKERS_PER_STREAM  # messages and threads, fetched side by side
+    # Messages and threads, fetched side by side, and the reference streams' run beside this
+    # window's, one request at a time.
+    in_flight = 2 * FETCH_WORKERS_PER_STREAM + 1
     assert in_flight < changed_issues  # so the bound below tells a stop from a finished window
     assert stopped.requests_after_interrupt <= in_flight
     assert STOPPED_MESSAGE in stopped.output and "Traceback" not in stopped.output
     stopped.assert_no_partial_window(pipeline)
-    with dg.DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
-        (run,) = instance.get_runs(limit=1)
+    with dg.DagsterInstance.from_config(str(postgres_dagster_home)) as instance:
+        (run,) = instance.get_runs(dg.RunsFilter(job_name=issues_job.name), limit=1)
         assert run.status == dg.DagsterRunStatus.CANCELED
 
     rerun = run_cli(stopped.env, *stopped.window, timeout=RERUN_TIMEOUT_SECONDS)
