@@ -22,6 +22,7 @@ from typing import Any
 
 import dagster as dg
 
+from pylon_dagster.assets.common import PYLON_POOL
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import day_runs, stretch_days
@@ -29,6 +30,8 @@ from pylon_dagster.dagster_adapter import (
     STOP_SIGNALS,
     day_range_tags,
     interrupt_requested,
+    mark_unmaterialized_partitions,
+    one_planned_event_per_asset,
     request_stop,
     runs_side_by_side,
     threaded_runs_instance,
@@ -232,11 +235,11 @@ def run_sync(
     partitions = issue_days(defs)
     chunks = partition_chunks(partitions, start, end)
     runs = _SyncRuns(defs, instance, echo, display)
-    if not runs.stage(_first_stage(chunks)) or not runs.stage(_deletion_stage()):
-        return runs.ended
-    # The days the pass found changed join the days synced.
-    changed_days = runs.ended[-1].metric_days
-    runs.stage(_analytics_runs(partitions, chunks, changed_days))
+    with one_planned_event_per_asset():
+        if runs.stage(_first_stage(chunks)) and runs.stage(_deletion_stage()):
+            # The days the pass found changed join the days synced.
+            changed_days = runs.ended[-1].metric_days
+            runs.stage(_analytics_runs(partitions, chunks, changed_days))
     return runs.ended
 
 
@@ -314,6 +317,9 @@ class _SyncRuns:
         self.started = 0
         self._lock = threading.Lock()
         request_stop(False)
+        # Made here once: the runs' first claims of a slot would each create the pool's row, and
+        # on Postgres all but one fail (Dagster's insert-or-update runs in one transaction).
+        instance.event_log_storage.initialize_concurrency_limit_to_default(PYLON_POOL)
 
     @property
     def halted(self) -> bool:
@@ -391,6 +397,8 @@ def _execute(
     if run.stopped:
         # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
         instance.report_run_canceled(result.dagster_run, message="Stopped on request (signal).")
+    elif not run.success:
+        mark_unmaterialized_partitions(instance, result.run_id)
     return run
 
 
@@ -420,4 +428,9 @@ def _error(result: dg.ExecuteInProcessResult) -> str:
         if error is not None:
             cause = error.cause.message.strip() if error.cause else ""
             return f"{event.step_key}: {error.message.strip()} {cause}".strip()
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            error = event.job_failure_data.error
+            detail = f"{error.cls_name}: {error.message.strip()}" if error else event.message
+            return f"the run failed outside its steps: {detail}"
     return "the run failed without a step failure; see the run in the Dagster UI"

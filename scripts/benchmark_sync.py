@@ -19,7 +19,8 @@ rate floor, wall minus floor, wall / floor and the 429s it earned:
                one warehouse, October limits (target: wall / floor <= 1.5, 429s <= 1%)
 
 With `--compare-with CHECKOUT` every scenario is measured first with the code of another checkout
-of the project (e.g. `git archive main pylon_dagster | tar -x -C DIR`), then with this one, on the
+of the project (e.g. `git archive main pylon_dagster pylon_emulator dagster.yaml | tar -x -C DIR`:
+the package's `dagster.yaml` links to the top-level one), then with this one, on the
 same data in the same run, so the difference is the code's, not the machine's mood.
 
     .venv/bin/python scripts/benchmark_sync.py --compare-with /tmp/main-code
@@ -120,6 +121,8 @@ class Bench:
         hosts = [
             subprocess.Popen(
                 self.code.command(*arguments),
+                # Not this checkout: `python -c` looks for modules in its working directory first.
+                cwd=state,
                 env={**base, **shared, "PYLON_DAGSTER_STATE": str(state)},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -36,7 +36,7 @@ def test_the_first_stage_runs_side_by_side_and_ends_equal_to_the_emulator(pipeli
     assert succeeded(runs), [run.error for run in runs]
     spans = _spans(pipeline, runs, {issues_job.name, reference_job.name})
     windows = len([run for run in runs if run.label.startswith("issues ")])
-    assert windows >= 3 and len(spans) == windows + 1
+    assert windows >= 2 and len(spans) == windows + 1
     # Some run started before an earlier one ended: they overlapped.
     overlaps = [later for earlier, later in itertools.pairwise(spans) if later[0] < earlier[1]]
     assert overlaps, spans
