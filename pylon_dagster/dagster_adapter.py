@@ -8,17 +8,13 @@ moves them breaks one small module.
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent, DagsterEventType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -39,8 +35,6 @@ __all__ = [
     "day_range_tags",
     "interrupt_requested",
     "is_valid_cron",
-    "mark_unmaterialized_partitions",
-    "one_planned_event_per_asset",
     "partition_range",
     "request_stop",
     "runs_side_by_side",
@@ -118,62 +112,3 @@ def runs_side_by_side(instance: dg.DagsterInstance) -> bool:
     storage. SQLite (a state folder's home made before its storage moved to Postgres, or an
     ephemeral instance in memory) takes one writer at a time."""
     return isinstance(instance.event_log_storage, PostgresEventLogStorage)
-
-
-PLANNED_SUBSET_VAR = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
-
-
-@contextmanager
-def one_planned_event_per_asset() -> Iterator[None]:
-    """While the block runs, a run of this process announces each asset's partitions in one
-    planned event instead of one per partition (Dagster reads the variable at each run's start).
-
-    A third of a 30-day window's events, and more of their cost. The price: Dagster's UI does not
-    show the partitions of such a run in progress, so it is for the headless sync (which shows
-    its own progress), never for the runs of `dagster dev`. A failed run's partitions are marked
-    failed by `mark_unmaterialized_partitions`.
-    """
-    before = os.environ.get(PLANNED_SUBSET_VAR)
-    os.environ[PLANNED_SUBSET_VAR] = "true"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(PLANNED_SUBSET_VAR, None)
-        else:
-            os.environ[PLANNED_SUBSET_VAR] = before
-
-
-def mark_unmaterialized_partitions(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Announce one by one the partitions a run planned as a whole and did not materialize.
-
-    Dagster tells a failed partition by a planned event for that partition in a failed run: with
-    `one_planned_event_per_asset` a failed run's partitions would read as missing. Call it for a
-    run that failed (a stopped, canceled run marks nothing).
-    """
-    planned = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-    ).records
-    materialized = {
-        (event.asset_key, event.partition)
-        for record in instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-        ).records
-        if (event := record.event_log_entry.dagster_event) is not None
-    }
-    for record in planned:
-        event = record.event_log_entry.dagster_event
-        data = event.event_specific_data if event else None
-        if not isinstance(data, AssetMaterializationPlannedData) or data.partitions_subset is None:
-            continue
-        for key in data.partitions_subset.get_partition_keys():
-            if (data.asset_key, key) in materialized:
-                continue
-            one = AssetMaterializationPlannedData(data.asset_key, partition=key)
-            instance.report_dagster_event(
-                DagsterEvent.build_asset_materialization_planned_event(
-                    event.job_name, event.step_key, one
-                ),
-                run_id=run_id,
-                log_level=logging.DEBUG,
-            )

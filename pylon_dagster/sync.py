@@ -30,8 +30,6 @@ from pylon_dagster.dagster_adapter import (
     STOP_SIGNALS,
     day_range_tags,
     interrupt_requested,
-    mark_unmaterialized_partitions,
-    one_planned_event_per_asset,
     request_stop,
     runs_side_by_side,
     threaded_runs_instance,
@@ -235,11 +233,10 @@ def run_sync(
     partitions = issue_days(defs)
     chunks = partition_chunks(partitions, start, end)
     runs = _SyncRuns(defs, instance, echo, display)
-    with one_planned_event_per_asset():
-        if runs.stage(_first_stage(chunks)) and runs.stage(_deletion_stage()):
-            # The days the pass found changed join the days synced.
-            changed_days = runs.ended[-1].metric_days
-            runs.stage(_analytics_runs(partitions, chunks, changed_days))
+    if runs.stage(_first_stage(chunks)) and runs.stage(_deletion_stage()):
+        # The days the pass found changed join the days synced.
+        changed_days = runs.ended[-1].metric_days
+        runs.stage(_analytics_runs(partitions, chunks, changed_days))
     return runs.ended
 
 
@@ -318,8 +315,11 @@ class _SyncRuns:
         self._lock = threading.Lock()
         request_stop(False)
         # Made here once: the runs' first claims of a slot would each create the pool's row, and
-        # on Postgres all but one fail (Dagster's insert-or-update runs in one transaction).
-        instance.event_log_storage.initialize_concurrency_limit_to_default(PYLON_POOL)
+        # on Postgres all but one fail (Dagster's insert-or-update runs in one transaction, so
+        # it is only called while the row is missing).
+        storage = instance.event_log_storage
+        if PYLON_POOL not in storage.get_concurrency_keys():
+            storage.initialize_concurrency_limit_to_default(PYLON_POOL)
 
     @property
     def halted(self) -> bool:
@@ -397,8 +397,6 @@ def _execute(
     if run.stopped:
         # A stop is not a failure: the run shows as canceled, like one canceled from the UI.
         instance.report_run_canceled(result.dagster_run, message="Stopped on request (signal).")
-    elif not run.success:
-        mark_unmaterialized_partitions(instance, result.run_id)
     return run
 
 
