@@ -9,7 +9,8 @@ moves them breaks one small module.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,7 @@ __all__ = [
     "day_range_tags",
     "interrupt_requested",
     "is_valid_cron",
+    "on_stop_request",
     "partition_range",
     "request_stop",
     "runs_side_by_side",
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 _stop_requested = threading.Event()
+_stop_listeners: set[Callable[[], None]] = set()
+_stop_lock = threading.Lock()
 NO_CAPTURE = {
     "compute_logs": {
         "module": "dagster._core.storage.noop_compute_log_manager",
@@ -82,11 +86,33 @@ def interrupt_requested() -> bool:
 
 
 def request_stop(stop: bool = True) -> None:
-    """Ask every run of this process to stop (`interrupt_requested`), or forget that request."""
-    if stop:
+    """Ask every run of this process to stop (`interrupt_requested`), or forget that request.
+
+    The listeners registered with `on_stop_request` are called before this returns."""
+    with _stop_lock:
+        if not stop:
+            _stop_requested.clear()
+            return
         _stop_requested.set()
-    else:
-        _stop_requested.clear()
+        listeners = list(_stop_listeners)
+    for listener in listeners:
+        listener()
+
+
+@contextmanager
+def on_stop_request(listener: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, `request_stop()` calls `listener` (at once if a stop was already
+    requested): work in other threads stops the moment it is asked to, not at its next poll."""
+    with _stop_lock:
+        _stop_listeners.add(listener)
+        requested = _stop_requested.is_set()
+    try:
+        if requested:
+            listener()
+        yield
+    finally:
+        with _stop_lock:
+            _stop_listeners.discard(listener)
 
 
 def threaded_runs_instance(home: Path) -> dg.DagsterInstance:

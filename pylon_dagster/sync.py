@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -49,6 +50,7 @@ from pylon_dagster.pylon.errors import (
     PylonStoppedError,
     PylonUnavailableError,
 )
+from pylon_dagster.pylon.resource import STOPPING_MESSAGE
 from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError, Settings
 from pylon_dagster.state import DAGSTER_HOME_VAR
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
@@ -365,7 +367,8 @@ def _wait_asking_stop(futures: Sequence[Future[None]]) -> None:
         try:
             done, pending = wait(pending)
         except KeyboardInterrupt:
-            request_stop()
+            request_stop()  # every client of the runs is stopped when this returns
+            print(STOPPING_MESSAGE, file=sys.stderr, flush=True)
             continue
         for future in done:
             future.result()

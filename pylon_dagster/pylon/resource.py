@@ -13,7 +13,7 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
-from pylon_dagster.dagster_adapter import interrupt_requested
+from pylon_dagster.dagster_adapter import interrupt_requested, on_stop_request
 from pylon_dagster.progress.lines import PeriodicLines
 from pylon_dagster.progress.relay import PROCESS_RELAY, WINDOW_TAG
 from pylon_dagster.progress.sink import NO_PROGRESS, ProgressFanOut, ProgressSink
@@ -178,12 +178,14 @@ class PylonResource(dg.ConfigurableResource):
             stop=self._stop,
             progress=self._progress,
         )
-        with client, self._stopped_on_interrupt():
+        with client, on_stop_request(self._stop.set), self._stopped_on_interrupt():
             yield client
 
     @contextmanager
     def _stopped_on_interrupt(self) -> Iterator[None]:
-        """While the block runs, a SIGINT or SIGTERM that Dagster holds back stops the clients."""
+        """While the block runs, a SIGINT or SIGTERM that Dagster holds back stops the clients.
+
+        (Runs in threads are stopped by `request_stop`, which sets `_stop` directly.)"""
         done = threading.Event()
 
         def watch() -> None:
