@@ -92,7 +92,7 @@ class Settings:
             start_date=start_date(environ, today=today),
             state_dir=state_dir(environ),
             api_url=api_url(environ),
-            has_api_token=bool(_text(environ, API_TOKEN_VAR)),
+            has_api_token=has_api_token(environ),
             rate_limits=rate_limits(environ),
             rate_limit_window_seconds=rate_limit_window_seconds(environ),
             backfill_share=backfill_share(environ),
@@ -211,6 +211,28 @@ def _default_start_file(environ: Mapping[str, str]) -> Path:
     return state_dir(environ) / "default_start_date"
 
 
+def has_api_token(environ: Mapping[str, str]) -> bool:
+    """Whether `PYLON_API_TOKEN` is set (blank counts as unset).
+
+    The token goes into an HTTP header as it is: whitespace (the trailing newline a file or a
+    Kubernetes Secret usually gives), control or non-ASCII characters make httpx refuse the
+    header, quoting the token. Such a token is refused here without being echoed, rather than
+    trimmed: the resource reads the variable itself (`EnvVar`), so a trimmed copy checked here
+    would not be the token sent.
+    """
+    token = environ.get(API_TOKEN_VAR, "")
+    if not token.strip():
+        return False
+    if not all("!" <= char <= "~" for char in token):
+        raise ConfigError(
+            f"{API_TOKEN_VAR} holds whitespace, a control character or a non-ASCII character "
+            "(often a trailing newline from a file or a Kubernetes Secret), which no API token "
+            f"has. Set it to the token alone, e.g. export {API_TOKEN_VAR}=\"$(tr -d '[:space:]' "
+            '< token-file)".'
+        )
+    return True
+
+
 def api_url(environ: Mapping[str, str]) -> str:
     """`PYLON_API_URL`: an http(s) URL such as https://api.usepylon.com (the default)."""
     raw = _text(environ, API_URL_VAR) or DEFAULT_API_URL
@@ -219,6 +241,12 @@ def api_url(environ: Mapping[str, str]) -> str:
         # httpx would turn user:password into Basic auth, replacing the Bearer token.
         raise ConfigError(
             f"{API_URL_VAR} must not carry a user or password (the token goes in "
+            f"{API_TOKEN_VAR}). Use https://api.usepylon.com or https://api.eu.usepylon.com."
+        )
+    if parsed.query or parsed.fragment:
+        # httpx would append every request's path after the query, and the value may be a key.
+        raise ConfigError(
+            f"{API_URL_VAR} must not carry a query string or fragment (the token goes in "
             f"{API_TOKEN_VAR}). Use https://api.usepylon.com or https://api.eu.usepylon.com."
         )
     if parsed.scheme not in ("http", "https") or not parsed.netloc:

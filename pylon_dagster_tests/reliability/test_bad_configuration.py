@@ -18,6 +18,7 @@ from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
+from pylon_dagster_tests.reliability.leaks import leaks
 from pylon_emulator import EmulatorServer
 
 # Slow: each test runs `pylon-dagster sync` in a subprocess (the real entry point).
@@ -207,12 +208,11 @@ def test_an_upstream_echoing_the_token_never_gets_it_shown_or_stored(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "you sent Authorization: Bearer ***" in output, output
-    stored = [
-        path
-        for root in (tmp_path / "dagster", embedded_postgres.state_dir / "postgres" / "log")
-        for path in root.rglob("*")
-        if path.is_file()
-    ]
-    assert stored, "nothing to search: Dagster's storage and the server log should exist"
-    leaks = [p for p in stored if emulator.token.encode() in p.read_bytes()]
-    assert emulator.token not in output and leaks == []
+    found = leaks(
+        [emulator.token],
+        output=output,
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []

@@ -1,0 +1,100 @@
+"""Secrets a careless operator or a hostile upstream could get shown or stored, through the real
+commands: the token with whitespace, the token echoed by an upstream in any response and any
+letter case, passwords in URL parameters, the alert webhook's URL.
+
+Every test searches the command's output, Dagster's storage, the Postgres server's log and the
+warehouse's tables for the secret (`leaks.py`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
+from pylon_dagster_tests.reliability.cli_process import cli_env, run_cli
+from pylon_dagster_tests.reliability.leaks import leaks
+from pylon_emulator import EmulatorServer
+
+# Slow: each test runs a command in a subprocess (the real entry point).
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
+TOKEN_DEFECTS = {
+    "trailing_newline": "{}\n",
+    "leading_newline": "\n{}",
+    "trailing_space": "{} ",
+    "tab": "{}\t",
+    "carriage_return": "{}\r",
+    "control_character": "{}\x1b",
+    "non_ascii": "{}\u00e9",
+}
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("Error:")]
+
+
+@pytest.mark.parametrize("defect", sorted(TOKEN_DEFECTS))
+def test_a_token_with_whitespace_is_refused_in_one_line_without_echo(
+    defect: str,
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    """What a Kubernetes Secret or a file gives: refused before any request, never echoed."""
+    emulator = emulator_server.emulator
+    token = TOKEN_DEFECTS[defect].format(emulator.token)
+    env = cli_env(emulator_server, warehouse, tmp_path, PYLON_API_TOKEN=token)
+
+    result = run_cli(env, *ONE_DAY)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert error_lines(output) == [
+        "Error: PYLON_API_TOKEN holds whitespace, a control character or a non-ASCII character "
+        "(often a trailing newline from a file or a Kubernetes Secret), which no API token has. "
+        "Set it to the token alone, e.g. export PYLON_API_TOKEN=\"$(tr -d '[:space:]' < "
+        'token-file)".'
+    ], output
+    assert emulator.counters().to_json()["requests"] == {}
+    found = leaks(
+        [emulator.token],
+        output=output,
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []
+
+
+def test_the_code_location_refuses_a_token_with_whitespace_without_echo(
+    emulator_server: EmulatorServer, warehouse: PostgresWarehouse, tmp_path: Path
+):
+    """Where runs get their token (`dagster dev`, the daemon, every run worker load the code
+    location this way): no run can start with it, and the load error does not quote it."""
+    emulator = emulator_server.emulator
+    env = cli_env(emulator_server, warehouse, tmp_path, PYLON_API_TOKEN=f"{emulator.token}\n")
+    dagster = Path(sys.executable).with_name("dagster")
+
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "pylon_dagster.definitions"],
+        cwd=ROOT,
+        env={**env, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "PYLON_API_TOKEN holds whitespace" in output, output
+    assert emulator.token.lower() not in output.lower()
+    assert emulator.counters().to_json()["requests"] == {}
