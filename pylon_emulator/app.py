@@ -26,10 +26,11 @@ from typing import Any, Literal, get_args
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion, Endpoint
 from pylon_emulator import control
@@ -100,6 +101,7 @@ class PylonEmulator:
                 *control.routes(self),
             ],
             exception_handlers={HTTPException: self._unknown_route},
+            middleware=[Middleware(_RoutedAsSent)],
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -245,3 +247,18 @@ class PylonEmulator:
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
         self._counters.count_response(status)
         return error_response(status, f"{detail}: {request.method} {request.url.path}", code)
+
+
+class _RoutedAsSent:
+    """Routes match the path as the client sent it, before percent-decoding, as a real API's do:
+    an id holding an encoded `/` (`%2F`) stays one segment instead of becoming a path of its own.
+    Handlers decode each path parameter (`Call.path`)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path")
+        if scope["type"] == "http" and raw_path is not None:
+            scope = {**scope, "path": raw_path.decode("latin-1")}
+        await self.app(scope, receive, send)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 
@@ -56,7 +57,8 @@ class Call:
         return self.request.query_params.get(name)
 
     def path(self, name: str) -> str:
-        return self.request.path_params[name]
+        """A path parameter, percent-decoded (routes match the path as sent: `app.py`)."""
+        return unquote(self.request.path_params[name])
 
 
 Handler = Callable[[Call], Payload]

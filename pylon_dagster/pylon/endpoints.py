@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 ApiVersion = Literal["2026-04", "2026-10"]
 LATEST_API_VERSION: ApiVersion = "2026-10"
@@ -29,7 +30,21 @@ class Endpoint:
         return f"{self.method} {self.path}"
 
     def url_path(self, **params: str) -> str:
-        return self.path.format(**params)
+        """The path with each parameter as one path segment (see `path_segment`)."""
+        return self.path.format(**{name: path_segment(value) for name, value in params.items()})
+
+
+def path_segment(value: str) -> str:
+    """`value` percent-encoded as exactly one path segment.
+
+    Ids come from Pylon's answers, so they are data, never path: `../../accounts` must not climb
+    to `/accounts`, nor `x?cursor=evil` start a query. `.` and `..` are encoded too (`%2E`):
+    httpx, like every URL library, would otherwise resolve them as dot segments.
+    """
+    if not value:
+        raise ValueError("an empty id cannot name a path segment")
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 ME = Endpoint("GET", "/me")

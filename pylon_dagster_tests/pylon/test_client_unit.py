@@ -88,6 +88,28 @@ def test_get_pages_follow_the_cursor_in_the_query_and_send_the_bearer_token():
     assert {r.headers["authorization"] for r in seen} == {f"Bearer {TOKEN}"}
 
 
+@pytest.mark.parametrize(
+    ("issue_id", "sent"),
+    [
+        ("../../accounts", b"/issues/..%2F..%2Faccounts/messages?limit=999"),
+        ("x?limit=1&cursor=evil", b"/issues/x%3Flimit%3D1%26cursor%3Devil/messages?limit=999"),
+        ("..", b"/issues/%2E%2E/messages?limit=999"),
+        ("a b#%", b"/issues/a%20b%23%25/messages?limit=999"),
+    ],
+)
+def test_an_id_goes_into_the_path_as_one_encoded_segment(issue_id: str, sent: bytes):
+    seen: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path)
+        return httpx.Response(200, json={"data": []})
+
+    with _client(handler) as client:
+        list(client.iter_pages(endpoints.ISSUE_MESSAGES, path_params={"id": issue_id}))
+
+    assert seen == [sent]
+
+
 def test_a_search_pages_with_the_cursor_in_the_body():
     bodies: list[dict] = []
 
