@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pylon_dagster.settings import Settings
-from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse import PostgresWarehouse, WarehouseUnavailableError
+from pylon_dagster.warehouse.engine import database_error
 from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
 from pylon_dagster.webapp.reader import SidebarReader
@@ -50,6 +52,14 @@ def utc_now() -> datetime:
 
 def unauthorized() -> Response:
     return JSONResponse({"error": "missing or invalid signature"}, status_code=401)
+
+
+def warehouse_failed(error: WarehouseUnavailableError | sa_exc.DBAPIError) -> Response:
+    """503, and one log line saying why: never the request's parameters (requester e-mails),
+    which a driver's traceback would show."""
+    reason = database_error(error) if isinstance(error, sa_exc.DBAPIError) else str(error)
+    log.error("sidebar not served: %s", reason)
+    return JSONResponse({"error": "the warehouse is unavailable; try again"}, status_code=503)
 
 
 class CustomApp:
@@ -93,7 +103,11 @@ class CustomApp:
                 fetch = FetchRequest.from_query(params)
             except BadParameter as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
-            return JSONResponse(self._reader.render(fetch).to_json())
+            try:
+                payload = self._reader.render(fetch)
+            except (WarehouseUnavailableError, sa_exc.DBAPIError) as error:
+                return warehouse_failed(error)
+            return JSONResponse(payload.to_json())
         return JSONResponse({"error": "unknown request_type"}, status_code=400)
 
 
