@@ -37,6 +37,7 @@ from pylon_emulator import control
 from pylon_emulator.counters import Counters, CounterSnapshot
 from pylon_emulator.dataset import Dataset, generate
 from pylon_emulator.faults import FaultInjector, Faults
+from pylon_emulator.hostile import deeply_nested, redirect, trickle, without_ids
 from pylon_emulator.ratelimit import RateLimiter
 from pylon_emulator.responses import (
     ApiError,
@@ -162,6 +163,7 @@ class PylonEmulator:
             self._counters.count_request(endpoint.key)
             response = await self._respond(endpoint, handler, request)
             self._add_rate_limit_headers(endpoint, response)
+            response.headers.update(self.faults.extra_headers)
             if response.status_code == 429:
                 self._counters.count_refused(endpoint.key)
             if isinstance(response, DroppedResponse):
@@ -178,6 +180,8 @@ class PylonEmulator:
                 401, "missing or invalid API token in the Authorization header", "invalid_api_token"
             )
         faults = self._faults.draw()
+        if faults.settings.redirect_to is not None:
+            return redirect(faults.settings.redirect_to)
         if faults.storm:
             return self._rate_limited(
                 f"rate limit exceeded for {endpoint.key}", faults.settings.storm_retry_after
@@ -196,7 +200,7 @@ class PylonEmulator:
             )
         call = Call(request, await request.body(), self.store, faults.settings, self._counters)
         try:
-            response = envelope(handler(call))
+            response = envelope(without_ids(handler(call), faults.settings.served_without_id))
         except ApiError as exc:
             if faults.settings.echo_authorization:
                 sent = request.headers.get("authorization", "")
@@ -209,6 +213,10 @@ class PylonEmulator:
         if faults.malformed:
             self._counters.count_malformed()
             return malformed_response(response.body, truncated=faults.truncated)
+        if faults.settings.deep_nesting:
+            return deeply_nested(faults.settings.deep_nesting)
+        if faults.settings.trickle_seconds:
+            return trickle(faults.settings.trickle_seconds)
         return response
 
     def _add_rate_limit_headers(self, endpoint: Endpoint, response: Response) -> None:

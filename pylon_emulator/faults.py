@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -43,9 +43,25 @@ class Faults:
     echo_authorization: bool = False
     """Every 4xx a handler answers quotes the request's Authorization header, as a careless
     upstream or proxy does."""
+    served_without_id: frozenset[str] = frozenset()
+    """Records of any stream with these ids are served without their `id` field."""
+    deep_nesting: int = 0
+    """When positive, every 200's `data` is an array nested this many levels deep."""
+    trickle_seconds: float = 0.0
+    """When positive, every 200 sends one space every this many seconds and never its body."""
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    """Headers set verbatim on every answer of a Pylon route, e.g. `{"Retry-After": "nan"}`."""
+    fresh_endless_cursor: bool = False
+    """Paginated answers always claim a next page, under a cursor never sent before."""
+    redirect_to: str | None = None
+    """Every Pylon route answers `307 Temporary Redirect` to this URL."""
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "child_404_for": sorted(self.child_404_for)}
+        return {
+            **asdict(self),
+            "child_404_for": sorted(self.child_404_for),
+            "served_without_id": sorted(self.served_without_id),
+        }
 
 
 @dataclass(frozen=True)
@@ -114,10 +130,24 @@ def _optional_count(name: str, value: Any) -> int | None:
     return None if value is None else _count(name, value)
 
 
-def _issue_ids(name: str, value: Any) -> frozenset[str]:
+def _ids(name: str, value: Any) -> frozenset[str]:
     if isinstance(value, str) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{name} must be a list of issue ids, got {value!r}")
+        raise ValueError(f"{name} must be a list of ids, got {value!r}")
     return frozenset(value)
+
+
+def _headers(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{name} must map header names to values, got {value!r}")
+    return dict(value)
+
+
+def _optional_url(name: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a URL or null, got {value!r}")
+    return value
 
 
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
@@ -132,8 +162,14 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "endless_cursor": _switch,
     "search_window_cap_days": _optional_days,
     "search_result_cap": _optional_count,
-    "child_404_for": _issue_ids,
+    "child_404_for": _ids,
     "echo_authorization": _switch,
+    "served_without_id": _ids,
+    "deep_nesting": _count,
+    "trickle_seconds": _number,
+    "extra_headers": _headers,
+    "fresh_endless_cursor": _switch,
+    "redirect_to": _optional_url,
 }
 
 

@@ -27,7 +27,7 @@ from pylon_emulator.pagination import (
     parse_cursor,
     parse_limit,
 )
-from pylon_emulator.responses import ApiError, json_object_body
+from pylon_emulator.responses import ApiError, json_object_body, new_request_id
 from pylon_emulator.store import EmulatorStore
 
 Payload = dict[str, Any]
@@ -73,6 +73,8 @@ def _paged(call: Call, page: Page, cursor: str | None) -> Payload:
     next_cursor = page.next_cursor
     if call.faults.endless_cursor:
         next_cursor = cursor or next_cursor or encode_cursor(("endless",))
+    if call.faults.fresh_endless_cursor:
+        next_cursor = encode_cursor(("endless", new_request_id()))
     return {
         "data": page.records,
         "pagination": {"cursor": next_cursor or "", "has_next_page": next_cursor is not None},

@@ -140,6 +140,7 @@ def load_metadata(
         "rows_unchanged": load.unchanged,
         "rows_deleted": load.deleted,
         "rows_sanitized": load.sanitized,
+        "rows_rejected": load.rejected,
     }
     if preview:
         metadata["preview"] = dg.MetadataValue.md(_markdown_table(preview, preview_columns))

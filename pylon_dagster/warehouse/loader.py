@@ -12,6 +12,13 @@ INSERT then only moves finished values (a compressed `raw` is stored as is).
 
 A key may arrive more than once in one load (the same issue in two overlapping search windows);
 the newest version wins: the highest `version` (the spec's timestamp column), then the last seen.
+
+A record without a usable key (missing, empty, not a string or integer, or longer than
+`MAX_KEY_LENGTH`) cannot be stored, and failing the load for it would block its stream on every
+run until Pylon fixes the record. It is rejected instead: skipped, counted in `LoadResult.rejected`
+(`rows_rejected` in the materialization's metadata), and named in one warning per load, in the
+run's event log, with the stream, the count, why and the first one's field names (not its values).
+The rest of the load goes on as usual.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dagster as dg
 import sqlalchemy as sa
 
 from pylon_dagster.tablespec import DELETED_AT, Column, TableSpec, WriteMode
@@ -30,9 +38,12 @@ from pylon_dagster.warehouse.tables import table_spec
 
 Record = Mapping[str, Any]
 STAGING = "pg_temp.pylon_staging"
+MAX_KEY_LENGTH = 512
+"""Longest key stored (Pylon's are 36-character UUIDs); a btree index entry holds about 2.7 kB."""
 # COPY's text format, written directly: quicker than the driver's row-by-row formatting, and the
 # JSON is encoded to UTF-8 only once (see `sanitize.encode_record`).
 NULL = b"\\N"
+_log = dg.get_dagster_logger(__name__)
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -57,6 +68,8 @@ class LoadResult:
     """Rows removed: gone from a full-refresh snapshot, or from a named parent's children."""
     sanitized: int = 0
     """Records changed by the sanitising rule (see `sanitize.py`)."""
+    rejected: int = 0
+    """Records skipped for want of a usable key (see the module's docstring)."""
 
 
 class LoadTransaction:
@@ -77,17 +90,19 @@ class LoadTransaction:
         spec = table_spec(table)
         history = table_spec(spec.history) if spec.history else None
         self._create_staging(staged_columns(spec, history))
-        received, sanitized = self._copy(spec, batches)
+        received, sanitized, rejected = self._copy(spec, batches)
         # Statistics let the planner pick index lookups for a small load into a big table.
         self.connection.exec_driver_sql(f"ANALYZE {STAGING} (seq, key, parent)")
         if spec.mode is WriteMode.APPEND:
             inserted, unchanged = self._append(spec)
-            result = LoadResult(received, inserted, 0, unchanged, 0, sanitized)
+            result = LoadResult(received, inserted, 0, unchanged, 0, sanitized, rejected)
         else:
             inserted, updated, distinct = self._upsert(spec)
             deleted = 0 if spec.mode is WriteMode.MERGE else self._delete_missing(spec)
             unchanged = distinct - inserted - updated
-            result = LoadResult(received, inserted, updated, unchanged, deleted, sanitized)
+            result = LoadResult(
+                received, inserted, updated, unchanged, deleted, sanitized, rejected
+            )
         if history:
             self._append(history)
         self.connection.exec_driver_sql(f"DROP TABLE {STAGING}")
@@ -106,9 +121,10 @@ class LoadTransaction:
             "ON COMMIT DROP"
         )
 
-    def _copy(self, spec: TableSpec, batches: Iterable[Any]) -> tuple[int, int]:
-        """COPY the records into staging; (records received, records sanitised)."""
+    def _copy(self, spec: TableSpec, batches: Iterable[Any]) -> tuple[int, int, int]:
+        """COPY the records into staging; (records received, sanitised, rejected)."""
         received = sanitized = 0
+        rejected = _Rejected(spec)
         driver_connection = self.connection.connection.driver_connection
         with (
             driver_connection.cursor() as cursor,
@@ -119,15 +135,20 @@ class LoadTransaction:
                 # A row without a key names the parent even when it has no children left.
                 lines = [] if parent_id is None else [b"0\t%s\t%s\t%s\n" % (NULL, parent, NULL)]
                 for record in records:
-                    raw, changed = encode_record(record)
                     received += 1
+                    record_key = _usable_key(spec, record)
+                    if record_key is None:
+                        rejected.add(record)
+                        continue
+                    raw, changed = encode_record(record)
                     sanitized += changed
-                    key = _copy_text(_key(spec, record))
+                    key = _copy_text(record_key)
                     # JSON text holds no raw tab or newline: only backslashes need escaping.
                     raw = raw.replace(b"\\", b"\\\\")
                     lines.append(b"%d\t%s\t%s\t%s\n" % (received, key, parent, raw))
                 copy.write(b"".join(lines))
-        return received, sanitized
+        rejected.warn()
+        return received, sanitized, rejected.count
 
     def _upsert(self, spec: TableSpec) -> tuple[int, int, int]:
         """Insert new keys, update changed rows; (inserted, updated, distinct keys staged)."""
@@ -247,11 +268,38 @@ def _copy_text(value: str) -> bytes:
     return clean_text(value).translate(_COPY_ESCAPES).encode()
 
 
-def _key(spec: TableSpec, record: Record) -> str:
+def _usable_key(spec: TableSpec, record: Record) -> str | None:
+    """The record's key as text, or None when it has none that can be stored."""
     value = record.get(spec.key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ValueError(
-            f"{spec.name}: a record has no usable {spec.key!r} (got {value!r:.80}); "
-            "records without a key cannot be stored"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    key = str(value)
+    return key if 0 < len(key) <= MAX_KEY_LENGTH else None
+
+
+class _Rejected:
+    """The records of one load rejected for want of a usable key: counted, the first described."""
+
+    def __init__(self, spec: TableSpec):
+        self.spec = spec
+        self.count = 0
+        self.first: Record | None = None
+
+    def add(self, record: Record) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = record
+
+    def warn(self) -> None:
+        if self.first is None:
+            return
+        value = self.first.get(self.spec.key)
+        # Field names may hold what Postgres cannot store: the event log is in Postgres too.
+        fields = clean_text(", ".join(sorted(map(str, self.first))[:20])) or "none"
+        name, key = self.spec.name, self.spec.key
+        _log.warning(
+            f"{name}: {self.count} record(s) without a usable {key!r} were not stored (the "
+            f"first: {key} {value!r:.60}, fields {fields}); the rest of {name} loaded, and "
+            f"rows_rejected counts them. Only a non-empty string or integer of at most "
+            f"{MAX_KEY_LENGTH} characters can key a row."
         )
-    return str(value)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
+from pylon_dagster.warehouse.loader import MAX_KEY_LENGTH
 from pylon_dagster_tests.warehouse.helpers import column, issue, load, rows
 
 T1, T2, T3 = "2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z"
@@ -254,9 +255,31 @@ def test_batches_must_fit_the_table(wh: PostgresWarehouse):
         load(wh, "issue_messages", [[{"id": "m1"}]])
     with pytest.raises(TypeError, match="lists of records"):
         load(wh, "accounts", [ChildBatch("x", [{"id": "a1"}])])
-    with pytest.raises(ValueError, match="no usable 'id'"):
-        load(wh, "accounts", [[{"id": "a1"}, {"name": "no id"}]])
-    assert rows(wh, "accounts") == []
+
+
+def test_records_without_a_usable_key_are_rejected_and_the_rest_loads(
+    wh: PostgresWarehouse, caplog: pytest.LogCaptureFixture
+):
+    unusable = [
+        {"name": "no id"},
+        {"id": None},
+        {"id": ""},
+        {"id": True},
+        {"id": {"nested": 1}},
+        {"id": "x" * (MAX_KEY_LENGTH + 1)},
+    ]
+    usable = [{"id": "a1"}, {"id": 7}, {"id": "y" * MAX_KEY_LENGTH}]
+
+    result = load(wh, "accounts", [[*unusable[:3], usable[0]], [*unusable[3:], *usable[1:]]])
+
+    assert result == LoadResult(received=9, inserted=3, rejected=6)
+    assert sorted(row["id"] for row in rows(wh, "accounts")) == ["7", "a1", "y" * MAX_KEY_LENGTH]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("accounts: 6 record(s) without a usable 'id' were not stored")
+    assert "fields name" in warning  # the first one's field names, not its values
+
+    children = [ChildBatch("i1", [{"id": "m1"}, {"text": "no id"}])]
+    assert load(wh, "issue_messages", children) == LoadResult(received=2, inserted=1, rejected=1)
 
 
 def test_loads_in_parallel_threads_keep_apart(wh: PostgresWarehouse):
