@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.pylon.budget import RateLimitConfig
+from pylon_dagster.redaction import is_header_safe
 from pylon_dagster.state import state_dir
 from pylon_dagster.tablespec import is_plain_name
 
@@ -223,7 +224,7 @@ def has_api_token(environ: Mapping[str, str]) -> bool:
     token = environ.get(API_TOKEN_VAR, "")
     if not token.strip():
         return False
-    if not all("!" <= char <= "~" for char in token):
+    if not is_header_safe(token):
         raise ConfigError(
             f"{API_TOKEN_VAR} holds whitespace, a control character or a non-ASCII character "
             "(often a trailing newline from a file or a Kubernetes Secret), which no API token "

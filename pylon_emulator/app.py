@@ -46,6 +46,7 @@ from pylon_emulator.responses import (
     envelope,
     error_response,
     malformed_response,
+    new_request_id,
 )
 from pylon_emulator.routes import HANDLERS, Call, Handler
 from pylon_emulator.store import EmulatorStore
@@ -199,15 +200,17 @@ class PylonEmulator:
                 faults.server_error_status, "internal error (injected)", "internal_error"
             )
         call = Call(request, await request.body(), self.store, faults.settings, self._counters)
+        echo = _echoed_authorization(request, faults.settings)
         try:
-            response = envelope(without_ids(handler(call), faults.settings.served_without_id))
+            payload = without_ids(handler(call), faults.settings.served_without_id)
         except ApiError as exc:
             if faults.settings.echo_authorization:
-                sent = request.headers.get("authorization", "")
-                exc = ApiError(
-                    exc.status, f"{exc.message} (you sent Authorization: {sent})", exc.code
-                )
+                exc = ApiError(exc.status, f"{exc.message} ({echo})", exc.code)
             return api_error_response(exc)
+        response = envelope(
+            payload,
+            f"{new_request_id()} ({echo})" if faults.settings.echo_authorization_in_2xx else None,
+        )
         if faults.drop:
             return DroppedResponse(response.body)
         if faults.malformed:
@@ -255,6 +258,12 @@ class PylonEmulator:
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
         self._counters.count_response(status)
         return error_response(status, f"{detail}: {request.method} {request.url.path}", code)
+
+
+def _echoed_authorization(request: Request, faults: Faults) -> str:
+    """What the echo faults quote: the request's Authorization header, upper-cased if asked."""
+    sent = request.headers.get("authorization", "")
+    return f"you sent Authorization: {sent.upper() if faults.echo_upper_case else sent}"
 
 
 class _RoutedAsSent:

@@ -43,6 +43,12 @@ class Faults:
     echo_authorization: bool = False
     """Every 4xx a handler answers quotes the request's Authorization header, as a careless
     upstream or proxy does."""
+    echo_authorization_in_2xx: bool = False
+    """Every 200 quotes the request's Authorization header in its `request_id`."""
+    echo_upper_case: bool = False
+    """The echoes above quote the header in upper case."""
+    malformed_data: bool = False
+    """Paginated answers carry a `data` object instead of the list of records."""
     served_without_id: frozenset[str] = frozenset()
     """Records of any stream with these ids are served without their `id` field."""
     deep_nesting: int = 0
@@ -170,6 +176,9 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "extra_headers": _headers,
     "fresh_endless_cursor": _switch,
     "redirect_to": _optional_url,
+    "echo_authorization_in_2xx": _switch,
+    "echo_upper_case": _switch,
+    "malformed_data": _switch,
 }
 
 

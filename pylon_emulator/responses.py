@@ -41,9 +41,10 @@ class _JSONResponse(JSONResponse):
             ).encode("ascii")
 
 
-def envelope(payload: Mapping[str, Any]) -> JSONResponse:
-    """A 200 with `payload` (`data`, `pagination` when paginated) and a fresh `request_id`."""
-    return _JSONResponse({**payload, "request_id": new_request_id()})
+def envelope(payload: Mapping[str, Any], request_id: str | None = None) -> JSONResponse:
+    """A 200 with `payload` (`data`, `pagination` when paginated) and `request_id` (a fresh one
+    by default)."""
+    return _JSONResponse({**payload, "request_id": request_id or new_request_id()})
 
 
 def error_response(

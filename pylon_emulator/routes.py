@@ -69,14 +69,15 @@ def _not_found(what: str) -> ApiError:
 
 
 def _paged(call: Call, page: Page, cursor: str | None) -> Payload:
-    """`data` plus `pagination`; with the endless-cursor fault, a next page that never ends."""
+    """`data` plus `pagination`; with the endless-cursor fault, a next page that never ends, with
+    the malformed-data fault, the records in an object instead of a list."""
     next_cursor = page.next_cursor
     if call.faults.endless_cursor:
         next_cursor = cursor or next_cursor or encode_cursor(("endless",))
     if call.faults.fresh_endless_cursor:
         next_cursor = encode_cursor(("endless", new_request_id()))
     return {
-        "data": page.records,
+        "data": {"records": page.records} if call.faults.malformed_data else page.records,
         "pagination": {"cursor": next_cursor or "", "has_next_page": next_cursor is not None},
     }
 

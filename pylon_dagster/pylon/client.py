@@ -39,6 +39,7 @@ from pylon_dagster.pylon.errors import (
 )
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
 from pylon_dagster.pylon.timestamps import format_timestamp, parse_timestamp
+from pylon_dagster.redaction import is_header_safe, redact, redact_json
 
 logger = logging.getLogger(__name__)
 
@@ -150,11 +151,15 @@ class PylonClient:
         stop: threading.Event | None = None,
         progress: ProgressSink = NO_PROGRESS,
     ):
-        if not api_token:
+        if not api_token or not is_header_safe(api_token):
             raise PylonAuthenticationError(
                 status_code=0,
                 base_url=base_url,
-                errors=["no API token configured"],
+                errors=[
+                    "the API token holds whitespace, control or non-ASCII characters"
+                    if api_token
+                    else "no API token configured"
+                ],
                 request_id=None,
             )
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -255,7 +260,7 @@ class PylonClient:
             # Timeouts, refused or dropped connections, truncated transfers.
             self._give_back(grant, None)
             self.stats.add(endpoint.key, transport_errors=1)
-            raise _RetryableFailure(f"{type(exc).__name__}: {exc}") from None
+            raise _RetryableFailure(self._redact(f"{type(exc).__name__}: {exc}")) from None
         except BaseException:
             self._give_back(grant, None)  # whatever ended the request, the slot is dated now
             raise
@@ -295,14 +300,14 @@ class PylonClient:
             raise _RetryableFailure(
                 f"{status} server error", _retry_after_seconds(response, self.retry)
             )
-        body = _json_or_none(response)
+        body = redact_json(_json_or_none(response), [self._token], source=response.content)
         if status in (401, 403):
-            errors, request_id, _ = self._error_fields(body)
+            errors, request_id, _ = _error_fields(body)
             raise PylonAuthenticationError(
                 status_code=status, base_url=self.base_url, errors=errors, request_id=request_id
             )
         if status >= 400:
-            errors, request_id, code = self._error_fields(body)
+            errors, request_id, code = _error_fields(body)
             error_type = PylonNotFoundError if status == 404 else PylonRequestError
             raise error_type(
                 status_code=status,
@@ -313,24 +318,17 @@ class PylonClient:
                 code=code,
             )
         if not isinstance(body, dict):
-            content_type = response.headers.get("content-type", "no content type")
+            content_type = self._redact(response.headers.get("content-type", "no content type"))
             raise _RetryableFailure(
                 f"{status} response whose body is not a JSON object ({content_type}, "
                 f"{len(response.content)} bytes): Pylon or a proxy sent a malformed response"
             )
         return body
 
-    def _error_fields(self, body: Any) -> tuple[list[str], str | None, str | None]:
-        """Pylon's error fields, with the token blanked wherever an upstream echoed it."""
-        errors, request_id, code = _error_fields(body)
-        return (
-            [self._redact(error) for error in errors],
-            self._redact(request_id) if request_id else None,
-            self._redact(code) if code else None,
-        )
-
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***")
+        """`text` without the token, in any letter case. Every text taken from a response (its
+        decoded body is scrubbed whole in `_decode`) or from httpx passes here first."""
+        return redact(text, [self._token])
 
     # -- pagination ------------------------------------------------------------------------------
 

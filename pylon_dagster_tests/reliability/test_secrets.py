@@ -98,3 +98,50 @@ def test_the_code_location_refuses_a_token_with_whitespace_without_echo(
     assert "PYLON_API_TOKEN holds whitespace" in output, output
     assert emulator.token.lower() not in output.lower()
     assert emulator.counters().to_json()["requests"] == {}
+
+
+# name: (emulator faults, the scrubbed echo the failure must show)
+ECHOES: dict[str, tuple[dict[str, object], str]] = {
+    "2xx_as_sent": (
+        {"echo_authorization_in_2xx": True, "malformed_data": True},
+        "you sent Authorization: Bearer ***",
+    ),
+    "2xx_upper_case": (
+        {"echo_authorization_in_2xx": True, "malformed_data": True, "echo_upper_case": True},
+        "you sent Authorization: BEARER ***",
+    ),
+    "4xx_upper_case": (
+        {"echo_authorization": True, "search_window_cap_days": 0.5, "echo_upper_case": True},
+        "you sent Authorization: BEARER ***",
+    ),
+}
+
+
+@pytest.mark.parametrize("echo", sorted(ECHOES))
+def test_a_token_echoed_in_any_response_and_letter_case_is_never_shown_or_stored(
+    echo: str,
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    """A 200 whose `data` is malformed and whose `request_id` quotes the Authorization header,
+    or a 400 quoting it upper-cased: the run fails naming the cause, the token blanked."""
+    emulator = emulator_server.emulator
+    faults, shown = ECHOES[echo]
+    emulator.set_faults(**faults)
+    env = cli_env(emulator_server, warehouse, tmp_path)
+
+    result = run_cli(env, *ONE_DAY)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert shown in output, output
+    found = leaks(
+        [emulator.token],
+        output=output,
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []
