@@ -161,6 +161,8 @@ def preflight(defs: dg.Definitions, settings: Settings) -> None:
             f"{API_URL_VAR}={api_url!r} does not answer like Pylon's API ({error}). Use "
             "https://api.usepylon.com or https://api.eu.usepylon.com."
         ) from None
+    except WarehouseUnavailableError as error:  # the rate budget's tables: locked, unreachable
+        raise ConfigError(str(error)) from None
 
 
 @contextmanager

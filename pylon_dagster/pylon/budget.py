@@ -34,6 +34,9 @@ PROBE_AFTER_WINDOWS = 5
 """Windows a rate must stay clean, with work waiting for it, before it probes higher."""
 PROBE_STEP = 0.05
 """A probe raises the rate by this fraction (at least one request per window)."""
+MAX_PAUSE_SECONDS = 300.0
+"""The longest pause a 429 imposes (the client caps `Retry-After` at the same). A stored pause
+further ahead cannot come from this module: `AdaptiveLimit.implausible` says so."""
 
 
 class Priority(StrEnum):
@@ -172,6 +175,7 @@ class AdaptiveLimit:
         With nothing accepted in the window, the rate halves.
         """
         pause = retry_after if retry_after is not None else self.window_seconds / max(self.rate, 1)
+        pause = min(pause, MAX_PAUSE_SECONDS)
         paused = replace(
             self,
             paused_until=max(self.paused_until or 0.0, now + pause),
@@ -222,3 +226,28 @@ class AdaptiveLimit:
 
     def describe(self) -> str:
         return f"{self.rate:g} per {self.window_seconds:g}s ({self.source})"
+
+    def implausible(self, now: float) -> str | None:
+        """Why this state cannot have been written by this module (a row edited by hand, or a
+        clock gone wrong), or None. Such a state would raise (a NaN rate) or hold every request
+        for years (a pause at infinity): the budget starts the endpoint afresh instead."""
+        for name in ("rate", "ceiling"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 1):
+                return f"{name} = {value!r}"
+        window = self.window_seconds
+        furthest = {
+            "stable_since": window,
+            "decreased_at": window,
+            "freshness_waiting_until": window,
+            "paused_until": max(MAX_PAUSE_SECONDS, window),
+        }
+        for name, ahead in furthest.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not math.isfinite(value):
+                return f"{name} = {value!r}"
+            if value - now > ahead:
+                return f"{name} {value - now:.0f} s ahead (at most {ahead:g} s)"
+        return None

@@ -18,6 +18,12 @@ the budget lives where every process already connects: the warehouse. Three smal
 All times are the database's clock (`clock_timestamp()`), so hosts whose clocks disagree still
 share one timeline. Each request costs two short transactions; at Pylon's rates (at most five
 requests a second per endpoint) that is far below what any Postgres serves.
+
+Every wait is bounded (`BUDGET_WAITS`): the transactions hold their locks for milliseconds, so a
+lock held for seconds is another session's doing (a transaction left open, a `LOCK TABLE`), and
+the budget says which table instead of stalling every request of every host. State that cannot
+be valid (edited rows: a NaN rate, a pause at infinity or years ahead, slots leased for a year)
+is logged and repaired, never waited out.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +41,8 @@ import sqlalchemy as sa
 from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority, RateLimitConfig
 from pylon_dagster.pylon.errors import PylonStoppedError
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
+from pylon_dagster.warehouse.engine import Waits, bounded_waits, connect, disconnects_reported
+from pylon_dagster.warehouse.engine import waiting_for as named_wait
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster.warehouse.state_tables import RATE_429S, RATE_LIMITS, RATE_SLOTS
 
@@ -43,6 +53,12 @@ SLOTS_TABLE = RATE_SLOTS.name
 REJECTIONS_TABLE = RATE_429S.name
 REJECTIONS_KEPT_SECONDS = 7 * 86_400
 MIN_POLL_SECONDS = 0.005
+MAX_LEASE_SECONDS = 3600.0
+"""The longest lease a slot may carry (a request's timeouts are seconds); a slot dated further
+ahead cannot be valid and is removed."""
+BUDGET_WAITS = Waits(lock_seconds=10, statement_seconds=30)
+"""A budget transaction holds its locks for milliseconds; even a queue of every fetch thread of
+every host on one endpoint, on a loaded machine, waits well under this."""
 
 _STATE_COLUMNS = (
     "rate",
@@ -77,6 +93,8 @@ class PostgresRateBudget:
     ):
         if not 0 < bulk_share <= 1:
             raise ValueError(f"bulk_share must be in (0, 1], got {bulk_share}")
+        if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
+            raise ValueError(f"lease_seconds must be in (0, {MAX_LEASE_SECONDS:g}]")
         self.engine = engine
         self.schema = schema
         self.api_host = api_host
@@ -103,9 +121,13 @@ class PostgresRateBudget:
             f"{', '.join(f'{c} = {v}' for c, v in value.items())}, updated_at = clock_timestamp()"
         )
         self._clock = sa.text("SELECT extract(epoch from clock_timestamp())::float8")
+        ends = "coalesce(done_at, lease_until)"
+        impossible = f"{ends} > to_timestamp(:now + {MAX_LEASE_SECONDS})"
         self._expire = sa.text(
-            f"DELETE FROM {slots} WHERE {where} "
-            "AND coalesce(done_at, lease_until) <= to_timestamp(:now - :window)"
+            f"WITH gone AS (DELETE FROM {slots} WHERE {where} "
+            f"AND ({ends} <= to_timestamp(:now - :window) OR {impossible}) "
+            f"RETURNING {impossible} AS impossible) "
+            "SELECT count(*) FILTER (WHERE impossible) FROM gone"
         )
         self._occupancy = sa.text(
             f"SELECT count(*) AS used, "
@@ -153,10 +175,21 @@ class PostgresRateBudget:
 
     def _try_acquire(self, endpoint_key: str, priority: Priority) -> tuple[Grant | None, float]:
         keys = {"host": self.api_host, "endpoint": endpoint_key}
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             state, now = self._locked_state(connection, endpoint_key)
             window = self.window_seconds
-            connection.execute(self._expire, {**keys, "now": now, "window": window})
+            removed = connection.execute(
+                self._expire, {**keys, "now": now, "window": window}
+            ).scalar_one()
+            if removed:
+                logger.warning(
+                    "%s: removed %d slots of %s dated more than %g s ahead: no request is "
+                    "leased that long (rows edited by hand, or a clock gone wrong)",
+                    endpoint_key,
+                    removed,
+                    SLOTS_TABLE,
+                    MAX_LEASE_SECONDS,
+                )
             used, oldest_end = connection.execute(self._occupancy, keys).one()
             if (paused := state.paused_for(now)) > 0:
                 return None, paused
@@ -190,7 +223,7 @@ class PostgresRateBudget:
         headers: RateLimitHeaders,
         retry_after: float | None,
     ) -> None:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             if status_code != 429 and not headers.said_anything:
                 connection.execute(self._done, {"id": grant.slot_id, "status": status_code})
                 return
@@ -223,8 +256,20 @@ class PostgresRateBudget:
 
     def current(self, endpoint_key: str) -> AdaptiveLimit:
         """The endpoint's state as stored now (for reports and tests)."""
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             return self._locked_state(connection, endpoint_key)[0]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One short transaction whose waits are bounded by `BUDGET_WAITS`; a lost or unreachable
+        warehouse is the friendly `WarehouseUnavailableError`."""
+        with (
+            connect(self.engine) as connection,
+            disconnects_reported(self.engine),
+            connection.begin(),
+            bounded_waits(connection, BUDGET_WAITS, f"the rate budget table {SLOTS_TABLE}"),
+        ):
+            yield connection
 
     # -- state rows --------------------------------------------------------------------------------
 
@@ -238,7 +283,8 @@ class PostgresRateBudget:
         judge which slots left the window, with a time older than those of the processes that
         went before it."""
         keys = {"host": self.api_host, "endpoint": endpoint_key}
-        row = connection.execute(self._select_state, keys).mappings().first()
+        with named_wait(f"the rate budget table {LIMITS_TABLE}", BUDGET_WAITS):
+            row = connection.execute(self._select_state, keys).mappings().first()
         configured = self.config.limits.get(endpoint_key)
         if configured is None:
             raise KeyError(f"{endpoint_key} has no rate limit configured")
@@ -256,7 +302,22 @@ class PostgresRateBudget:
             )
             self._store(connection, endpoint_key, started)
             row = connection.execute(self._select_state, keys).mappings().one()
-        return self._state_from(row), connection.execute(self._clock).scalar_one()
+        state, now = self._state_from(row), connection.execute(self._clock).scalar_one()
+        if (reason := state.implausible(now)) is not None:
+            logger.warning(
+                "%s: the stored rate state in %s cannot be valid (%s; rows edited by hand, or a "
+                "clock gone wrong): started afresh from %s %s",
+                endpoint_key,
+                LIMITS_TABLE,
+                reason,
+                configured,
+                self.config.source,
+            )
+            state = AdaptiveLimit.start(
+                configured, self.config.source, now=now, window_seconds=self.window_seconds
+            )
+            self._store(connection, endpoint_key, state)
+        return state, now
 
     def _state_from(self, row: Any) -> AdaptiveLimit:
         return AdaptiveLimit(
