@@ -33,6 +33,10 @@ API_URL_VAR = "PYLON_API_URL"
 DEFAULT_API_URL = "https://api.usepylon.com"
 RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
 RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
+MIN_RATE_WINDOW_SECONDS = 0.1
+"""A shorter "minute" paces nothing: the budget's own round trips take about that long."""
+MAX_RATE_WINDOW_SECONDS = 3600.0
+"""An hour-long "minute" is already no rate limit; far longer ones overflow the budget's times."""
 BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
 PROGRESS_INTERVAL_VAR = "PYLON_PROGRESS_INTERVAL_SECONDS"
 ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
@@ -142,11 +146,14 @@ def parse_warehouse_url(raw: str) -> sa.URL:
 
 
 def parse_start_date(raw: str, *, today: date) -> date:
-    """`2024-01-01` or `2024-01-01T00:00:00Z` (the seed connector's format), not in the future."""
+    """`2024-01-01` or `2024-01-01T00:00:00Z` (the seed connector's format), not in the future.
+
+    A time without an offset is UTC, like the partitions: read in the host's time zone, two
+    hosts could disagree on the first partition."""
     text = raw.strip()
     try:
         parsed = (
-            datetime.fromisoformat(text).astimezone(UTC).date()
+            _as_utc(datetime.fromisoformat(text)).date()
             if "T" in text
             else date.fromisoformat(text)
         )
@@ -167,6 +174,10 @@ def parse_start_date(raw: str, *, today: date) -> date:
             "Use the first day whose issues you want, e.g. 2024-01-01."
         )
     return parsed
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def start_date(environ: Mapping[str, str], *, today: date | None = None) -> date:
@@ -286,9 +297,10 @@ def rate_limit_window_seconds(environ: Mapping[str, str]) -> float:
         environ,
         RATE_WINDOW_VAR,
         "60",
-        lambda value: 0 < value < math.inf,
-        "must be a positive number of seconds: 60 against Pylon, less only against a "
-        "time-scaled emulator (e.g. 2).",
+        lambda value: MIN_RATE_WINDOW_SECONDS <= value <= MAX_RATE_WINDOW_SECONDS,
+        f"must be a positive number of seconds from {MIN_RATE_WINDOW_SECONDS:g} to "
+        f"{MAX_RATE_WINDOW_SECONDS:g}: 60 against Pylon, less only against a time-scaled "
+        "emulator (e.g. 2).",
     )
 
 

@@ -83,6 +83,20 @@ CASES: dict[str, tuple[dict[str, Override], tuple[str, ...]]] = {
         {"PYLON_RATE_LIMIT_WINDOW_SECONDS": "inf"},
         ("PYLON_RATE_LIMIT_WINDOW_SECONDS='inf' must be a positive number", "60"),
     ),
+    "rate_window_huge": (
+        {"PYLON_RATE_LIMIT_WINDOW_SECONDS": "1e300"},
+        ("PYLON_RATE_LIMIT_WINDOW_SECONDS='1e300' must be a positive number", "0.1 to 3600"),
+    ),
+    "rate_window_tiny": (
+        {"PYLON_RATE_LIMIT_WINDOW_SECONDS": "1e-9"},
+        ("PYLON_RATE_LIMIT_WINDOW_SECONDS='1e-9' must be a positive number", "0.1 to 3600"),
+    ),
+    "start_time_without_offset_is_utc": (
+        # 05:00 on the 14th is the 13th in UTC if read at UTC+14: the sync of the 13th would
+        # run. Read as UTC, the first partition is the 14th, on any host.
+        {"PYLON_START_DATE": "2026-03-14T05:00:00", "TZ": "Etc/GMT-14"},
+        ("--start 2026-03-13 is before the first partition 2026-03-14",),
+    ),
     "rate_limits_unknown": (
         {"PYLON_RATE_LIMITS": "2025-01"},
         ("PYLON_RATE_LIMITS='2025-01'", "ENDPOINT=REQUESTS_PER_MINUTE", "auto"),
