@@ -11,6 +11,7 @@ older months stay missing partitions, for a backfill from the UI.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import dagster as dg
 from pylon_dagster.definitions import build_definitions
 from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
 from pylon_dagster.settings import Settings, remember_default_start_date
-from pylon_dagster.state import dagster_home
+from pylon_dagster.state import dagster_home, state_dir
 from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1
@@ -32,6 +33,19 @@ DEMO_DAYS = 182
 """How far back the emulator's issues go: about six months of daily partitions."""
 FIRST_SYNC_DAYS = 30
 """Days the first sync fetches (today and the 29 before): one run, one search window."""
+LOCATION_NAME = "pylon_dagster"
+WORKSPACE = {
+    "load_from": [
+        {
+            "python_module": {
+                "module_name": "pylon_dagster.definitions",
+                "location_name": LOCATION_NAME,
+            }
+        }
+    ]
+}
+"""The code location Dagster's UI serves: the installed package, like the repository's
+`workspace.yaml`, which a demo started outside the repository does not have."""
 
 
 def run_demo(
@@ -64,17 +78,25 @@ def run_demo(
             f"Opening Dagster on http://127.0.0.1:{dagster_port} (webserver and daemon, "
             f"DAGSTER_HOME={home})"
         )
-        return serve_ui(dagster_port)
+        return serve_ui(dagster_port, write_workspace(state_dir(os.environ)))
 
 
-def serve_ui(port: int) -> int:
-    """Dagster's webserver and daemon on the code location of `workspace.yaml`, until Ctrl-C.
+def write_workspace(state: Path) -> Path:
+    """`WORKSPACE` as a file in the state folder (JSON is YAML), wherever the demo runs (not in
+    DAGSTER_HOME: one you set may hold a workspace of your own)."""
+    path = state / "workspace.yaml"
+    path.write_text(json.dumps(WORKSPACE, indent=2))
+    return path
+
+
+def serve_ui(port: int, workspace_file: Path) -> int:
+    """Dagster's webserver and daemon on the code location of `workspace_file`, until Ctrl-C.
 
     The two services `dagster dev` runs, started as Dagster documents for deployments
     (`dagster dev` itself is superseded in Dagster 1.13 and says so at every start).
     """
     bin_dir = Path(sys.executable).parent
-    workspace = ["-w", "workspace.yaml"]
+    workspace = ["-w", str(workspace_file)]
     daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", *workspace])
     webserver = subprocess.Popen(
         [str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)]

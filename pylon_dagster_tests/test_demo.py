@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.demo import DEMO_DAYS, FIRST_SYNC_DAYS
+from pylon_dagster.demo import DEMO_DAYS, FIRST_SYNC_DAYS, LOCATION_NAME
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster_tests.automation.dagster_dev import free_port, wait_for
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from pylon_dagster_tests.automation.dagster_dev import DagsterDev, free_port, wait_for
 
 COMMAND = [str(Path(sys.executable).with_name("pylon-dagster")), "demo", "--issues", "60"]
 # What Dagster prints unasked: no instance file, telemetry banner, a dagster.yaml it ignores, and
@@ -39,8 +34,8 @@ def assert_no_dagster_notice(output: str) -> None:
 
 
 def _demo_env(folder: Path, *unset: str) -> dict[str, str]:
-    """A fresh folder like a clone's, and the environment of a user who set nothing."""
-    shutil.copy(ROOT / "workspace.yaml", folder / "workspace.yaml")
+    """A fresh folder outside the repository (no `workspace.yaml`: the demo brings its own), and
+    the environment of a user who set nothing."""
     env = {**os.environ, "PYLON_DAGSTER_STATE": str(folder / ".state")}
     for name in ("PYLON_START_DATE", "DAGSTER_HOME", "PYLON_API_URL", "PYLON_API_TOKEN", *unset):
         env.pop(name, None)
@@ -94,8 +89,9 @@ def test_the_demo_syncs_the_emulator_into_the_warehouse(
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path: Path):
-    """Ctrl-C in the terminal (SIGINT to the process group) once `dagster dev` serves: the demo
-    exits without a traceback, and its embedded Postgres is stopped, not left running."""
+    """Started outside the repository, the demo's UI serves its code location; Ctrl-C in the
+    terminal (SIGINT to the process group) then ends the demo without a traceback, and its
+    embedded Postgres is stopped, not left running."""
     env = _demo_env(tmp_path, "PYLON_WAREHOUSE_URL", "PYLON_WAREHOUSE_SCHEMA")
     port, log = free_port(), tmp_path / "demo.log"
     pid_file = tmp_path / ".state" / "postgres" / "postmaster.pid"
@@ -109,7 +105,12 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path: Path):
             start_new_session=True,
         )
         try:
-            wait_for(lambda: _serves(port), timeout=300, what="the demo's dagster dev")
+            ui = DagsterDev(demo, port, log)
+            wait_for(
+                lambda: ui.location_loaded(LOCATION_NAME),
+                timeout=300,
+                what="the demo's code location in Dagster's UI",
+            )
             assert pid_file.exists()
             os.killpg(demo.pid, signal.SIGINT)
             demo.wait(timeout=120)
@@ -121,10 +122,3 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path: Path):
     assert "Traceback" not in output, output
     assert_no_dagster_notice(output)
     assert not pid_file.exists(), "the demo left its embedded Postgres running"
-
-
-def _serves(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
