@@ -71,7 +71,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:  # between runs: no run was going
+    except KeyboardInterrupt:  # before the runs began (from then on a signal asks them to stop)
         stopped = True
     else:
         stopped = stopped_on_request(runs)

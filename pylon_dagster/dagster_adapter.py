@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 _stop_requested = threading.Event()
-_stop_listeners: set[Callable[[], None]] = set()
-_stop_lock = threading.Lock()
+_stop_listeners: list[Callable[[], None]] = []  # a listener may be registered more than once
+_stop_lock = threading.RLock()  # also taken by signal handlers, in the main thread
 NO_CAPTURE = {
     "compute_logs": {
         "module": "dagster._core.storage.noop_compute_log_manager",
@@ -104,7 +104,7 @@ def on_stop_request(listener: Callable[[], None]) -> Iterator[None]:
     """While the block runs, `request_stop()` calls `listener` (at once if a stop was already
     requested): work in other threads stops the moment it is asked to, not at its next poll."""
     with _stop_lock:
-        _stop_listeners.add(listener)
+        _stop_listeners.append(listener)
         requested = _stop_requested.is_set()
     try:
         if requested:
@@ -112,7 +112,7 @@ def on_stop_request(listener: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         with _stop_lock:
-            _stop_listeners.discard(listener)
+            _stop_listeners.remove(listener)  # one registration: others may still be open
 
 
 def threaded_runs_instance(home: Path) -> dg.DagsterInstance:

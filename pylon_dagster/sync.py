@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -69,6 +70,7 @@ UNFINISHED = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
+STOP_SIGNAL_NUMBERS = (signal.SIGINT, signal.SIGTERM)
 Echo = Callable[[str], None]
 # Besides the `display`, one line per run, a failure one line with its cause; Dagster's own
 # step-by-step events, stack traces included, stay in the run's event log.
@@ -237,10 +239,11 @@ def run_sync(
     partitions = issue_days(defs)
     chunks = partition_chunks(partitions, start, end)
     runs = _SyncRuns(defs, instance, echo, display)
-    if runs.stage(_first_stage(chunks)) and runs.stage(_deletion_stage()):
-        # The days the pass found changed join the days synced.
-        changed_days = runs.ended[-1].metric_days
-        runs.stage(_analytics_runs(partitions, chunks, changed_days))
+    with _stop_signals_ask_runs_to_stop():
+        if runs.stage(_first_stage(chunks)) and runs.stage(_deletion_stage()):
+            # The days the pass found changed join the days synced.
+            changed_days = runs.ended[-1].metric_days
+            runs.stage(_analytics_runs(partitions, chunks, changed_days))
     return runs.ended
 
 
@@ -335,7 +338,8 @@ class _SyncRuns:
         for job_name, _, _ in plans:
             self.defs.resolve_job_def(job_name)  # resolved here, not by several threads at once
         with ThreadPoolExecutor(self.workers, thread_name_prefix="sync-run") as pool:
-            _wait_asking_stop([pool.submit(self._run, plan) for plan in plans])
+            for future in [pool.submit(self._run, plan) for plan in plans]:
+                future.result()
         return not self.halted
 
     def _run(self, plan: Plan) -> None:
@@ -360,20 +364,28 @@ class _SyncRuns:
             self.echo(f"  {run.error}")
 
 
-def _wait_asking_stop(futures: Sequence[Future[None]]) -> None:
-    """Wait for `futures`; a Ctrl-C or SIGTERM meanwhile asks their runs to stop (they end at
-    their next Pylon request) and the wait goes on until they have, so that no transaction is
-    left open and every run's end is recorded."""
-    pending = set(futures)
-    while pending:
-        try:
-            done, pending = wait(pending)
-        except KeyboardInterrupt:
-            request_stop()  # every client of the runs is stopped when this returns
-            print(STOPPING_MESSAGE, file=sys.stderr, flush=True)
-            continue
-        for future in done:
-            future.result()
+@contextmanager
+def _stop_signals_ask_runs_to_stop() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM ask the runs to stop (`request_stop`: they end at
+    their next Pylon request, no further run starts) instead of raising `KeyboardInterrupt`.
+
+    An exception raised wherever the main thread happened to be (between two runs, inside
+    Dagster's bookkeeping, in a thread pool's shutdown) could be lost or leave a run going with
+    no one waiting for it; a request is seen by every run and by the next one to start."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can handle signals; its caller's handlers stay
+        return
+
+    def ask_runs_to_stop(_signum: int, _frame: object) -> None:
+        request_stop()  # every client of the runs is stopped when this returns
+        print(STOPPING_MESSAGE, file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, ask_runs_to_stop) for sig in STOP_SIGNAL_NUMBERS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _execute(

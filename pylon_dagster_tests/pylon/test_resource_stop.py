@@ -36,6 +36,19 @@ def test_a_stop_requested_while_a_client_is_open_stops_it_at_once(
     assert emulator_server.emulator.counters().total_requests == served
 
 
+def test_a_stop_reaches_a_client_still_open_after_another_of_its_resource_closed(
+    emulator_server: EmulatorServer, warehouse: PostgresWarehouse, stop_forgotten_after: None
+):
+    """Like an issues run's messages and threads, fetched side by side: the threads finish first."""
+    pylon = emulator_resource(emulator_server, warehouse)
+    with pylon.get_client() as messages:
+        with pylon.get_client() as threads:
+            assert threads.request(endpoints.ACCOUNTS)["data"]
+        request_stop()
+        with pytest.raises(PylonStoppedError):
+            messages.request(endpoints.ACCOUNTS)
+
+
 def test_a_client_opened_after_a_stop_request_sends_nothing(
     emulator_server: EmulatorServer, warehouse: PostgresWarehouse, stop_forgotten_after: None
 ):

@@ -26,8 +26,9 @@ import pytest
 
 from pylon_dagster.assets.issue_children import FETCH_WORKERS_PER_STREAM
 from pylon_dagster.cli import STOPPED_EXIT_CODE, STOPPED_MESSAGE
-from pylon_dagster.jobs import issues_job
+from pylon_dagster.jobs import issues_job, reference_job
 from pylon_dagster.pylon.resource import STOPPING_MESSAGE
+from pylon_dagster.sync import SYNC_RUN_TAG
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
@@ -55,12 +56,14 @@ RERUN_TIMEOUT_SECONDS = 300.0
 
 class Gate:
     """ASGI middleware: once armed, holds the `nth` request whose `METHOD path` matches, and
-    every request after it, until released: the subprocess can do no work past that point."""
+    every request after it (or, with `hold_all=False`, every matching one), until released: the
+    subprocess can do no work past that point."""
 
-    def __init__(self, app, pattern: str, nth: int):
+    def __init__(self, app, pattern: str, nth: int, hold_all: bool = True):
         self.app = app
         self.pattern = re.compile(pattern)
         self.nth = nth
+        self.hold_all = hold_all
         self.seen = 0
         self.armed = False
         self.reached = threading.Event()
@@ -72,20 +75,23 @@ class Gate:
             self.armed, self.seen = True, 0
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and self.pattern.fullmatch(f"{scope['method']} {scope['path']}"):
+        matches = scope["type"] == "http" and bool(
+            self.pattern.fullmatch(f"{scope['method']} {scope['path']}")
+        )
+        if matches:
             with self._lock:
                 self.seen += self.armed
                 if self.armed and self.seen == self.nth:
                     self.reached.set()
-        if scope["type"] == "http" and self.reached.is_set() and not self.released.is_set():
+        held = matches or (self.hold_all and scope["type"] == "http")
+        if held and self.reached.is_set() and not self.released.is_set():
             await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
         await self.app(scope, receive, send)
 
 
 @pytest.fixture
 def gated_server(emulator: PylonEmulator, request) -> Iterator[tuple[EmulatorServer, Gate]]:
-    pattern, nth = request.param
-    gate = Gate(emulator.app, pattern, nth)
+    gate = Gate(emulator.app, *request.param)
     emulator.app = gate  # the server serves `emulator.app`
     with EmulatorServer(emulator) as server:
         try:
@@ -272,3 +278,62 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert_equals_truth(pipeline)
     assert_no_duplicates(pipeline)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "gated_server",
+    [(r"GET /issues/[^/]+/messages", 1, False)],
+    ids=["window_held_at_its_children"],
+    indirect=True,
+)
+def test_a_stop_signal_between_two_runs_ends_the_sync_and_no_run_starts_after_it(
+    gated_server, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
+):
+    """The signal comes as the reference streams' run has ended (its line printed) and before
+    the sync's next stage: the issues window is held at its children, only they, so that stage
+    cannot have begun. Sent there, a signal used to be lost: the sync went on and exited 0."""
+    server, gate = gated_server
+    assert succeeded(full_sync(pipeline))
+    # More changed issues than fetches in flight: the held ones cannot be all the window needs.
+    mutate_some(pipeline, 20)
+    runs_before = _sync_run_ids(pipeline.instance)
+    env = cli_env(
+        server,
+        pipeline.warehouse,
+        postgres_dagster_home.parent / "state",
+        DAGSTER_HOME=str(postgres_dagster_home),
+    )
+    window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
+    gate.arm()
+    process = subprocess.Popen(
+        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output = DrainedOutput(process)
+    try:
+        _wait_for_gate(process, gate)
+        output.wait_for("reference streams and knowledge base: ok")
+        process.send_signal(getattr(signal, signal_name))
+        output.wait_for(STOPPING_MESSAGE)
+        gate.released.set()
+        process.wait(timeout=CLI_TIMEOUT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        gate.released.set()
+
+    text = output.text()
+    assert process.returncode == STOPPED_EXIT_CODE, text
+    assert STOPPED_MESSAGE in text
+    assert "Sync finished" not in text and "Traceback" not in text
+    started = [
+        pipeline.instance.get_run_by_id(run_id)
+        for run_id in _sync_run_ids(pipeline.instance) - runs_before
+    ]
+    assert sorted(run.job_name for run in started) == sorted([reference_job.name, issues_job.name])
+    (window_run,) = (run for run in started if run.job_name == issues_job.name)
+    assert window_run.status == dg.DagsterRunStatus.CANCELED
+
+
+def _sync_run_ids(instance: dg.DagsterInstance) -> set[str]:
+    return {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={SYNC_RUN_TAG: "true"}))}
