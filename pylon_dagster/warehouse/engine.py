@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pylon_dagster.redaction import masked_url, redact, url_secrets
 from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_URL_VAR
 
 CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "pylon-dagster"}
@@ -64,7 +65,9 @@ _SET_WAITS = sa.text(
 
 
 def describe(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
+    """`url` for messages and reports: its password and secret-looking query parameters
+    (`?password=`) as `***`."""
+    return masked_url(url.render_as_string(hide_password=False))
 
 
 _engines: dict[str, sa.Engine] = {}
@@ -107,9 +110,7 @@ os.register_at_fork(after_in_child=_forget_engines_after_fork)
 def _reason(engine: sa.Engine, err: sa_exc.DBAPIError) -> str:
     """The driver's message on one line, without the password."""
     reason = " ".join(str(err.orig or err).split())
-    if engine.url.password:
-        reason = reason.replace(str(engine.url.password), "***")
-    return reason
+    return redact(reason, url_secrets(engine.url.render_as_string(hide_password=False)))
 
 
 def unavailable(engine: sa.Engine, err: sa_exc.DBAPIError) -> WarehouseUnavailableError:

@@ -15,11 +15,11 @@ from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 
 
 def stored_files(state: Path, postgres: EmbeddedPostgres) -> list[Path]:
-    """The files of Dagster's storage in `state` and of the Postgres server's log."""
-    roots = (state / "dagster", postgres.state_dir / "postgres" / "log")
-    files = [path for root in roots for path in root.rglob("*") if path.is_file()]
-    assert files, "nothing to search: Dagster's storage and the server log should exist"
-    return files
+    """The Postgres server's log (one file, `pg_ctl -l`) and the files of Dagster's storage in
+    `state` (none for a command that stopped before Dagster started)."""
+    server_log = postgres.state_dir / "postgres" / "log"
+    assert server_log.is_file(), f"nothing to search: the server's log {server_log} is missing"
+    return [server_log, *(path for path in (state / "dagster").rglob("*") if path.is_file())]
 
 
 def warehouse_texts(warehouse: PostgresWarehouse) -> dict[str, str]:

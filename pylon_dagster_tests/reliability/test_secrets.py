@@ -8,6 +8,7 @@ warehouse's tables for the secret (`leaks.py`).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,14 @@ from pathlib import Path
 import pytest
 
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.webapp.settings import APP_SECRET_VAR
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
-from pylon_dagster_tests.reliability.cli_process import cli_env, run_cli
+from pylon_dagster_tests.reliability.cli_process import (
+    cli_env,
+    closed_port,
+    run_cli,
+    run_command,
+)
 from pylon_dagster_tests.reliability.leaks import leaks
 from pylon_emulator import EmulatorServer
 
@@ -25,6 +32,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_DAY = ("--start", "2026-03-13", "--end", "2026-03-13")
+URL_PASSWORD = "url-Pa55word-in-a-parameter"
 TOKEN_DEFECTS = {
     "trailing_newline": "{}\n",
     "leading_newline": "\n{}",
@@ -139,6 +147,100 @@ def test_a_token_echoed_in_any_response_and_letter_case_is_never_shown_or_stored
     assert shown in output, output
     found = leaks(
         [emulator.token],
+        output=output,
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []
+
+
+def test_a_warehouse_password_in_a_url_parameter_is_masked_in_sync_and_status(
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    """`?password=` works as a libpq parameter: a whole sync runs with it, and the status table
+    and JSON show the URL with `password=***`."""
+    url = f"{embedded_postgres.url}&password={URL_PASSWORD}"
+    env = cli_env(emulator_server, warehouse, tmp_path, PYLON_WAREHOUSE_URL=url)
+
+    synced = run_cli(env, *ONE_DAY)
+    table = run_command(env, "status")
+    as_json = run_command(env, "status", "--json")
+
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert table.returncode in (0, 1) and as_json.returncode in (0, 1), table.stderr
+    shown = json.loads(as_json.stdout)["warehouse"]["url"]
+    assert "&password=***&" in shown, shown
+    assert shown in table.stdout, table.stdout
+    outputs = [result.stdout + result.stderr for result in (synced, table, as_json)]
+    found = leaks(
+        [URL_PASSWORD],
+        output="\n".join(outputs),
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []
+
+
+@pytest.mark.parametrize("command", [("sync", *ONE_DAY), ("app", "--port", "0")], ids=str)
+def test_a_warehouse_password_in_a_url_parameter_is_masked_in_connection_errors(
+    command: tuple[str, ...],
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    port = closed_port()
+    url = f"postgresql://u@127.0.0.1:{port}/db?password={URL_PASSWORD}&sslmode=disable"
+    env = cli_env(
+        emulator_server, warehouse, tmp_path, PYLON_WAREHOUSE_URL=url, **{APP_SECRET_VAR: "s"}
+    )
+
+    result = run_command(env, *command)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    [error] = error_lines(output)
+    assert error.startswith(
+        "Error: Cannot connect to the warehouse at "
+        f"postgresql+psycopg://u@127.0.0.1:{port}/db?password=***&sslmode=disable: "
+    ), error
+    found = leaks(
+        [URL_PASSWORD],
+        output=output,
+        state=tmp_path,
+        postgres=embedded_postgres,
+        warehouse=warehouse,
+    )
+    assert found == []
+
+
+def test_a_key_in_the_api_url_query_is_refused_without_echo(
+    emulator_server: EmulatorServer,
+    warehouse: PostgresWarehouse,
+    embedded_postgres: EmbeddedPostgres,
+    tmp_path: Path,
+):
+    """httpx would send every request to a path after the query, so it is refused like a
+    password in the URL, before any request."""
+    api_url = f"{emulator_server.url}/?api_key={URL_PASSWORD}"
+    env = cli_env(emulator_server, warehouse, tmp_path, PYLON_API_URL=api_url)
+
+    result = run_cli(env, *ONE_DAY)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert error_lines(output) == [
+        "Error: PYLON_API_URL must not carry a query string or fragment (the token goes in "
+        "PYLON_API_TOKEN). Use https://api.usepylon.com or https://api.eu.usepylon.com."
+    ], output
+    assert emulator_server.emulator.counters().to_json()["requests"] == {}
+    found = leaks(
+        [URL_PASSWORD],
         output=output,
         state=tmp_path,
         postgres=embedded_postgres,
