@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.redaction import masked_url, redact, url_secrets
-from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, WAREHOUSE_URL_VAR
+from pylon_dagster.settings import EXAMPLE_WAREHOUSE_URL, SCHEMA_VAR, WAREHOUSE_URL_VAR
 
 CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "pylon-dagster"}
 LOCK_NOT_AVAILABLE = "55P03"
@@ -142,6 +142,24 @@ def disconnects_reported(engine: sa.Engine) -> Iterator[None]:
         raise unavailable(engine, err) from None
 
 
+@contextmanager
+def privileges_reported(engine: sa.Engine, schema: str) -> Iterator[None]:
+    """A statement inside the block refused for want of a privilege becomes one
+    `WarehousePrivilegeError` saying what to grant."""
+    try:
+        yield
+    except sa_exc.ProgrammingError as err:
+        if _sqlstate(err) != INSUFFICIENT_PRIVILEGE:
+            raise
+        role = engine.url.username or "(the URL's user)"
+        raise WarehousePrivilegeError(
+            f"The warehouse role {role} may not create or use the schema {schema} "
+            f"({_first_line(err)}). As the schema's owner or a superuser, give it the schema: "
+            f"CREATE SCHEMA {schema} AUTHORIZATION {role}; (or, if it exists, ALTER SCHEMA "
+            f"{schema} OWNER TO {role};), or set {SCHEMA_VAR} to a schema it owns."
+        ) from None
+
+
 def _sqlstate(err: sa_exc.DBAPIError) -> str | None:
     return getattr(err.orig, "sqlstate", None)
 
@@ -162,9 +180,12 @@ def wait_error(err: sa_exc.DBAPIError, waited_for: str, waits: Waits) -> Warehou
     `waited_for` names the thing, e.g. "the rate budget table pylon_rate_limits"."""
     state, first_line = _sqlstate(err), _first_line(err)
     if state == LOCK_NOT_AVAILABLE:
+        # Postgres names the relation of a row lock ("while locking tuple ... in relation").
+        context = getattr(getattr(err.orig, "diag", None), "context", None)
+        said = "; ".join(filter(None, [first_line, " ".join((context or "").split())]))
         return WarehouseWaitError(
             f"{waited_for} is locked by another session: gave up after {waits.lock_seconds:g} s "
-            f"(lock_timeout; Postgres said: {first_line}). Find the session holding it in "
+            f"(lock_timeout; Postgres said: {said}). Find the session holding it in "
             "pg_stat_activity (often a transaction left open), end it, and try again."
         )
     if state == QUERY_CANCELED and "statement timeout" in first_line:

@@ -23,9 +23,21 @@ from pylon_dagster.settings import (
 from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
-from pylon_dagster.warehouse.engine import connect, describe, get_engine
+from pylon_dagster.warehouse.engine import (
+    Waits,
+    bounded_waits,
+    connect,
+    describe,
+    get_engine,
+    privileges_reported,
+)
 from pylon_dagster.warehouse.loader import LoadTransaction
 from pylon_dagster.warehouse.sql import bound_schema
+
+LOAD_WAITS = Waits(lock_seconds=600, statement_seconds=3600)
+"""Loads and DDL wait for each other's row and advisory locks (a window's load may hold its rows
+for minutes); ten minutes for a lock is another session's doing. A load's largest statement, an
+upsert of a 30-day window, takes seconds: an hour bounds a server that stopped answering."""
 
 _prepared_lock = threading.Lock()
 _prepared: set[tuple[str, str, str]] = set()
@@ -121,8 +133,12 @@ class PostgresWarehouse(dg.ConfigurableResource):
         """A connection in one transaction, with the schema name checked and bound to it."""
         self.check_schema_name()
         with (
+            privileges_reported(self.engine, self.schema_name),
             connect(self.engine) as connection,
             connection.begin(),
+            bounded_waits(
+                connection, LOAD_WAITS, f"a table of the warehouse schema {self.schema_name}"
+            ),
             bound_schema(connection, self.schema_name),
         ):
             yield connection
