@@ -9,13 +9,17 @@ timeouts, dropped connections, truncated bodies) with exponential backoff, full 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import random
 import ssl
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +51,9 @@ Record = dict[str, Any]
 MAX_PAGE_SIZE = 999
 UNPACED_WINDOW_SECONDS = 60.0
 """The window reported with the requests of a client without a budget (no rate to pace by)."""
+REQUEST_DEADLINE_SECONDS = 120.0
+"""Longest one request may take, its body included: httpx's read timeout bounds each wait for
+bytes, so a body that trickles in a byte at a time would otherwise never time out."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,7 @@ class PylonClient:
         priority: Priority = Priority.BULK,
         retry: RetrySettings | None = None,
         timeout: httpx.Timeout | None = None,
+        request_deadline: float = REQUEST_DEADLINE_SECONDS,
         page_size: int = MAX_PAGE_SIZE,
         search_window: timedelta = timedelta(days=30),
         window_overlap: timedelta = timedelta(seconds=1),
@@ -162,6 +170,8 @@ class PylonClient:
                 ],
                 request_id=None,
             )
+        if not 0 < request_deadline < math.inf:
+            raise ValueError(f"request_deadline must be a positive number, got {request_deadline}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         if search_window <= 2 * window_overlap:
@@ -170,6 +180,7 @@ class PylonClient:
             raise ValueError("search_span_cap must be longer than twice window_overlap")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetrySettings()
+        self.request_deadline = request_deadline
         self.page_size = page_size
         self.search_window = search_window
         self.window_overlap = window_overlap
@@ -255,7 +266,7 @@ class PylonClient:
     ) -> dict[str, Any]:
         grant = self._take_slot(endpoint)
         try:
-            response = self._http.request(endpoint.method, path, params=params, json=json_body)
+            response = self._read_within_deadline(endpoint, path, params, json_body)
         except httpx.TransportError as exc:
             # Timeouts, refused or dropped connections, truncated transfers.
             self._give_back(grant, None)
@@ -266,6 +277,20 @@ class PylonClient:
             raise
         self._give_back(grant, response)
         return self._decode(endpoint, path, response)
+
+    def _read_within_deadline(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Mapping[str, Any] | None,
+    ) -> httpx.Response:
+        """The whole response, or `httpx.ReadTimeout` once `request_deadline` has passed."""
+        deadline = time.monotonic() + self.request_deadline
+        with self._http.stream(endpoint.method, path, params=params, json=json_body) as response:
+            response.stream = _DeadlineStream(response, deadline, self.request_deadline)
+            response.read()
+        return response
 
     def _take_slot(self, endpoint: Endpoint) -> Grant | None:
         if self._budget is None:
@@ -292,6 +317,14 @@ class PylonClient:
 
     def _decode(self, endpoint: Endpoint, path: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
+        if response.is_redirect:
+            location = self._redact(response.headers["location"])
+            raise PylonResponseError(
+                f"{endpoint.method} {self.base_url + path} answered {status}, a redirect to "
+                f"{location}. Redirects are not followed (the API token would go along): set "
+                "PYLON_API_URL to your organization's API host itself (https://api.usepylon.com, "
+                "or https://api.eu.usepylon.com for EU organizations)."
+            )
         if status == 429:
             self.stats.add(endpoint.key, rate_limited=1)
             raise _RetryableFailure("429 rate limited", _retry_after_seconds(response, self.retry))
@@ -344,12 +377,15 @@ class PylonClient:
 
         GET endpoints take `cursor`/`limit` as query parameters, POST searches in the JSON body.
         Paging stops when `has_next_page` is false, the cursor is empty, or `pagination` is missing;
-        a missing `data` is an empty page. A cursor seen twice means the pagination would never end.
+        a missing `data` is an empty page. A cursor seen twice, or a page equal to an earlier one
+        (records and all, empty pages too) under a new cursor, means the pagination would never
+        end: a server that ignores the cursor, or makes up new ones after the last page.
         """
         in_body = endpoint.method == "POST"
         base = dict((json_body if in_body else params) or {})
         base["limit"] = self.page_size
         seen_cursors: set[str] = set()
+        seen_pages: set[bytes] = set()
         cursor: str | None = None
         for _ in range(self.max_pages):
             page_args = dict(base) if cursor is None else {**base, "cursor": cursor}
@@ -359,7 +395,8 @@ class PylonClient:
                 params=None if in_body else page_args,
                 json_body=page_args if in_body else None,
             )
-            yield _page_records(envelope, endpoint)
+            records = _page_records(envelope, endpoint)
+            yield records
             cursor = _next_cursor(envelope, endpoint)
             if cursor is None:
                 return
@@ -368,7 +405,14 @@ class PylonClient:
                     f"{endpoint.key} returned a cursor it had already returned: the pagination "
                     "would never end, so the sync stopped instead of looping."
                 )
+            fingerprint = _fingerprint(records)
+            if fingerprint in seen_pages:
+                raise PylonResponseError(
+                    f"{endpoint.key} answered a page equal to an earlier one under a new cursor: "
+                    "the pagination would never end, so the sync stopped instead of looping."
+                )
             seen_cursors.add(cursor)
+            seen_pages.add(fingerprint)
         raise PylonResponseError(
             f"{endpoint.key} still had more pages after {self.max_pages} pages; stopped as a guard."
         )
@@ -525,6 +569,45 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+    except RecursionError:
+        # Deterministic, so not worth a retry; Pylon's envelope is a few levels deep.
+        raise PylonResponseError(
+            f"{response.request.method} {response.request.url.copy_with(query=None)} answered "
+            f"{response.status_code} with JSON nested deeper than Python reads (about "
+            f"{sys.getrecursionlimit()} levels): not Pylon's envelope."
+        ) from None
+
+
+def _fingerprint(records: list[Record]) -> bytes:
+    """A digest of a page's records, to tell a page served again from a new one."""
+    return hashlib.blake2b(json.dumps(records).encode(), digest_size=16).digest()
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    """A response body that raises `httpx.ReadTimeout` (retried like any timeout) when it has not
+    ended by `deadline` (`time.monotonic()`). Checked as each chunk arrives: a wait for the next
+    one is bounded by the read timeout already."""
+
+    def __init__(self, response: httpx.Response, deadline: float, seconds: float):
+        if not isinstance(response.stream, httpx.SyncByteStream):
+            raise TypeError("a synchronous client's response has a synchronous stream")
+        self._body = response.stream
+        self._request = response.request
+        self._deadline = deadline
+        self._seconds = seconds
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._body:
+            if time.monotonic() > self._deadline:
+                raise httpx.ReadTimeout(
+                    f"the answer was still arriving after the {self._seconds:g}s deadline of one "
+                    "request (a body that trickles in)",
+                    request=self._request,
+                )
+            yield chunk
+
+    def close(self) -> None:
+        self._body.close()
 
 
 def _error_fields(body: Any) -> tuple[list[str], str | None, str | None]:
@@ -547,6 +630,8 @@ def _retry_after_seconds(response: httpx.Response, retry: RetrySettings) -> floa
         return None
     try:
         seconds = float(value)
+        if not math.isfinite(seconds):  # `nan` would retry at once, `inf` wait the cap
+            return None
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)

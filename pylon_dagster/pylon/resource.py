@@ -19,7 +19,12 @@ from pylon_dagster.progress.relay import PROCESS_RELAY, WINDOW_TAG
 from pylon_dagster.progress.sink import NO_PROGRESS, ProgressFanOut, ProgressSink
 from pylon_dagster.pylon.budget import Priority, RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
-from pylon_dagster.pylon.client import MAX_PAGE_SIZE, PylonClient, RetrySettings
+from pylon_dagster.pylon.client import (
+    MAX_PAGE_SIZE,
+    REQUEST_DEADLINE_SECONDS,
+    PylonClient,
+    RetrySettings,
+)
 from pylon_dagster.settings import DEFAULT_API_URL
 from pylon_dagster.warehouse import PostgresWarehouse
 
@@ -70,6 +75,10 @@ class PylonResource(dg.ConfigurableResource):
     )
     timeout_seconds: float = Field(default=30.0, description="Read/write timeout per request.")
     connect_timeout_seconds: float = Field(default=10.0)
+    request_deadline_seconds: float = Field(
+        default=REQUEST_DEADLINE_SECONDS,
+        description="Longest one request may take, its whole body included (retried after).",
+    )
     max_attempts: int = Field(default=6, description="Attempts per request before giving up.")
     backoff_base_seconds: float = Field(default=1.0)
     backoff_max_seconds: float = Field(default=60.0)
@@ -173,6 +182,7 @@ class PylonResource(dg.ConfigurableResource):
                 backoff_max_seconds=self.backoff_max_seconds,
             ),
             timeout=httpx.Timeout(self.timeout_seconds, connect=self.connect_timeout_seconds),
+            request_deadline=self.request_deadline_seconds,
             page_size=self.page_size,
             search_window=timedelta(days=self.search_window_days),
             stop=self._stop,

@@ -53,6 +53,16 @@ def failure(runs: list[SyncRun]) -> str:
     return failed_run(runs).error or ""
 
 
+def failed_at_once(pipeline: Pipeline, runs: list[SyncRun]) -> str:
+    """The failure's message, once checked that no step of the failed run waited out a retry:
+    an error no retry can fix fails the run at once."""
+    retried = pipeline.instance.all_logs(
+        failed_run(runs).run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
+    )
+    assert retried == []
+    return failure(runs)
+
+
 def succeeded(runs: list[SyncRun]) -> bool:
     return bool(runs) and all(run.success for run in runs)
 

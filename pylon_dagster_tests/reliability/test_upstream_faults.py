@@ -19,8 +19,7 @@ from pylon_dagster_tests.reliability.helpers import (
     assert_equals_truth,
     assert_no_duplicates,
     deletion_marks,
-    failed_run,
-    failure,
+    failed_at_once,
     full_sync,
     incremental_sync,
     mutate_some,
@@ -112,13 +111,9 @@ def test_endless_cursor_fails_naming_the_cause_then_a_clean_rerun_converges(
 
     runs = _sync(pipeline, mode)
 
-    message = failure(runs)
-    assert "would never end" in message, message
     # No retry can fix it, so the run fails at once instead of waiting out the retry policy.
-    retried = pipeline.instance.all_logs(
-        failed_run(runs).run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
-    )
-    assert retried == []
+    message = failed_at_once(pipeline, runs)
+    assert "would never end" in message, message
     after = snapshot(pipeline)
     for stream, rows in after.items():
         # Each stream is a whole window: either untouched or entirely the new state.
