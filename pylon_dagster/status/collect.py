@@ -7,13 +7,15 @@ way (`state.dagster_home`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from typing import NamedTuple
 
 import dagster as dg
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
@@ -30,29 +32,51 @@ from pylon_dagster.status.report import (
 )
 from pylon_dagster.streams import ISSUES_GROUP, STREAMS, Stream
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.engine import connect, describe
+from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE, children_lost
+from pylon_dagster.warehouse.engine import (
+    Waits,
+    bounded_waits,
+    connect,
+    database_error,
+    describe,
+    waiting_for,
+)
 from pylon_dagster.warehouse.sql import ident, qualified
 
 RATE_LIMITED_PERIOD = "1 day"
+
+
+STATUS_WAITS = Waits(lock_seconds=2, statement_seconds=10)
+"""A health check answers in seconds: a table locked by another session ends it (exit 2)."""
+
+
+class StatusUnreadable(RuntimeError):
+    """A table `status` reads is not as the project made it (other columns, no privilege)."""
 
 
 class TableFacts(NamedTuple):
     exists: bool
     rows: int
     newest_updated_at: datetime | None
+    children_missing: int | None
 
 
 def collect_status(settings: Settings, now: datetime | None = None) -> StatusReport:
     """Everything `status` shows. Raises `WarehouseUnavailableError` when the warehouse cannot be
-    reached."""
+    reached or a table stays locked (`STATUS_WAITS`), `StatusUnreadable` when a table cannot be
+    read."""
     now = now or datetime.now(UTC)
     issue_days = issue_partitions(settings.start_date)
     warehouse = PostgresWarehouse.from_settings(settings)
     schema = warehouse.schema_name
-    with connect(warehouse.engine) as connection:
+    with (
+        connect(warehouse.engine) as connection,
+        bounded_waits(connection, STATUS_WAITS, f"the warehouse schema {schema}"),
+    ):
         tables = _existing_tables(connection, schema)
         facts = {s.name: _table_facts(connection, schema, s, tables) for s in STREAMS.values()}
-        rate_limits = _rate_limits(connection, schema, tables)
+        with _reading(qualified(schema, LIMITS_TABLE)):
+            rate_limits = _rate_limits(connection, schema, tables)
     home = dagster_home()
     with dg.DagsterInstance.get() as instance:
         streams = [
@@ -85,15 +109,48 @@ def _has_updated_at(stream: Stream) -> bool:
     return any(column.name == "updated_at" for column in stream.columns)
 
 
+@contextmanager
+def _reading(table: str) -> Iterator[None]:
+    """A wait for `table` that runs out, or a table that cannot be read, is one line."""
+    try:
+        with waiting_for(f"the table {table}", STATUS_WAITS):
+            yield
+    except sa_exc.DBAPIError as err:
+        if err.connection_invalidated:
+            raise
+        raise StatusUnreadable(
+            f"Cannot read the table {table} ({database_error(err)}): it is not as pylon-dagster "
+            "made it, or the warehouse role may not read it. Check its columns and privileges; "
+            "a sync recreates a dropped table."
+        ) from None
+
+
 def _table_facts(
     connection: sa.Connection, schema: str, stream: Stream, tables: set[str]
 ) -> TableFacts:
     if stream.name not in tables:
-        return TableFacts(exists=False, rows=0, newest_updated_at=None)
+        return TableFacts(exists=False, rows=0, newest_updated_at=None, children_missing=None)
     newest = f"max({ident('updated_at')})" if _has_updated_at(stream) else "NULL::timestamptz"
     query = sa.text(f"SELECT count(*), {newest} FROM {qualified(schema, stream.name)}")
-    rows, newest_updated_at = connection.execute(query).one()
-    return TableFacts(exists=True, rows=rows, newest_updated_at=newest_updated_at)
+    with _reading(qualified(schema, stream.name)):
+        rows, newest_updated_at = connection.execute(query).one()
+        missing = (
+            _children_missing(connection, schema, stream)
+            if stream.parent is not None and FETCH_STATE_TABLE in tables
+            else None
+        )
+    return TableFacts(
+        exists=True, rows=rows, newest_updated_at=newest_updated_at, children_missing=missing
+    )
+
+
+def _children_missing(connection: sa.Connection, schema: str, stream: Stream) -> int:
+    """Parents whose fetch state says `stream`'s children were stored, with none left."""
+    query = sa.text(
+        f"SELECT count(*) FROM {qualified(schema, FETCH_STATE_TABLE)} AS f "
+        f"WHERE f.stream = :stream AND {children_lost(schema, stream.name, 'f')}"
+    )
+    return connection.execute(query, {"stream": stream.name}).scalar_one()
 
 
 def _rate_limits(connection: sa.Connection, schema: str, tables: set[str]) -> list[RateLimitState]:
@@ -132,6 +189,7 @@ def _stream_state(
         stream=stream.name,
         asset_key=key.to_user_string(),
         table_exists=table.exists,
+        children_missing=table.children_missing,
         rows=table.rows,
         newest_updated_at=table.newest_updated_at,
         has_updated_at=_has_updated_at(stream),

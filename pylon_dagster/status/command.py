@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import click
 
 from pylon_dagster.settings import ConfigError, Settings
-from pylon_dagster.status.collect import collect_status
+from pylon_dagster.status.collect import StatusUnreadable, collect_status
 from pylon_dagster.status.render import as_json, console, print_report
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
@@ -16,7 +16,8 @@ HEALTHY = 0
 UNHEALTHY = 1
 """A stream is stale, or a partition failed or is missing."""
 UNKNOWN = 2
-"""The status could not be read: a bad setting, or the warehouse cannot be reached."""
+"""The status could not be read: a bad setting, the warehouse cannot be reached, a table is
+locked past `STATUS_WAITS` or cannot be read."""
 
 
 class StatusUnavailable(click.ClickException):
@@ -29,7 +30,7 @@ def show_status(environ: Mapping[str, str], *, json_output: bool) -> int:
     """Print the status for the settings of `environ`; return the exit code."""
     try:
         report = collect_status(Settings.from_env(environ))
-    except (ConfigError, WarehouseUnavailableError) as error:
+    except (ConfigError, WarehouseUnavailableError, StatusUnreadable) as error:
         raise StatusUnavailable(str(error)) from None
     if json_output:
         click.echo(as_json(report))

@@ -34,7 +34,12 @@ def print_report(report: StatusReport, out: Console) -> None:
     else:
         out.print("Rate limits: none learned yet (no sync has called Pylon with this warehouse).")
     if report.healthy:
-        out.print(Text("Healthy: every stream is fresh and no partition failed.", style="green"))
+        out.print(
+            Text(
+                "Healthy: every stream has its table, is fresh and no partition failed.",
+                style="green",
+            )
+        )
         return
     out.print(Text(f"Unhealthy: {len(report.problems)} problem(s)", style="bold red"))
     for problem in report.problems:
@@ -87,6 +92,8 @@ def _status(stream: StreamState) -> Text:
         return Text("ok", style="green")
     if stream.partitions and stream.partitions.failed.count:
         return Text("FAILED", style="bold red")
+    if not stream.table_exists or stream.children_missing:
+        return Text("MISSING", style="bold red")
     return Text("STALE", style="bold red")
 
 

@@ -78,6 +78,8 @@ class StreamState:
     fresh_since: datetime
     """The last materialization must be at or after this moment (see `stale`)."""
     partitions: PartitionState | None = None
+    children_missing: int | None = None
+    """For a child stream: parents whose children were fetched and stored, and are gone."""
 
     @property
     def stale(self) -> bool:
@@ -88,6 +90,13 @@ class StreamState:
     @property
     def problems(self) -> list[str]:
         found = []
+        if not self.table_exists:
+            found.append("no table in the warehouse: a sync creates and fills it")
+        if self.children_missing:
+            found.append(
+                f"children missing for {self.children_missing} parents (fetched, then removed "
+                "from the table): rerun `pylon-dagster sync` over their days to fetch them again"
+            )
         if self.last_materialization is None:
             found.append("never materialized")
         elif self.stale:
@@ -111,6 +120,7 @@ class StreamState:
             "fresh_since": iso(self.fresh_since),
             "stale": self.stale,
             "partitions": self.partitions.as_json() if self.partitions else None,
+            "children_missing": self.children_missing,
             "problems": self.problems,
         }
 

@@ -5,6 +5,10 @@ stream and issue, the issue's `updated_at` when its children were last fetched, 
 children only for issues that changed since. `mark_fetched` belongs in the same transaction as the
 child load: either both are stored or neither is.
 
+The state also records how many children were stored at the fetch: a parent whose state claims
+children that are no longer in the child table (emptied by hand, restored from an older backup)
+counts as changed, so the bookkeeping never keeps a sync from filling a table it claims is full.
+
 Every function takes the connection of a warehouse transaction (`tx.connection`).
 """
 
@@ -42,29 +46,52 @@ def changed_parents(
         FROM {qualified(schema, parent.name)} AS p
         LEFT JOIN {qualified(schema, FETCH_STATE_TABLE)} AS f
             ON f.stream = :stream AND f.parent_id = p.{key}
-        WHERE p.{version} >= :start AND p.{version} < :end
-            AND f.parent_version IS DISTINCT FROM p.{version} {live}
+        WHERE p.{version} >= :start AND p.{version} < :end {live}
+            AND (f.parent_version IS DISTINCT FROM p.{version}
+                OR {children_lost(schema, stream, "f")})
         ORDER BY p.{version}, p.{key}
     """
     rows = connection.execute(sa.text(query), {"stream": stream, "start": start, "end": end})
     return [(parent_id, parent_version) for parent_id, parent_version in rows]
 
 
+def children_lost(schema: str, stream: str, state: str) -> str:
+    """SQL: the fetch state row `state` (an alias of the state table, for `stream`) claims
+    children of its parent that `stream`'s table no longer holds."""
+    parent_key = table_spec(stream).parent_key
+    if parent_key is None:
+        raise ValueError(f"{stream} is not a child table")
+    return (
+        f"({state}.children > 0 AND NOT EXISTS (SELECT 1 FROM {qualified(schema, stream)} AS c "
+        f"WHERE c.{ident(parent_key)} = {state}.parent_id))"
+    )
+
+
 def mark_fetched(
     connection: sa.Connection, stream: str, parents: Iterable[tuple[str, datetime]]
 ) -> None:
-    """Remember that the children of `parents` (key, version) were fetched for `stream`."""
+    """Remember that the children of `parents` (key, version) were fetched for `stream`, and how
+    many of them `stream`'s table holds now (call after their load, in its transaction)."""
     latest = dict(parents)  # one row per parent: ON CONFLICT cannot touch a row twice
     if not latest:
         return
+    schema = schema_of(connection)
+    parent_key = table_spec(stream).parent_key
+    if parent_key is None:
+        raise ValueError(f"{stream} is not a child table")
+    stored = (
+        f"(SELECT count(*) FROM {qualified(schema, stream)} AS c "
+        f"WHERE c.{ident(parent_key)} = u.parent_id)"
+    )
     query = f"""
-        INSERT INTO {qualified(schema_of(connection), FETCH_STATE_TABLE)} AS f
-            (stream, parent_id, parent_version, fetched_at)
-        SELECT :stream, u.parent_id, u.parent_version, now()
+        INSERT INTO {qualified(schema, FETCH_STATE_TABLE)} AS f
+            (stream, parent_id, parent_version, fetched_at, children)
+        SELECT :stream, u.parent_id, u.parent_version, now(), {stored}
         FROM unnest(CAST(:ids AS text[]), CAST(:versions AS timestamptz[]))
             AS u(parent_id, parent_version)
         ON CONFLICT (stream, parent_id) DO UPDATE
-            SET parent_version = EXCLUDED.parent_version, fetched_at = EXCLUDED.fetched_at
+            SET parent_version = EXCLUDED.parent_version, fetched_at = EXCLUDED.fetched_at,
+                children = EXCLUDED.children
     """
     connection.execute(
         sa.text(query),

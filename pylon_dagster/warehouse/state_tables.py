@@ -13,8 +13,11 @@ CHILD_FETCH_STATE = StateTableSpec(
         StateColumn("parent_id", "text"),
         StateColumn("parent_version", "timestamptz"),
         StateColumn("fetched_at", "timestamptz"),
+        # NULL: fetched before the count was recorded (such a parent is not checked for loss).
+        StateColumn("children", "integer", nullable=True),
     ),
-    "Per child stream and parent: the parent's version when its children were last fetched.",
+    "Per child stream and parent: the parent's version when its children were last fetched, "
+    "and how many children were stored then.",
     primary_key=("stream", "parent_id"),
 )
 

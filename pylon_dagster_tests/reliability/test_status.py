@@ -125,7 +125,8 @@ def test_a_fresh_warehouse_is_stale_everywhere(env: dict[str, str]):
     assert table.returncode == 1, table.stdout + table.stderr
     for name in STREAMS:
         assert name in table.stdout
-    assert "STALE" in table.stdout and "never materialized" in table.stdout
+    assert "MISSING" in table.stdout and "never materialized" in table.stdout
+    assert "no table in the warehouse" in table.stdout
     overdue = (
         len(partition_days(env, checked_on(table_checked_at(table.stdout)))) - 1
     )  # not today's yet
@@ -260,3 +261,90 @@ def test_status_that_cannot_be_read_is_one_error_line_and_exit_code_2(
     assert result.stdout == ""
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
     assert WAREHOUSE_PASSWORD not in result.stderr
+
+
+def test_a_schema_without_the_tables_is_unhealthy(env: dict[str, str]):
+    """A synced instance, read with another schema (a typo in PYLON_WAREHOUSE_SCHEMA): Dagster's
+    history says fresh, the warehouse has no table. It used to say Healthy."""
+    synced = run_cli(env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+    code, report = status_json({**env, "PYLON_WAREHOUSE_SCHEMA": "nosuch"})
+
+    assert code == 1 and report["healthy"] is False
+    for name, entry in by_stream(report).items():
+        assert entry["table_exists"] is False, name
+        assert (
+            f"{name}: no table in the warehouse: a sync creates and fills it" in report["problems"]
+        )
+
+
+def test_emptied_child_tables_are_reported_then_refilled_by_a_sync(
+    env: dict[str, str], warehouse: PostgresWarehouse
+):
+    """The tables emptied by hand: the fetch bookkeeping claims children that are gone, so
+    `status` says so and the next sync fetches them again (it used to skip them for good)."""
+    synced = run_cli(env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    children = {name: table_rows(warehouse, name) for name in ("issue_messages", "issue_threads")}
+    assert all(children.values()), children
+    with warehouse.engine.begin() as connection:
+        tables = ", ".join(
+            f'"{warehouse.schema_name}"."{name}"'
+            for name in ("issues", "issue_messages", "issue_threads")
+        )
+        connection.execute(sa.text(f"TRUNCATE {tables}"))
+
+    code, report = status_json(env)
+    assert code == 1
+    streams = by_stream(report)
+    for name in children:
+        assert streams[name]["children_missing"] > 0, name
+        assert any(p.startswith(f"{name}: children missing for ") for p in report["problems"])
+
+    resynced = run_cli(env)
+    assert resynced.returncode == 0, resynced.stdout + resynced.stderr
+    assert {name: table_rows(warehouse, name) for name in children} == children
+    code, report = status_json(env)
+    assert code == 0, report["problems"]
+    assert all(by_stream(report)[name]["children_missing"] == 0 for name in children)
+
+
+@pytest.fixture
+def synced_env(env: dict[str, str]) -> dict[str, str]:
+    synced = run_cli(env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    return env
+
+
+def test_a_table_locked_by_another_session_is_exit_code_2_in_one_line(
+    synced_env: dict[str, str], warehouse: PostgresWarehouse
+):
+    """A migration or a stuck session holds `issues`: `status` used to hang with no output."""
+    issues = f'"{warehouse.schema_name}"."issues"'
+    with warehouse.engine.connect() as holder:
+        holder.execute(sa.text(f"LOCK TABLE {issues} IN ACCESS EXCLUSIVE MODE"))
+        result = status(synced_env, "--json")
+        holder.rollback()
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"Error: the table {issues} is locked by another session")
+
+
+def test_a_table_that_cannot_be_read_is_exit_code_2_in_one_line(
+    synced_env: dict[str, str], warehouse: PostgresWarehouse
+):
+    """`issues` with other columns than the project made (it used to be an 85-line traceback
+    and exit 1)."""
+    issues = f'"{warehouse.schema_name}"."issues"'
+    with warehouse.engine.begin() as connection:
+        connection.execute(sa.text(f"ALTER TABLE {issues} RENAME COLUMN updated_at TO changed"))
+
+    result = status(synced_env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"Error: Cannot read the table {issues} (UndefinedColumn: ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import (
@@ -59,6 +60,23 @@ def test_fetched_issues_come_back_only_when_they_change(wh: PostgresWarehouse):
 
     load(wh, "issues", [[issue("inside", "2026-03-02T13:00:00Z")]])
     assert changed(wh) == [("inside", day(2, 13))]
+
+
+def test_parents_whose_stored_children_are_gone_count_as_changed(wh: PostgresWarehouse):
+    """Emptied by hand: the state claims children the table no longer holds. A parent fetched
+    with no children is not asked for again."""
+    with wh.transaction() as tx:
+        todo = changed_parents(tx.connection, "issue_messages", "issues", START, END)
+        tx.load(
+            "issue_messages",
+            [ChildBatch("start", [{"id": "m1"}, {"id": "m2"}]), ChildBatch("inside", [])],
+        )
+        mark_fetched(tx.connection, "issue_messages", todo)
+    assert changed(wh) == []
+
+    with wh.engine.begin() as connection:
+        connection.execute(sa.text(f'DELETE FROM "{wh.schema_name}"."issue_messages"'))
+    assert changed(wh) == [("start", day(1))]
 
 
 def test_marks_roll_back_with_a_failed_load(wh: PostgresWarehouse):
