@@ -3,8 +3,9 @@
 The one place that scrubs them. The Pylon client passes everything it takes from a response
 (bodies of any status, headers, httpx's exception texts) through `redact` with its token; URLs are
 shown through `masked_url`, and a driver's or httpx's message about a URL is scrubbed of
-`url_secrets`. Matching ignores letter case: an upstream that upper-cases the header it quotes
-still quotes the secret.
+`url_secrets`, or of `url_forms` when the whole URL is the secret (the alert webhook's).
+Matching ignores letter case: an upstream that upper-cases the header it quotes still quotes the
+secret.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, unquote, unquote_plus, urlsplit, urlunsplit
+
+import httpx
 
 MASK = "***"
 _SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|auth|sig|credential", re.IGNORECASE)
@@ -146,3 +149,12 @@ def url_secrets(url: str) -> list[str]:
         if sep and value and is_secret_parameter(unquote_plus(name)):
             found += [value, unquote_plus(value)]
     return found
+
+
+def url_forms(url: str) -> list[str]:
+    """The ways a message may quote `url` when the whole URL is a secret (a chat webhook's): as
+    given, as httpx normalizes it, its path and query alone, and its secrets."""
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    forms = [url, str(httpx.URL(url)), tail, parts.path, *url_secrets(url)]
+    return [form for form in forms if len(form) > 1]  # a bare `/` is no secret

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from pylon_dagster.redaction import is_header_safe, masked_url, redact, redact_json, url_secrets
+from pylon_dagster.redaction import (
+    is_header_safe,
+    masked_url,
+    redact,
+    redact_json,
+    url_forms,
+    url_secrets,
+)
 
 TOKEN = "pylon-Token/42"
 
@@ -70,3 +77,10 @@ def test_a_url_is_shown_without_its_password_or_secret_parameters(
 def test_a_token_with_whitespace_control_or_non_ascii_characters_is_not_header_safe(token: str):
     assert not is_header_safe(token)
     assert is_header_safe("tok_-.~!42")
+
+
+def test_a_secret_url_is_scrubbed_whole_or_in_parts():
+    url = "https://hooks.example.com/services/T0/Secret-B1?token=Q"
+    text = f"for url '{url}', path '/services/T0/Secret-B1', host 'hooks.example.com'"
+    scrubbed = redact(text, url_forms(url))
+    assert scrubbed == "for url '***', path '***', host 'hooks.example.com'"

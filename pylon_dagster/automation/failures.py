@@ -13,9 +13,16 @@ import dagster as dg
 import httpx
 
 from pylon_dagster.dagster_adapter import SerializableErrorInfo, partition_range
-from pylon_dagster.settings import Settings
+from pylon_dagster.redaction import redact, url_forms
+from pylon_dagster.settings import ALERT_WEBHOOK_VAR, Settings
 
 MAX_ERROR_CHARS = 2000
+ALERT_TIMEOUT_SECONDS = 10
+
+
+class AlertDeliveryError(RuntimeError):
+    """The alert could not be POSTed. Never quotes the webhook's URL: a chat webhook's URL is
+    its secret, and this error is shown as the sensor tick's and logged by the daemon."""
 
 
 def _short(error: SerializableErrorInfo) -> str:
@@ -84,7 +91,25 @@ def record_run_failure(context: dg.RunFailureSensorContext, alert_webhook_url: s
         )
     if alert_webhook_url:
         text = f"Pylon run {summary['run_id']} ({summary['job']} {summary['partitions']}) failed: {summary['error']}"
-        httpx.post(alert_webhook_url, json={"text": text, **summary}, timeout=10).raise_for_status()
+        post_alert(alert_webhook_url, {"text": text, **summary})
+
+
+def post_alert(url: str, payload: dict[str, str]) -> None:
+    """POST `payload` to the alert webhook; `AlertDeliveryError` if it is not accepted (httpx's
+    own errors quote the URL)."""
+    try:
+        httpx.post(url, json=payload, timeout=ALERT_TIMEOUT_SECONDS).raise_for_status()
+    except httpx.HTTPStatusError as error:
+        raise AlertDeliveryError(
+            f"The alert webhook ({ALERT_WEBHOOK_VAR}) answered {error.response.status_code}: "
+            "check that the URL is current. The failure is recorded on the assets all the same."
+        ) from None
+    except httpx.HTTPError as error:
+        reason = redact(f"{type(error).__name__}: {error}", url_forms(url))
+        raise AlertDeliveryError(
+            f"The alert webhook ({ALERT_WEBHOOK_VAR}) could not be reached ({reason}). The "
+            "failure is recorded on the assets all the same."
+        ) from None
 
 
 def build_run_failure_sensor(settings: Settings) -> dg.SensorDefinition:

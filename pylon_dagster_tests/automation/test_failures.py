@@ -190,3 +190,38 @@ def test_the_recorded_error_reaches_the_cause_behind_a_retry_policy():
         "Failure: PylonUnavailableError: POST /issues/search still failed after 6 attempts "
         "(last: 503 server error)"
     )
+
+
+ALERT_SECRET = "alert-Webhook-Secret-9f3"
+
+
+@pytest.mark.slow
+def test_an_alert_webhook_refusing_the_alert_never_gets_its_url_shown(
+    emulator_server: EmulatorServer, warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
+):
+    """A webhook URL that answers 404 quoting its path (the emulator's, for a path it does not
+    serve): the tick fails naming the variable and the status, and neither the error Dagster
+    records for the tick nor the daemon's log line holds the URL or its secret parts."""
+    wrong_token = emulator_resource(emulator_server, warehouse, api_token="revoked-token")
+    monkeypatch.setenv(RESOURCE_VAR, resource_settings(wrong_token))
+    url = f"{emulator_server.url}/services/T0/{ALERT_SECRET}?token={ALERT_SECRET}-q"
+    alerting = settings_with(PYLON_ALERT_WEBHOOK_URL=url)
+    with dg.instance_for_test() as instance:
+        cursor = _tick(instance, None, alerting)
+        with _backfill_style_issues_run(instance) as result:
+            assert not result.success
+
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        tick = build_run_failure_sensor(alerting).evaluate_tick(context)
+
+        # The error the sensor daemon records for the tick and writes to its log.
+        [reaction] = tick.dagster_run_reactions or []
+        assert reaction.error is not None
+        shown = reaction.error.to_string()
+        assert "The alert webhook (PYLON_ALERT_WEBHOOK_URL) answered 404" in shown, shown
+        assert ALERT_SECRET.lower() not in shown.lower()
+        assert emulator_server.emulator.counters().to_json()["responses"].get("404") == 1
+        # The failure was recorded before the alert failed.
+        assert [o["last_failure_run_id"] for o in _failure_observations(instance, ISSUES)] == [
+            result.run_id
+        ]
