@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from pylon_dagster.tablespec import StateColumn, StateTableSpec, col
 from pylon_dagster.warehouse import PostgresWarehouse, ddl
-from pylon_dagster.warehouse.bookkeeping import changed_parents, mark_fetched
+from pylon_dagster.warehouse.bookkeeping import changed_parents
 from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.state_tables import SCHEMA_VERSIONS, STATE_TABLES
+from pylon_dagster.warehouse.state_tables import CHILD_FETCH_STATE, SCHEMA_VERSIONS, STATE_TABLES
 from pylon_dagster.warehouse.tables import TABLES, declared_tables
 from pylon_dagster.webapp.events import WebhookEventStore
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
@@ -174,9 +174,12 @@ def test_a_warehouse_made_by_the_previous_code_is_accepted_and_upgraded(
     store = WebhookEventStore(warehouse.engine, warehouse.schema_name)
     assert store.record(b'{"issue_id": "i1"}', datetime(2026, 3, 1, tzinfo=UTC))
     load(warehouse, "issues", [[issue("i1", "2026-03-01T00:00:00Z")]])
-    fetched_at = datetime(2026, 3, 1, tzinfo=UTC)
-    with warehouse.transaction() as tx:
-        mark_fetched(tx.connection, "issue_messages", [("i1", fetched_at)])
+    with warehouse.engine.begin() as connection:  # a fetch as the previous code recorded it
+        connection.exec_driver_sql(
+            f"INSERT INTO {qualified(warehouse.schema_name, CHILD_FETCH_STATE.name)} "
+            "(stream, parent_id, parent_version, fetched_at) "
+            "VALUES ('issue_messages', 'i1', '2026-03-01T00:00:00Z', now())"
+        )
 
     warehouse.prepare()
 
