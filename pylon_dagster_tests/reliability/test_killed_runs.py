@@ -9,12 +9,8 @@ there when the signal lands.
 
 from __future__ import annotations
 
-import asyncio
-import re
 import signal
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,8 +30,8 @@ from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
     cli_env,
     run_cli,
-    sync_command,
 )
+from pylon_dagster_tests.reliability.gated_sync import Gate, gated_server, gated_sync, wait_for_gate
 from pylon_dagster_tests.reliability.helpers import (
     assert_equals_truth,
     assert_no_duplicates,
@@ -50,60 +46,19 @@ from pylon_emulator import EmulatorServer, PylonEmulator
 # Slow: each test kills a `pylon-dagster sync` subprocess mid-run, then reruns it.
 pytestmark = pytest.mark.slow
 
-GATE_DEADLINE_SECONDS = 120.0
 RERUN_TIMEOUT_SECONDS = 300.0
 
 
-class Gate:
-    """ASGI middleware: once armed, holds the `nth` request whose `METHOD path` matches, and
-    every request after it (or, with `hold_all=False`, every matching one), until released: the
-    subprocess can do no work past that point."""
-
-    def __init__(self, app, pattern: str, nth: int, hold_all: bool = True):
-        self.app = app
-        self.pattern = re.compile(pattern)
-        self.nth = nth
-        self.hold_all = hold_all
-        self.seen = 0
-        self.armed = False
-        self.reached = threading.Event()
-        self.released = threading.Event()
-        self._lock = threading.Lock()
-
-    def arm(self) -> None:
-        with self._lock:
-            self.armed, self.seen = True, 0
-
-    async def __call__(self, scope, receive, send) -> None:
-        matches = scope["type"] == "http" and bool(
-            self.pattern.fullmatch(f"{scope['method']} {scope['path']}")
-        )
-        if matches:
-            with self._lock:
-                self.seen += self.armed
-                if self.armed and self.seen == self.nth:
-                    self.reached.set()
-        held = matches or (self.hold_all and scope["type"] == "http")
-        if held and self.reached.is_set() and not self.released.is_set():
-            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
-        await self.app(scope, receive, send)
+@pytest.fixture
+def gated_emulator(emulator: PylonEmulator, request) -> Iterator[tuple[EmulatorServer, Gate]]:
+    with gated_server(emulator, *request.param) as served:
+        yield served
 
 
 @pytest.fixture
-def gated_server(emulator: PylonEmulator, request) -> Iterator[tuple[EmulatorServer, Gate]]:
-    gate = Gate(emulator.app, *request.param)
-    emulator.app = gate  # the server serves `emulator.app`
-    with EmulatorServer(emulator) as server:
-        try:
-            yield server, gate
-        finally:
-            gate.released.set()
-
-
-@pytest.fixture
-def emulator_server(gated_server) -> EmulatorServer:
+def emulator_server(gated_emulator) -> EmulatorServer:
     """The pipeline fixture's server is the gated one."""
-    return gated_server[0]
+    return gated_emulator[0]
 
 
 # label: (request pattern, which match of the killed run to hold). Holding the 2nd child fetch
@@ -114,49 +69,6 @@ KILL_POINTS = {
     "messages_load_open": (r"GET /issues/[^/]+/messages", 2),
     "threads_load_open": (r"GET /issues/[^/]+/threads", 2),
 }
-
-
-def _wait_for_gate(process: subprocess.Popen, gate: Gate) -> None:
-    deadline = time.monotonic() + GATE_DEADLINE_SECONDS
-    while not gate.reached.wait(timeout=0.1):
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the sync ended before the kill point:\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            pytest.fail("the kill point was never reached")
-
-
-class DrainedOutput:
-    """The combined output of a subprocess, read as it comes (so a line can be waited for)."""
-
-    def __init__(self, process: subprocess.Popen):
-        self._lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
-        self._reader.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            with self._changed:
-                self._lines.append(line)
-                self._changed.notify_all()
-        with self._changed:
-            self._lines.append("")  # end of output
-            self._changed.notify_all()
-
-    def wait_for(self, text: str) -> None:
-        """Until `text` was printed, or the output ended (the process died)."""
-        with self._changed:
-            finished = self._changed.wait_for(
-                lambda: any(text in line for line in self._lines) or self._lines[-1:] == [""],
-                timeout=GATE_DEADLINE_SECONDS,
-            )
-        if not finished:
-            pytest.fail(f"the sync neither died nor printed {text!r}")
-
-    def text(self) -> str:
-        self._reader.join(timeout=CLI_TIMEOUT_SECONDS)
-        return "".join(self._lines)
 
 
 @dataclass(frozen=True)
@@ -179,7 +91,7 @@ class Interrupted:
 
 
 def _interrupt_a_sync(
-    gated_server,
+    gated_emulator,
     pipeline: Pipeline,
     home: Path,
     interrupt: Callable[[subprocess.Popen], None],
@@ -189,7 +101,7 @@ def _interrupt_a_sync(
     `pylon-dagster sync` in a subprocess on the Dagster instance of `home` (Postgres storage: its
     runs side by side, as a user's are), interrupted once it reaches the gate. The gate lets the
     held requests go once the process is dead or has said it is stopping."""
-    server, gate = gated_server
+    server, gate = gated_emulator
     assert succeeded(full_sync(pipeline))
     mutate_some(pipeline, changed_issues)
     before = snapshot(pipeline)
@@ -198,35 +110,28 @@ def _interrupt_a_sync(
 
     env = cli_env(server, pipeline.warehouse, home.parent / "state", DAGSTER_HOME=str(home))
     window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
-    gate.arm()
-    process = subprocess.Popen(
-        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output = DrainedOutput(process)
-    try:
-        _wait_for_gate(process, gate)
+    with gated_sync(gate, env, *window) as (process, output):
+        wait_for_gate(process, gate)
         at_interrupt = pipeline.emulator.counters().total_requests
         interrupt(process)
         output.wait_for(STOPPING_MESSAGE)
         gate.released.set()
         process.wait(timeout=CLI_TIMEOUT_SECONDS)
         after_interrupt = pipeline.emulator.counters().total_requests - at_interrupt
-    finally:
-        if process.poll() is None:
-            process.kill()
-        gate.released.set()
     return Interrupted(
         process.returncode, output.text(), after_interrupt, before, truth, env, window
     )
 
 
 @pytest.mark.parametrize(
-    "gated_server", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
+    "gated_emulator", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
 )
 def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
-    gated_server, pipeline: Pipeline, postgres_dagster_home: Path
+    gated_emulator, pipeline: Pipeline, postgres_dagster_home: Path
 ):
-    killed = _interrupt_a_sync(gated_server, pipeline, postgres_dagster_home, subprocess.Popen.kill)
+    killed = _interrupt_a_sync(
+        gated_emulator, pipeline, postgres_dagster_home, subprocess.Popen.kill
+    )
     assert killed.returncode == -9
     killed.assert_no_partial_window(pipeline)
 
@@ -241,10 +146,10 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
 
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
-    "gated_server", [KILL_POINTS["messages_load_open"]], ids=["messages_load_open"], indirect=True
+    "gated_emulator", [KILL_POINTS["messages_load_open"]], ids=["messages_load_open"], indirect=True
 )
 def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
-    gated_server, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
+    gated_emulator, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
 ):
     """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
     back, the run shows as canceled, and the command says in one line that it stopped. (A
@@ -256,7 +161,7 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
     children of every changed issue, several times that."""
     changed_issues = 20
     stopped = _interrupt_a_sync(
-        gated_server,
+        gated_emulator,
         pipeline,
         postgres_dagster_home,
         lambda p: p.send_signal(getattr(signal, signal_name)),
@@ -282,18 +187,18 @@ def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
 
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
-    "gated_server",
+    "gated_emulator",
     [(r"GET /issues/[^/]+/messages", 1, False)],
     ids=["window_held_at_its_children"],
     indirect=True,
 )
 def test_a_stop_signal_between_two_runs_ends_the_sync_and_no_run_starts_after_it(
-    gated_server, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
+    gated_emulator, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
 ):
     """The signal comes as the reference streams' run has ended (its line printed) and before
     the sync's next stage: the issues window is held at its children, only they, so that stage
     cannot have begun. Sent there, a signal used to be lost: the sync went on and exited 0."""
-    server, gate = gated_server
+    server, gate = gated_emulator
     assert succeeded(full_sync(pipeline))
     # More changed issues than fetches in flight: the held ones cannot be all the window needs.
     mutate_some(pipeline, 20)
@@ -305,22 +210,13 @@ def test_a_stop_signal_between_two_runs_ends_the_sync_and_no_run_starts_after_it
         DAGSTER_HOME=str(postgres_dagster_home),
     )
     window = ("--start", (today() - timedelta(days=1)).isoformat(), "--end", today().isoformat())
-    gate.arm()
-    process = subprocess.Popen(
-        sync_command(*window), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output = DrainedOutput(process)
-    try:
-        _wait_for_gate(process, gate)
+    with gated_sync(gate, env, *window) as (process, output):
+        wait_for_gate(process, gate)
         output.wait_for("reference streams and knowledge base: ok")
         process.send_signal(getattr(signal, signal_name))
         output.wait_for(STOPPING_MESSAGE)
         gate.released.set()
         process.wait(timeout=CLI_TIMEOUT_SECONDS)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        gate.released.set()
 
     text = output.text()
     assert process.returncode == STOPPED_EXIT_CODE, text

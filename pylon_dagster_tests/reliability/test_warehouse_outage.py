@@ -5,7 +5,6 @@ which runs next, meets it."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +18,16 @@ from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import (
     CLI_TIMEOUT_SECONDS,
     cli_env,
-    sync_command,
+)
+from pylon_dagster_tests.reliability.gated_sync import (
+    GATE_DEADLINE_SECONDS,
+    Gate,
+    gated_server,
+    gated_sync,
+    wait_for_gate,
 )
 from pylon_dagster_tests.reliability.helpers import assert_no_duplicates
 from pylon_dagster_tests.reliability.outage import WarehouseSwitch
-from pylon_dagster_tests.reliability.test_killed_runs import (
-    GATE_DEADLINE_SECONDS,
-    DrainedOutput,
-    Gate,
-    _wait_for_gate,
-)
 from pylon_emulator import EmulatorServer, PylonEmulator
 
 # Slow: `pylon-dagster sync` in a subprocess, waiting out the retry policy's first delay.
@@ -40,20 +39,15 @@ FIRST_CHILD_FETCH = (r"GET /issues/[^/]+/messages", 1)
 
 
 @pytest.fixture
-def gated_server(emulator: PylonEmulator) -> Iterator[tuple[EmulatorServer, Gate]]:
-    gate = Gate(emulator.app, *FIRST_CHILD_FETCH)
-    emulator.app = gate  # the server serves `emulator.app`
-    with EmulatorServer(emulator) as server:
-        try:
-            yield server, gate
-        finally:
-            gate.released.set()
+def gated_emulator(emulator: PylonEmulator) -> Iterator[tuple[EmulatorServer, Gate]]:
+    with gated_server(emulator, *FIRST_CHILD_FETCH) as served:
+        yield served
 
 
 @pytest.fixture
-def emulator_server(gated_server) -> EmulatorServer:
+def emulator_server(gated_emulator) -> EmulatorServer:
     """The pipeline fixture's server is the gated one."""
-    return gated_server[0]
+    return gated_emulator[0]
 
 
 def _check_attempt_ended(instance: dg.DagsterInstance) -> dg.EventLogEntry | None:
@@ -67,13 +61,13 @@ def _check_attempt_ended(instance: dg.DagsterInstance) -> dg.EventLogEntry | Non
 
 
 def test_a_short_warehouse_outage_is_ridden_out_by_the_assets_and_their_checks(
-    gated_server: tuple[EmulatorServer, Gate],
+    gated_emulator: tuple[EmulatorServer, Gate],
     pipeline: Pipeline,
     embedded_postgres: EmbeddedPostgres,
     postgres_dagster_home: Path,
     tmp_path: Path,
 ):
-    server, gate = gated_server
+    server, gate = gated_emulator
     with WarehouseSwitch(sa.make_url(embedded_postgres.url)) as switch:
         env = cli_env(
             server,
@@ -82,17 +76,8 @@ def test_a_short_warehouse_outage_is_ridden_out_by_the_assets_and_their_checks(
             DAGSTER_HOME=str(postgres_dagster_home),
             PYLON_WAREHOUSE_URL=switch.url.render_as_string(hide_password=False),
         )
-        gate.arm()
-        process = subprocess.Popen(
-            sync_command(*WINDOW),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        output = DrainedOutput(process)
-        try:
-            _wait_for_gate(process, gate)
+        with gated_sync(gate, env, *WINDOW) as (process, output):
+            wait_for_gate(process, gate)
             switch.cut()
             gate.released.set()
             with dg.DagsterInstance.from_config(str(postgres_dagster_home)) as instance:
@@ -103,9 +88,6 @@ def test_a_short_warehouse_outage_is_ridden_out_by_the_assets_and_their_checks(
                 )
             switch.restore()
             process.wait(timeout=CLI_TIMEOUT_SECONDS)
-        finally:
-            if process.poll() is None:
-                process.kill()
     text = output.text()
 
     event = attempt.dagster_event
