@@ -139,6 +139,12 @@ STREAMS: dict[str, Stream] = {
                     "created_at DESC NULLS LAST",
                     "number DESC NULLS LAST",
                 ),
+                # The metrics' reads (analytics/day_scope.py): the issues whose events fall in
+                # some days, and the open backlog.
+                ("created_at",),
+                ("first_response_time",),
+                ("resolution_time",),
+                ("state",),
             ),
         ),
         Stream(

@@ -13,22 +13,20 @@ import pandas as pd
 import sqlalchemy as sa
 from pandas.api.typing import DataFrameGroupBy
 
+from pylon_dagster.analytics.day_scope import ISSUE_TIMES, issues_in_days, open_states, versions_of
 from pylon_dagster.analytics.states import closed_states, is_open
 from pylon_dagster.warehouse.frames import frame_records, read_frame
-from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import python_timestamp, qualified
 
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
-ISSUE_TIMES = ("created_at", "first_response_time", "resolution_time")
 
 
 @dataclass(frozen=True)
 class DailyInputs:
     issues: pd.DataFrame
-    """Every live issue: id, team, its times and its response and resolution seconds."""
+    """Live issues: id, team, its times and its response and resolution seconds."""
     versions: pd.DataFrame
-    """`issues_history` (id, updated_at, state) of live issues: the versions inside the days, and
-    each issue's newest version before them."""
+    """`issues_history` (id, updated_at, state) of those issues."""
     closed: frozenset[str]
 
 
@@ -39,41 +37,33 @@ def read_daily_inputs(
     last: date,
     issue_ids: Collection[str] | None = None,
 ) -> DailyInputs:
-    """The inputs of the days `first` to `last`: of every live issue, or of the issues named
-    (marked deleted or not)."""
-    start, end = day_start(first), day_start(last) + timedelta(days=1)
-    source = (
-        live_issues(schema)
-        if issue_ids is None
-        else f"(SELECT * FROM {qualified(schema, 'issues')} WHERE id = ANY(CAST(:ids AS text[])))"
-    )
-    ids = {"ids": sorted(issue_ids or ())}
+    """The inputs of the days `first` to `last`: of the live issues that can count in them and the
+    versions they need (`day_scope.py`), or of the issues named (marked deleted or not)."""
+    bounds = {"start": day_start(first), "end": day_start(last) + timedelta(days=1)}
+    closed = closed_states(connection, schema)
+    if issue_ids is None:
+        source = issues_in_days(schema)
+        params = {**bounds, "open_states": open_states(connection, schema, closed)}
+    else:
+        source = (
+            f"(SELECT * FROM {qualified(schema, 'issues')} WHERE id = ANY(CAST(:ids AS text[])))"
+        )
+        params = {"ids": sorted(issue_ids)}
     times = ", ".join(f"{python_timestamp(t)} AS {t}" for t in ISSUE_TIMES)
     issues = read_frame(
         connection,
         f"SELECT id, team_id, {times}, first_response_seconds, resolution_seconds "
         f"FROM {source} AS i",
-        ids,
+        params,
     )
-    history = (
-        f"{qualified(schema, 'issues_history')} AS h WHERE h.id IN (SELECT id FROM {source} i)"
-    )
-    versions = read_frame(
-        connection,
-        f"SELECT h.id, h.updated_at, h.state FROM {history} "
-        "AND h.updated_at >= :start AND h.updated_at < :end "
-        "UNION ALL "
-        f"(SELECT DISTINCT ON (h.id) h.id, h.updated_at, h.state FROM {history} "
-        "AND h.updated_at < :start ORDER BY h.id, h.updated_at DESC)",
-        {"start": start, "end": end, **ids},
-    )
+    versions = read_frame(connection, versions_of(schema), {**bounds, "ids": list(issues["id"])})
     for frame, columns in ((issues, ISSUE_TIMES), (versions, ("updated_at",))):
         for column in columns:
             frame[column] = pd.to_datetime(frame[column], utc=True)
     # Typed even when no row came back (an empty result's columns are untyped).
     seconds = ["first_response_seconds", "resolution_seconds"]
     issues[seconds] = issues[seconds].astype("float64")
-    return DailyInputs(issues, versions, closed_states(connection, schema))
+    return DailyInputs(issues, versions, closed)
 
 
 def day_start(day: date) -> datetime:
