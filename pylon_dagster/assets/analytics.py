@@ -6,6 +6,7 @@ back through the loader (one transaction each), following their inputs automatic
 """
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
@@ -116,27 +117,32 @@ def build_account_summary(warehouse: PostgresWarehouse, now: datetime) -> LoadRe
     asset=DAILY_METRICS,
     name="created_counts_match_issues",
     description=(
-        "For every day stored, the issues created over all teams equal a SQL count of the live "
-        "issues created that day."
+        "For every day the run computed (every stored day when the check runs on its own), the "
+        "issues created over all teams equal a SQL count of the live issues created that day."
     ),
 )
-def created_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+def created_counts_match_issues(
+    context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse
+) -> dg.AssetCheckResult:
     schema = warehouse.schema_name
+    table = qualified(schema, SUPPORT_DAILY_METRICS.name)
+    if context.has_partition_key_range:
+        days, params = "SELECT unnest(CAST(:days AS text[]))", {"days": context.partition_keys}
+    else:
+        days, params = f"SELECT DISTINCT day FROM {table}", {}
     query = f"""
-        WITH stored AS (
-            SELECT day, sum(issues_created)::bigint AS created
-            FROM {qualified(schema, SUPPORT_DAILY_METRICS.name)} GROUP BY day
-        ), counted AS (
-            SELECT s.day, s.created, (
-                SELECT count(*) FROM {live_issues(schema)} AS i
-                WHERE i.created_at >= s.day::date::timestamp AT TIME ZONE 'UTC'
-                AND i.created_at < (s.day::date + 1)::timestamp AT TIME ZONE 'UTC'
-            ) AS expected
-            FROM stored s
+        WITH days(day) AS ({days}), stored AS (
+            SELECT day, sum(issues_created)::bigint AS created FROM {table}
+            WHERE day IN (SELECT day FROM days) GROUP BY day
         )
-        SELECT day, created, expected FROM counted
+        SELECT d.day, coalesce(s.created, 0), (
+            SELECT count(*) FROM {live_issues(schema)} AS i
+            WHERE i.created_at >= d.day::date::timestamp AT TIME ZONE 'UTC'
+            AND i.created_at < (d.day::date + 1)::timestamp AT TIME ZONE 'UTC'
+        )
+        FROM days d LEFT JOIN stored s ON s.day = d.day
     """
-    return _mismatch_result(warehouse, query, "day")
+    return _mismatch_result(warehouse, query, "day", params)
 
 
 @dg.asset_check(
@@ -164,28 +170,32 @@ def open_counts_match_issues(warehouse: PostgresWarehouse) -> dg.AssetCheckResul
         )
         SELECT account_id, open_issues, expected FROM counted
     """
-    return _mismatch_result(warehouse, query, "account_id")
+    return _mismatch_result(warehouse, query, "account_id", {})
 
 
 def _mismatch_result(
-    warehouse: PostgresWarehouse, counts_query: str, key_name: str
+    warehouse: PostgresWarehouse, counts_query: str, key_name: str, params: dict[str, Any]
 ) -> dg.AssetCheckResult:
-    """Passed when every row of `counts_query` (key, stored count, counted) has the stored count
-    equal to the counted one; the metadata names the first mismatches by `key_name`."""
+    """Passed when every row of `counts_query` (key, stored count, counted; bound `params`) has
+    the stored count equal to the counted one; the metadata names the first mismatches by
+    `key_name`, and counts the keys checked."""
     query = f"""
-        SELECT key, stored, counted, count(*) OVER ()
+        SELECT key, stored, counted, count(*) FILTER (WHERE stored <> counted) OVER (),
+            count(*) OVER ()
         FROM ({counts_query}) AS c(key, stored, counted)
-        WHERE stored <> counted ORDER BY key
+        ORDER BY stored = counted, key LIMIT {MISMATCH_EXAMPLES}
     """
     columns = (key_name, "stored", "counted")
     with warehouse.engine.connect() as connection:
-        rows = connection.execute(sa.text(query)).all()
+        rows = connection.execute(sa.text(query), params).all()
+    mismatches, checked = (rows[0][3], rows[0][4]) if rows else (0, 0)
     return dg.AssetCheckResult(
-        passed=not rows,
+        passed=not mismatches,
         metadata={
-            "mismatches": rows[0][3] if rows else 0,
+            "mismatches": mismatches,
+            "checked": checked,
             "examples": dg.MetadataValue.json(
-                [dict(zip(columns, row[:3], strict=True)) for row in rows[:MISMATCH_EXAMPLES]]
+                [dict(zip(columns, row[:3], strict=True)) for row in rows[:mismatches]]
             ),
         },
     )
