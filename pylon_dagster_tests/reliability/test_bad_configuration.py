@@ -16,9 +16,7 @@ import sqlalchemy as sa
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster.warehouse.tables import TABLES
-from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
-from pylon_dagster_tests.reliability.leaks import leaks
 from pylon_emulator import EmulatorServer
 
 # Slow: each test runs `pylon-dagster sync` in a subprocess (the real entry point).
@@ -207,8 +205,8 @@ def test_good_configuration_syncs(
 def test_an_upstream_echoing_the_token_never_gets_it_shown_or_stored(
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
-    embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     """A 400 whose text quotes the Authorization header, in the middle of a sync: the failure is
     reported with the token blanked, and the token is nowhere in the command's output, Dagster's
@@ -222,11 +220,4 @@ def test_an_upstream_echoing_the_token_never_gets_it_shown_or_stored(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "you sent Authorization: Bearer ***" in output, output
-    found = leaks(
-        [emulator.token],
-        output=output,
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([emulator.token], output=output) == []

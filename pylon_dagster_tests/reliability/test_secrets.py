@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,6 @@ from pylon_dagster_tests.reliability.cli_process import (
     run_cli,
     run_command,
 )
-from pylon_dagster_tests.reliability.leaks import leaks
 from pylon_emulator import EmulatorServer
 
 # Slow: each test runs a command in a subprocess (the real entry point).
@@ -53,8 +53,8 @@ def test_a_token_with_whitespace_is_refused_in_one_line_without_echo(
     defect: str,
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
-    embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     """What a Kubernetes Secret or a file gives: refused before any request, never echoed."""
     emulator = emulator_server.emulator
@@ -72,14 +72,7 @@ def test_a_token_with_whitespace_is_refused_in_one_line_without_echo(
         'token-file)".'
     ], output
     assert emulator.counters().to_json()["requests"] == {}
-    found = leaks(
-        [emulator.token],
-        output=output,
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([emulator.token], output=output) == []
 
 
 def test_the_code_location_refuses_a_token_with_whitespace_without_echo(
@@ -130,8 +123,8 @@ def test_a_token_echoed_in_any_response_and_letter_case_is_never_shown_or_stored
     echo: str,
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
-    embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     """A 200 whose `data` is malformed and whose `request_id` quotes the Authorization header,
     or a 400 quoting it upper-cased: the run fails naming the cause, the token blanked."""
@@ -145,14 +138,7 @@ def test_a_token_echoed_in_any_response_and_letter_case_is_never_shown_or_stored
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert shown in output, output
-    found = leaks(
-        [emulator.token],
-        output=output,
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([emulator.token], output=output) == []
 
 
 def test_a_warehouse_password_in_a_url_parameter_is_masked_in_sync_and_status(
@@ -160,6 +146,7 @@ def test_a_warehouse_password_in_a_url_parameter_is_masked_in_sync_and_status(
     warehouse: PostgresWarehouse,
     embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     """`?password=` works as a libpq parameter: a whole sync runs with it, and the status table
     and JSON show the URL with `password=***`."""
@@ -176,14 +163,7 @@ def test_a_warehouse_password_in_a_url_parameter_is_masked_in_sync_and_status(
     assert "&password=***&" in shown, shown
     assert shown in table.stdout, table.stdout
     outputs = [result.stdout + result.stderr for result in (synced, table, as_json)]
-    found = leaks(
-        [URL_PASSWORD],
-        output="\n".join(outputs),
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([URL_PASSWORD], output="\n".join(outputs)) == []
 
 
 @pytest.mark.parametrize("command", [("sync", *ONE_DAY), ("app", "--port", "0")], ids=str)
@@ -191,8 +171,8 @@ def test_a_warehouse_password_in_a_url_parameter_is_masked_in_connection_errors(
     command: tuple[str, ...],
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
-    embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     port = closed_port()
     url = f"postgresql://u@127.0.0.1:{port}/db?password={URL_PASSWORD}&sslmode=disable"
@@ -209,21 +189,14 @@ def test_a_warehouse_password_in_a_url_parameter_is_masked_in_connection_errors(
         "Error: Cannot connect to the warehouse at "
         f"postgresql+psycopg://u@127.0.0.1:{port}/db?password=***&sslmode=disable: "
     ), error
-    found = leaks(
-        [URL_PASSWORD],
-        output=output,
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([URL_PASSWORD], output=output) == []
 
 
 def test_a_key_in_the_api_url_query_is_refused_without_echo(
     emulator_server: EmulatorServer,
     warehouse: PostgresWarehouse,
-    embedded_postgres: EmbeddedPostgres,
     tmp_path: Path,
+    leaked: Callable[..., list[str]],
 ):
     """httpx would send every request to a path after the query, so it is refused like a
     password in the URL, before any request."""
@@ -239,11 +212,4 @@ def test_a_key_in_the_api_url_query_is_refused_without_echo(
         "PYLON_API_TOKEN). Use https://api.usepylon.com or https://api.eu.usepylon.com."
     ], output
     assert emulator_server.emulator.counters().to_json()["requests"] == {}
-    found = leaks(
-        [URL_PASSWORD],
-        output=output,
-        state=tmp_path,
-        postgres=embedded_postgres,
-        warehouse=warehouse,
-    )
-    assert found == []
+    assert leaked([URL_PASSWORD], output=output) == []
