@@ -146,13 +146,13 @@ def test_sigkill_mid_run_leaves_old_or_new_state_and_the_next_run_converges(
 
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
-    "gated_emulator", [KILL_POINTS["messages_load_open"]], ids=["messages_load_open"], indirect=True
+    "gated_emulator", list(KILL_POINTS.values()), ids=list(KILL_POINTS), indirect=True
 )
 def test_a_stop_signal_ends_the_sync_cleanly_and_the_next_run_converges(
     gated_emulator, signal_name: str, pipeline: Pipeline, postgres_dagster_home: Path
 ):
-    """Ctrl-C, systemd or Kubernetes stopping the sync mid-window: the open transaction rolls
-    back, the run shows as canceled, and the command says in one line that it stopped. (A
+    """Ctrl-C, systemd or Kubernetes stopping the sync mid-run (at each kill point: a reference
+    fetch, the search, a load transaction open): the open transaction rolls back, the run shows as canceled, and the command says in one line that it stopped. (A
     stream whose load had all it needed when the signal came may commit.)
 
     How soon it stops is measured in work, not seconds: the gate freezes Pylon at the signal and
