@@ -25,7 +25,12 @@ from typing import Any
 import dagster as dg
 
 from pylon_dagster.assets.common import PYLON_POOL
-from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
+from pylon_dagster.assets.issue_deletions import (
+    ISSUE_DELETIONS,
+    METRIC_DAYS,
+    SWEEP_TAG,
+    WHOLE_SWEEP,
+)
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.assets.partitions import day_runs, stretch_days
 from pylon_dagster.dagster_adapter import (
@@ -273,7 +278,9 @@ def _first_stage(chunks: Sequence[Sequence[str]]) -> list[Plan]:
 
 
 def _deletion_stage() -> list[Plan]:
-    return [(issue_deletions_job.name, "issue deletions", {})]
+    """The deletion pass over every issue at once (not the sweep's next slice): a sync ends with
+    the deletions of the whole organization marked, at one search request per 999 issues."""
+    return [(issue_deletions_job.name, "issue deletions", {SWEEP_TAG: WHOLE_SWEEP})]
 
 
 def _analytics_runs(

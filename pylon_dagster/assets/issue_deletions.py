@@ -2,10 +2,17 @@
 
 Pylon sends no tombstones, and a search on `updated_at` never returns a deleted issue, so a
 deleted issue would stay in the warehouse, and in every count, for ever. This pass lists the id of
-every live issue (one search, about one request per 999 issues: `PylonClient.
-iter_issue_pages_updated_since`), compares the listing with the stored issues of the same range,
-and marks the ones Pylon no longer has; their messages and threads are removed. An issue marked
-earlier that the listing shows again is un-marked.
+every live issue of one slice of the issues by `created_at` (one search, about one request per 999
+issues: `PylonClient.iter_issue_pages_updated_since`), compares the listing with the stored issues
+of the same slice, and marks the ones Pylon no longer has; their messages and threads are removed.
+An issue marked earlier that the listing shows again is un-marked.
+
+The cost is bounded: a scheduled pass judges the next slice of the sweep (`warehouse/
+deletion_sweep.py`), sized to `SEARCH_SHARE` of an hour's search budget (`deletion_budget.py`), so
+a cycle of passes judges every issue and a deletion is noticed within one cycle. A run tagged
+`SWEEP_TAG: WHOLE_SWEEP` (the headless sync's) judges every issue at once and leaves the sweep
+where it is. A slice moves the sweep on only once judged whole (a complete listing, every missing
+issue confirmed); otherwise the next pass judges it again.
 
 Only an absence that is certain is marked:
 - the listing must be whole: a failed request fails the pass before anything is written, and a
@@ -38,6 +45,7 @@ from pylon_dagster.assets.common import (
     asset_key,
     fail_fast_on_permanent_errors,
 )
+from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issues import ISSUES, ISSUES_STREAM
 from pylon_dagster.assets.partitions import day_stretches
 from pylon_dagster.pylon import endpoints
@@ -47,6 +55,7 @@ from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
 from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.deletion_sweep import advance_sweep, slice_end, sweep_position
 from pylon_dagster.warehouse.deletions import (
     live_keys,
     mark_deleted,
@@ -61,6 +70,38 @@ CONFIRM_WORKERS = 4
 METRIC_DAYS = "metric_days"
 """Metadata: the (first, last) stretches of days whose metrics count the issues the pass marked
 or un-marked."""
+SWEEP_TAG = "pylon_dagster/deletion_sweep"
+WHOLE_SWEEP = "whole"
+"""`SWEEP_TAG`'s value for a pass over every issue at once (the headless sync's last stage)."""
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The issues a pass judges: `created_from <= created_at < created_before` (None: open)."""
+
+    created_from: datetime | None
+    created_before: datetime | None
+
+    @classmethod
+    def to_judge(
+        cls, connection: sa.Connection, since: datetime, budget: SliceBudget | None
+    ) -> "Slice":
+        """The sweep's next slice, from where it stands and holding as many stored issues as
+        `budget` fits; every issue when there is no budget (a whole sweep)."""
+        if budget is None:
+            return cls(None, None)
+        start = sweep_position(connection, "issues")
+        end = slice_end(
+            connection, "issues", version_from=since, created_from=start, rows=budget.rows
+        )
+        return cls(start, end)
+
+    @property
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        return self.created_from, self.created_before
+
+    def describe(self) -> str:
+        return " .. ".join("open" if b is None else format_timestamp(b) for b in self.bounds)
 
 
 @dataclass(frozen=True)
@@ -139,14 +180,30 @@ def issue_deletions(
     since: datetime,
 ) -> dg.MaterializeResult:
     """The deletion pass over the issues updated since `since`, the first instant of the
-    `issues` partitions (every stored issue was updated after it)."""
-    # Rows written after this (by a run going on meanwhile) are not judged by this listing.
+    `issues` partitions (every stored issue was updated after it): the sweep's next slice of
+    them, or all of them in a run tagged `WHOLE_SWEEP`."""
+    whole = context.run.tags.get(SWEEP_TAG) == WHOLE_SWEEP
+    search_rate = pylon.rate_limit_config().limits[endpoints.ISSUES_SEARCH.key]
+    budget = None if whole else SliceBudget.of(search_rate, pylon.page_size)
     with warehouse.transaction() as tx:
+        # Rows written after this (by a run going on meanwhile) are not judged by this listing.
         started = _transaction_time(tx.connection)
+        part = Slice.to_judge(tx.connection, since, budget)
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
-        listing = Listing.of(client.iter_issue_pages_updated_since(since))
+        created_from, created_before = part.bounds
+        listing = Listing.of(
+            client.iter_issue_pages_updated_since(
+                since, created_from=created_from, created_before=created_before
+            )
+        )
         with warehouse.transaction() as tx:
-            stored = live_keys(tx.connection, "issues", version_from=since, synced_before=started)
+            stored = live_keys(
+                tx.connection,
+                "issues",
+                version_from=since,
+                synced_before=started,
+                created=part.bounds,
+            )
         missing = sorted(set(stored) - listing.ids)
         if listing.unidentified:
             confirmation = Confirmation(unchecked=len(missing))
@@ -158,6 +215,12 @@ def issue_deletions(
             unmarked = unmark(tx.connection, "issues", back, marked_before=started)
             marked = mark_deleted(tx.connection, "issues", confirmation.gone) if complete else []
             removed = remove_children_of_deleted(tx.connection, "issues")
+            judged = complete and not confirmation.unchecked
+            moved_on = (
+                budget is not None
+                and judged
+                and advance_sweep(tx.connection, "issues", position=created_from, to=created_before)
+            )
             # An open issue counts up to today: the day of the marks' `_deleted_at`, which may
             # be a day after `started` if midnight passed during the listing.
             touched = days_counting(
@@ -174,7 +237,8 @@ def issue_deletions(
             "no issue was marked deleted. The next pass tries again."
         )
     context.log.info(
-        f"{len(listing.ids)} live issues listed, {len(missing)} stored ones missing: "
+        f"Slice {part.describe()}: {len(listing.ids)} live issues listed, {len(missing)} stored "
+        "ones missing: "
         f"{len(marked)} marked deleted, {len(unmarked)} un-marked; the metrics of "
         f"{len(touched)} days count them"
     )
@@ -189,6 +253,9 @@ def issue_deletions(
             "issues_unchecked": confirmation.unchecked,
             "listing_complete": complete,
             "listing_since": format_timestamp(since),
+            "slice": part.describe(),
+            "slice_search_budget": budget.searches if budget else None,
+            "sweep_moved_on": moved_on,
             "marked_examples": dg.MetadataValue.json(marked[:10]),
             METRIC_DAYS: dg.MetadataValue.json(day_stretches(d.isoformat() for d in touched)),
             **{f"rows_deleted_{table}": count for table, count in removed.items()},
@@ -207,7 +274,9 @@ def build_issue_deletions(start_date: date) -> dg.AssetsDefinition:
         group_name=ISSUES_STREAM.group,
         description=(
             "Marks the stored issues Pylon no longer has (it sends no tombstones): lists the id "
-            "of every live issue updated since the start date, confirms each missing one with "
+            "of every live issue updated since the start date in the next slice of the sweep "
+            "(by `created_at`; a slice fits a small share of an hour's search budget, so a "
+            "cycle of passes covers every issue), confirms each missing one with "
             f"`GET /issues/{{id}}`, sets `issues.{DELETED_AT}` and removes its messages and "
             "threads. A listing proven incomplete marks nothing; an issue listed again is "
             "un-marked."

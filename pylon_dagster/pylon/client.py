@@ -472,15 +472,31 @@ class PylonClient:
             for page in itertools.chain([first_page], pages):
                 yield [issue for issue in page if _in_window(issue, window_start, window_end)]
 
-    def iter_issue_pages_updated_since(self, start: datetime) -> Iterator[list[Record]]:
-        """Pages of every issue with `updated_at >= start` (widened by `window_overlap`).
+    def iter_issue_pages_updated_since(
+        self,
+        start: datetime,
+        *,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> Iterator[list[Record]]:
+        """Pages of every issue with `updated_at >= start` (widened by `window_overlap`) and, when
+        given, `created_from <= created_at < created_before` (a slice of the deletion sweep).
 
-        One search with no upper bound: an issue updated while the listing pages along only moves
-        later (its `updated_at` grows), so it is listed all the same, which a listing cut into
-        windows cannot promise. When Pylon caps the `updated_at` range of a search (it rejects
-        the open range, or this client already met the cap), the search has no filter at all: it
-        lists every issue, older ones too, at one request per page all the same.
+        One search with no upper `updated_at` bound: an issue updated while the listing pages
+        along only moves later (its `updated_at` grows), so it is listed all the same, which a
+        listing cut into windows cannot promise; `created_at` never moves, so a slice of it is as
+        safe. The `created_at` bounds are widened by `window_overlap` too (their strictness is
+        undocumented) and the records cut back to the half-open slice here. When Pylon caps the
+        `updated_at` range of a search (it rejects the open range, or this client already met the
+        cap), the search drops the `updated_at` condition: it lists the slice's older issues too,
+        at one request per page all the same.
         """
+        overlap = self.window_overlap
+        created = _created_between_subfilters(
+            None if created_from is None else created_from - overlap,
+            None if created_before is None else created_before + overlap,
+        )
+        pages: Iterator[list[Record]] | None = None
         if self.search_span_cap is None:
             after = {
                 "field": "updated_at",
@@ -488,23 +504,25 @@ class PylonClient:
                 "value": format_timestamp(start - self.window_overlap),
             }
             # Shaped like the windows' filter, the one Pylon is known to take: an `and` on top.
-            since = {"operator": "and", "subfilters": [after]}
-            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
+            since = {"operator": "and", "subfilters": [*created, after]}
+            searched = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
             try:
-                first_page = next(pages, [])
+                first_page = next(searched, [])
             except PylonRequestError as exc:
                 if exc.status_code != 400:
                     raise
                 logger.warning(
-                    "Pylon rejected an open updated_at range (%s); listing every issue instead",
+                    "Pylon rejected an open updated_at range (%s); listing without it instead",
                     "; ".join(exc.errors),
                 )
                 self.search_span_cap = self.search_window
             else:
-                yield first_page
-                yield from pages
-                return
-        yield from self.iter_pages(endpoints.ISSUES_SEARCH)
+                pages = itertools.chain([first_page], searched)
+        if pages is None:
+            body = {"filter": {"operator": "and", "subfilters": created}} if created else None
+            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body=body)
+        for page in pages:
+            yield [i for i in page if _created_in(i, created_from, created_before)]
 
 
 def split_windows(
@@ -532,6 +550,28 @@ def _updated_between_filter(after: datetime, before: datetime) -> dict[str, Any]
             },
         ],
     }
+
+
+def _created_between_subfilters(
+    after: datetime | None, before: datetime | None
+) -> list[dict[str, Any]]:
+    """The `created_at` conditions of a slice; an open (None) bound has none."""
+    bounds = (("time_is_after", after), ("time_is_before", before))
+    return [
+        {"field": "created_at", "operator": operator, "value": format_timestamp(moment)}
+        for operator, moment in bounds
+        if moment is not None
+    ]
+
+
+def _created_in(issue: Record, start: datetime | None, end: datetime | None) -> bool:
+    if start is None and end is None:
+        return True
+    created_at = parse_timestamp(issue.get("created_at"))
+    # A record whose created_at cannot be read is kept: listed, it can only keep an issue alive.
+    return created_at is None or (
+        (start is None or start <= created_at) and (end is None or created_at < end)
+    )
 
 
 def _in_window(issue: Record, start: datetime, end: datetime) -> bool:

@@ -32,21 +32,37 @@ def _soft_deleted_table(table: str) -> TableSpec:
 
 
 def live_keys(
-    connection: sa.Connection, table: str, *, version_from: datetime, synced_before: datetime
+    connection: sa.Connection,
+    table: str,
+    *,
+    version_from: datetime,
+    synced_before: datetime,
+    created: tuple[datetime | None, datetime | None] = (None, None),
 ) -> list[str]:
-    """Keys of the unmarked rows with `version >= version_from` written before `synced_before`:
-    the rows a listing of that version range, started at `synced_before`, must show."""
+    """Keys of the unmarked rows with `version >= version_from` written before `synced_before`,
+    and `created[0] <= created_at < created[1]` (None: open) when a bound is given: the rows a
+    listing of that range, started at `synced_before`, must show."""
     spec = _soft_deleted_table(table)
     if spec.version is None:
         raise ValueError(f"{table} has no version column")
     key = ident(spec.key)
+    created_from, created_before = created
+    conditions = [
+        *([] if created_from is None else ["created_at >= :created_from"]),
+        *([] if created_before is None else ["created_at < :created_before"]),
+    ]
     query = f"""
         SELECT {key} FROM {qualified(schema_of(connection), table)}
         WHERE {_DELETED} IS NULL AND {ident(spec.version)} >= :version_from
-            AND _synced_at < :synced_before
+            AND _synced_at < :synced_before {"".join(f" AND {c}" for c in conditions)}
         ORDER BY {key}
     """
-    params = {"version_from": version_from, "synced_before": synced_before}
+    params = {
+        "version_from": version_from,
+        "synced_before": synced_before,
+        "created_from": created_from,
+        "created_before": created_before,
+    }
     return list(connection.execute(sa.text(query), params).scalars())
 
 

@@ -1,6 +1,7 @@
 """The tables of the project's own state, declared once like the stream tables: `ddl.py` creates
-them with the rest, and the code that reads and writes them (`bookkeeping.py`, `webapp/events.py`,
-`pylon/budget_postgres.py`, the preparation record in `ddl.py`) takes their names from here."""
+them with the rest, and the code that reads and writes them (`bookkeeping.py`, `deletion_sweep.py`,
+`webapp/events.py`, `pylon/budget_postgres.py`, the preparation record in `ddl.py`) takes their
+names from here."""
 
 from __future__ import annotations
 
@@ -82,6 +83,19 @@ RATE_429S = StateTableSpec(
     indexes={"pylon_rate_429s_by_endpoint": ("api_host", "endpoint", "answered_at")},
 )
 
+DELETION_SWEEP = StateTableSpec(
+    "deletion_sweep",
+    (
+        StateColumn("stream", "text"),
+        # NULL: the next pass starts a cycle, at the oldest issue.
+        StateColumn("created_from", "timestamptz", nullable=True),
+        StateColumn("updated_at", "timestamptz", default="clock_timestamp()"),
+    ),
+    "Per soft-deleted stream: where the deletion pass's sweep of the issues by `created_at` goes "
+    "on (the first `created_at` of the next slice), shared by every host and kept over restarts.",
+    primary_key=("stream",),
+)
+
 SCHEMA_VERSIONS = StateTableSpec(
     "schema_versions",
     (
@@ -101,6 +115,7 @@ STATE_TABLES: dict[str, StateTableSpec] = {
         RATE_LIMITS,
         RATE_SLOTS,
         RATE_429S,
+        DELETION_SWEEP,
         SCHEMA_VERSIONS,
     )
 }

@@ -241,3 +241,47 @@ def test_a_stopped_client_sends_nothing_more():
         with pytest.raises(PylonStoppedError):
             client.request(endpoints.ME)
     assert len(sent) == 1
+
+
+def test_a_slice_listing_searches_its_widened_created_at_range_and_keeps_only_the_slice():
+    bodies: list[dict] = []
+    issues = [
+        {"id": "before", "created_at": "2026-01-31T23:59:59Z"},
+        {"id": "first", "created_at": "2026-02-01T00:00:00Z"},
+        {"id": "unreadable", "created_at": None},
+        {"id": "at-end", "created_at": "2026-02-10T00:00:00Z"},
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if len(bodies) == 1:  # an organization whose searches cap the updated_at range
+            return httpx.Response(400, json={"errors": ["range too long"], "request_id": "r1"})
+        return httpx.Response(200, json={"data": issues, "request_id": "r2"})
+
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    created = {
+        "created_from": datetime(2026, 2, 1, tzinfo=UTC),
+        "created_before": datetime(2026, 2, 10, tzinfo=UTC),
+    }
+    with _client(handler) as client:
+        pages = list(client.iter_issue_pages_updated_since(since, **created))
+
+    # The records Pylon matched at the widened edges are cut back to the half-open slice; one
+    # whose created_at cannot be read is kept (listed, it can only keep an issue alive).
+    assert [[i["id"] for i in page] for page in pages] == [["first", "unreadable"]]
+    slice_conditions = [
+        {"field": "created_at", "operator": "time_is_after", "value": "2026-01-31T23:59:59Z"},
+        {"field": "created_at", "operator": "time_is_before", "value": "2026-02-10T00:00:01Z"},
+    ]
+    updated_after = {
+        "field": "updated_at",
+        "operator": "time_is_after",
+        "value": "2026-02-28T23:59:59Z",
+    }
+    assert bodies == [
+        {
+            "filter": {"operator": "and", "subfilters": [*slice_conditions, updated_after]},
+            "limit": 999,
+        },
+        {"filter": {"operator": "and", "subfilters": slice_conditions}, "limit": 999},
+    ]

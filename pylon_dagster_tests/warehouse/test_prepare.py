@@ -67,6 +67,7 @@ def test_every_table_in_the_schema_comes_from_a_declared_spec(warehouse: Postgre
         "pylon_rate_limits",
         "pylon_rate_slots",
         "pylon_rate_429s",
+        "deletion_sweep",
         "schema_versions",
     }
     assert recorded_fingerprints(warehouse) == [ddl.fingerprint()]
