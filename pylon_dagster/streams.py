@@ -145,6 +145,8 @@ STREAMS: dict[str, Stream] = {
                 ("first_response_time",),
                 ("resolution_time",),
                 ("state",),
+                # The account summary's: the issues written since its previous run.
+                ("_synced_at",),
             ),
         ),
         Stream(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,24 +25,35 @@ LATEST_FIELDS = ("number", "title", "state", "link", "created_at", "tags")
 @dataclass(frozen=True)
 class SummaryInputs:
     issues: pd.DataFrame
-    """Live issues with an account."""
+    """Live issues with an account (of the accounts read)."""
     account_ids: pd.Series
-    """Every account of `accounts`."""
+    """The accounts of `accounts` (of those read)."""
     closed: frozenset[str]
 
 
-def read_summary_inputs(connection: sa.Connection, schema: str) -> SummaryInputs:
+def read_summary_inputs(
+    connection: sa.Connection, schema: str, account_ids: Collection[str] | None = None
+) -> SummaryInputs:
+    """The inputs of every account, or of the accounts named."""
+    only = "" if account_ids is None else " AND account_id = ANY(CAST(:ids AS text[]))"
+    ids = {"ids": sorted(account_ids or ())}
     issues = read_frame(
         connection,
         "SELECT id, account_id, number, title, state, link, tags, "
         f"{python_timestamp('created_at')} AS created_at, first_response_seconds, "
-        f"resolution_seconds FROM {live_issues(schema)} AS i WHERE account_id IS NOT NULL",
+        f"resolution_seconds FROM {live_issues(schema)} AS i WHERE account_id IS NOT NULL{only}",
+        ids,
     )
     issues["created_at"] = pd.to_datetime(issues["created_at"], utc=True)
     # Typed even when no row came back (an empty result's columns are untyped).
     seconds = ["first_response_seconds", "resolution_seconds"]
     issues[seconds] = issues[seconds].astype("float64")
-    accounts = read_frame(connection, f"SELECT id FROM {qualified(schema, 'accounts')}")
+    accounts = read_frame(
+        connection,
+        f"SELECT id FROM {qualified(schema, 'accounts')}"
+        + ("" if account_ids is None else " WHERE id = ANY(CAST(:ids AS text[]))"),
+        ids,
+    )
     return SummaryInputs(issues, accounts["id"], closed_states(connection, schema))
 
 

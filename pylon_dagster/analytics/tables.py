@@ -98,9 +98,16 @@ SUPPORT_DAILY_METRICS = TableSpec(
 
 ACCOUNT_SUPPORT_SUMMARY = TableSpec(
     "account_support_summary",
-    WriteMode.REPLACE,
+    WriteMode.MERGE,
     (
-        ts("computed_at", description="When the summary was computed: `now` of the 90-day window."),
+        ts(
+            "computed_at",
+            description=(
+                "When the row was computed: `now` of its 90-day window. A run recomputes the "
+                "accounts whose issues changed or left the window since the previous run, so a "
+                "row computed earlier still holds what a computation at the latest run gives."
+            ),
+        ),
         col(
             "open_issues",
             "bigint",

@@ -5,6 +5,7 @@ back through the loader (one transaction each), following their inputs automatic
 (`build_daily_metrics`); the table metadata of both assets is added by `build_assets`.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,12 +14,20 @@ import sqlalchemy as sa
 
 from pylon_dagster.analytics.accounts import account_summaries, read_summary_inputs
 from pylon_dagster.analytics.daily import daily_metrics, read_daily_inputs
+from pylon_dagster.analytics.states import closed_states
+from pylon_dagster.analytics.summary_scope import (
+    SummaryMark,
+    accounts_to_recompute,
+    changes_from,
+    delete_vanished,
+)
 from pylon_dagster.analytics.tables import (
     ACCOUNT_SUPPORT_SUMMARY,
     ANALYTICS_GROUP,
     SUPPORT_DAILY_METRICS,
 )
 from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
@@ -29,6 +38,10 @@ ACCOUNT_SUMMARY = asset_key(ACCOUNT_SUPPORT_SUMMARY.name)
 ISSUE_STATUSES = asset_key("issue_statuses")
 KINDS = {"pandas", "postgres"}
 MISMATCH_EXAMPLES = 5
+UNMARKED = "issues_unmarked"
+"""The count of issues a deletion pass un-marked, in its materialization's metadata."""
+PASSES_LIMIT = 1000
+"""Deletion passes since the summary's previous run looked at; more: every account recomputed."""
 
 # A day's metrics follow every `issues` partition that materializes, not only the latest (as the
 # children do, see `issue_children.py`). A refresh of `issue_statuses` alone does not recompute
@@ -92,6 +105,21 @@ def build_daily_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
     )(support_daily_metrics)
 
 
+class SummaryConfig(dg.Config):
+    full: bool = False
+    """Recompute every account, not only those whose issues changed since the previous run."""
+
+
+@dataclass(frozen=True)
+class SummaryBuild:
+    load: LoadResult
+    mark: SummaryMark
+    full: bool
+    """Every account recomputed, not only the changed ones."""
+    deleted: int
+    """Rows removed (`load` deletes none): accounts neither in `accounts` nor of a live issue."""
+
+
 @dg.asset(
     key=ACCOUNT_SUMMARY,
     group_name=ANALYTICS_GROUP,
@@ -101,16 +129,65 @@ def build_daily_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinit
     kinds=KINDS,
     owners=OWNERS,
 )
-def account_support_summary(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    load = build_account_summary(warehouse, datetime.now(UTC))
-    return dg.MaterializeResult(metadata=load_metadata(load))
+def account_support_summary(
+    context: dg.AssetExecutionContext, config: SummaryConfig, warehouse: PostgresWarehouse
+) -> dg.MaterializeResult:
+    previous = None if config.full else previous_mark(context.instance)
+    build = build_account_summary(warehouse, datetime.now(UTC), previous)
+    return dg.MaterializeResult(
+        metadata={
+            **load_metadata(build.load),
+            **build.mark.metadata(),
+            "rows_deleted": build.deleted,
+            "full_recompute": build.full,
+        }
+    )
 
 
-def build_account_summary(warehouse: PostgresWarehouse, now: datetime) -> LoadResult:
-    """Compute and store the summary as of `now`, in one transaction."""
+def previous_mark(instance: dg.DagsterInstance) -> SummaryMark | None:
+    """The mark the summary's latest materialization recorded; None (recompute every account)
+    when a deletion pass may have un-marked issues since, which changes no stamp the mark
+    follows."""
+    latest = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=ACCOUNT_SUMMARY), limit=1
+    ).records
+    if not latest or latest[0].asset_materialization is None:
+        return None
+    passes = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=latest[0].storage_id),
+        limit=PASSES_LIMIT,
+    )
+    unmarked = [
+        record.asset_materialization.metadata.get(UNMARKED)
+        if record.asset_materialization
+        else None
+        for record in passes.records
+    ]
+    if passes.has_more or any(count is None or count.value for count in unmarked):
+        return None
+    return SummaryMark.from_metadata(latest[0].asset_materialization.metadata)
+
+
+def build_account_summary(
+    warehouse: PostgresWarehouse, now: datetime, previous: SummaryMark | None = None
+) -> SummaryBuild:
+    """Compute and store the summary as of `now`, in one transaction: the accounts changed since
+    `previous` (`analytics/summary_scope.py`), or every account."""
+    schema = warehouse.schema_name
     with warehouse.transaction() as tx:
-        rows = account_summaries(read_summary_inputs(tx.connection, warehouse.schema_name), now)
-        return tx.load(ACCOUNT_SUPPORT_SUMMARY.name, [rows])
+        connection = tx.connection
+        changes = changes_from(connection)
+        closed = closed_states(connection, schema)
+        scope = (
+            None
+            if previous is None
+            else accounts_to_recompute(connection, schema, previous, now, closed)
+        )
+        rows = account_summaries(read_summary_inputs(connection, schema, scope), now)
+        load = tx.load(ACCOUNT_SUPPORT_SUMMARY.name, [rows])
+        deleted = delete_vanished(connection, schema)
+    mark = SummaryMark(changes, now, closed, schema)
+    return SummaryBuild(load, mark, scope is None, deleted)
 
 
 @dg.asset_check(

@@ -3,16 +3,20 @@ independent SQL; and the sidebar showing exactly its numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import dagster as dg
 import pytest
 
+from pylon_dagster.analytics.summary_scope import SummaryMark
+from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, build_account_summary
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, rows
+from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, day_of, rows
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 
 SUMMARY_COLUMNS = (
@@ -128,3 +132,69 @@ def test_account_summary_equals_independent_sql(pipeline: Pipeline, data_days: D
         since=computed_at - timedelta(days=90),
     )[0][0]
     assert older > 0, "the 90-day window should cut the dataset"
+
+
+def latest_summary_metadata(pipeline: Pipeline) -> Mapping[str, dg.MetadataValue]:
+    (record,) = pipeline.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=ACCOUNT_SUMMARY), limit=1
+    ).records
+    assert record.asset_materialization is not None
+    return record.asset_materialization.metadata
+
+
+def assert_summary_is_exact(warehouse: PostgresWarehouse, now: datetime) -> None:
+    stored, expected = stored_summary(warehouse), expected_summary(warehouse, now)
+    assert stored.keys() == expected.keys()
+    for account, row in stored.items():
+        assert expected[account] == comparable(row), account
+
+
+def test_a_run_recomputes_the_accounts_whose_issues_changed(
+    pipeline: Pipeline, data_days: DataDays
+) -> None:
+    """After a full first run, a later one recomputes the accounts of an issue moved between
+    two accounts and of a closed one, and every row is what a full computation gives; one five
+    days later also recomputes the accounts whose issues left the 90-day window."""
+    pipeline.sync(start=data_days.first, end=data_days.today)
+    assert latest_summary_metadata(pipeline)["full_recompute"].value
+    issues = pipeline.truth("issues")
+    by_account = sorted(i for i in issues if issues[i].get("account"))
+    moved = by_account[0]
+    source = issues[moved]["account"]["id"]
+    target = next(
+        issues[i]["account"]["id"] for i in by_account if issues[i]["account"]["id"] != source
+    )
+    still_open = next(
+        i
+        for i in by_account
+        if issues[i]["state"] == "new" and issues[i]["account"]["id"] != source
+    )
+    changed_on = [
+        day_of(pipeline.emulator.update_issue(moved, account={"id": target})["updated_at"]),
+        day_of(pipeline.emulator.update_issue(still_open, state="closed")["updated_at"]),
+    ]
+    pipeline.sync(start=min(changed_on), end=max(changed_on))
+
+    metadata = latest_summary_metadata(pipeline)
+    accounts = len(stored_summary(pipeline.warehouse))
+    assert not metadata["full_recompute"].value
+    assert 2 <= metadata["rows_received"].value < accounts
+    computed_at = datetime.fromisoformat(metadata["computed_at"].value)
+    recomputed = {
+        account
+        for account, row in stored_summary(pipeline.warehouse).items()
+        if row["computed_at"] == computed_at
+    }
+    assert {source, target, issues[still_open]["account"]["id"]} <= recomputed
+    assert_summary_is_exact(pipeline.warehouse, computed_at)
+
+    later = computed_at + timedelta(days=5)
+    mark = SummaryMark.from_metadata(metadata)
+    before = stored_summary(pipeline.warehouse)
+    build = build_account_summary(pipeline.warehouse, later, mark)
+    assert not build.full and 0 < build.load.received < accounts
+    assert_summary_is_exact(pipeline.warehouse, later)
+    after = stored_summary(pipeline.warehouse)
+    assert any(
+        after[a]["issues_last_90_days"] < before[a]["issues_last_90_days"] for a in before
+    ), "issues should have left the window"
