@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from pylon_dagster.assets.deletion_budget import SEARCH_SHARE
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import issue_deletions_job, issues_job, reference_job
@@ -63,9 +64,11 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         cron_schedule=settings.deletions_cron,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        # A listing of every issue is bulk work: it yields the search budget to freshness runs.
+        # A slice's listing is bulk work: it yields the search budget to freshness runs.
         tags={PRIORITY_TAG: Priority.BULK.value},
         description="Marks the issues deleted in Pylon (`issues._deleted_at`) and un-marks any "
-        "that came back; hourly by default.",
+        "that came back, one slice of the issues by creation date per pass (at most "
+        f"{SEARCH_SHARE:.0%} of an hour's search budget; a cycle of passes covers every issue); "
+        "hourly by default.",
     )
     return [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]
