@@ -3,10 +3,11 @@
 A scheduled pass may make `SEARCH_SHARE` of the `POST /issues/search` requests of one hour (60 of
 the budget's rate-limit windows, each one of Pylon's minutes: the `pylon_issue_deletions`
 schedule runs hourly by default), whatever the size of the organization: a large one is swept in
-more, smaller slices, a small one in a single slice every pass. The figures come from the rate the
-budget starts from (`PYLON_RATE_LIMITS`: Pylon's published limits by default). A slice holds at
-most `SliceBudget.rows` stored issues, leaving room for the issues Pylon has that the warehouse
-does not yet (created since the last sync) and for the empty last page a listing may cost.
+more, smaller slices, a small one in a single slice every pass. The rate is the one in force in
+the shared budget (`pylon_rate_limits`: started from `PYLON_RATE_LIMITS`, Pylon's published limits
+by default, then learned from its headers and 429s). A slice holds at most `SliceBudget.rows`
+stored issues, leaving room for the issues Pylon has that the warehouse does not yet (created
+since the last sync) and for the empty last page a listing may cost.
 """
 
 from __future__ import annotations

@@ -183,8 +183,12 @@ def issue_deletions(
     `issues` partitions (every stored issue was updated after it): the sweep's next slice of
     them, or all of them in a run tagged `WHOLE_SWEEP`."""
     whole = context.run.tags.get(SWEEP_TAG) == WHOLE_SWEEP
-    search_rate = pylon.rate_limit_config().limits[endpoints.ISSUES_SEARCH.key]
-    budget = None if whole else SliceBudget.of(search_rate, pylon.page_size)
+    budget = None
+    if not whole:
+        # The rate in force, as every host learned it: an organization on lower limits than the
+        # configured ones gets smaller slices once Pylon said so.
+        search_rate = pylon.budget().current(endpoints.ISSUES_SEARCH.key).rate
+        budget = SliceBudget.of(search_rate, pylon.page_size)
     with warehouse.transaction() as tx:
         # Rows written after this (by a run going on meanwhile) are not judged by this listing.
         started = _transaction_time(tx.connection)

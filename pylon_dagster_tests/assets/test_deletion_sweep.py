@@ -12,13 +12,14 @@ import sqlalchemy as sa
 
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.deletion_budget import SliceBudget
-from pylon_dagster.assets.issue_deletions import SWEEP_TAG, WHOLE_SWEEP
+from pylon_dagster.assets.issue_deletions import SWEEP_TAG, WHOLE_SWEEP, build_issue_deletions
 from pylon_dagster.jobs import jobs
 from pylon_dagster.pylon import endpoints
+from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletion_sweep import sweep_position
-from pylon_dagster_tests.fixtures.emulator import emulator_resource, told_limits
+from pylon_dagster_tests.fixtures.emulator import emulator_resource, make_emulator, told_limits
 from pylon_dagster_tests.fixtures.pipeline import Pipeline
 from pylon_dagster_tests.reliability.helpers import (
     DATA_END,
@@ -126,3 +127,25 @@ def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_b
     assert _searches(pipeline) - searches > BUDGET.searches
     with pipeline.warehouse.transaction() as tx:
         assert sweep_position(tx.connection, "issues") == position
+
+
+def test_a_pass_sizes_its_slice_from_the_search_rate_pylon_announced(warehouse: PostgresWarehouse):
+    """A client told nothing starts from October's search rate; a server on April's limits says
+    so in its headers, and the passes after that take a slice of April's budget."""
+    emulator = make_emulator(rate_limit_preset="2026-04", rate_limit_headers="x-ratelimit")
+    deletions = build_issue_deletions(FULL_START)
+    with EmulatorServer(emulator) as server:
+        pylon = emulator_resource(server, warehouse, rate_limits="auto")
+        budgets = [
+            deletion_metadata(
+                dg.materialize([deletions], resources={"pylon": pylon, "warehouse": warehouse})
+            )["slice_search_budget"]
+            for _ in range(2)
+        ]
+
+    october, april = (
+        SliceBudget.of(RATE_LIMITS_PER_MINUTE[version][SEARCH], pylon.page_size).searches
+        for version in ("2026-10", "2026-04")
+    )
+    assert october > april
+    assert budgets == [october, april]
