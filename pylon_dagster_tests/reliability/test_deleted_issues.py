@@ -186,6 +186,7 @@ def test_a_listing_cut_short_or_empty_marks_nothing_for_a_request_or_few(pipelin
         metadata = deletion_metadata(result)
         assert metadata["listing_complete"] is False
         assert metadata["issues_marked_deleted"] == 0
+        assert metadata["sweep_moved_on"] is False  # the next pass judges the same slice
         assert metadata["issues_missing"] > 100  # almost every issue seemed gone
         assert all(mark is None for mark in deletion_marks(pipeline).values())
         assert {t: pipeline.rows(t) for t in before} == before
@@ -195,3 +196,4 @@ def test_a_listing_cut_short_or_empty_marks_nothing_for_a_request_or_few(pipelin
     emulator.clear_faults()
     metadata = deletion_metadata(run_deletion_pass(pipeline))
     assert (metadata["listing_complete"], metadata["issues_marked_deleted"]) == (True, 1)
+    assert metadata["sweep_moved_on"] is True
