@@ -15,10 +15,18 @@ from pandas.api.typing import DataFrameGroupBy
 
 from pylon_dagster.analytics.day_scope import ISSUE_TIMES, issues_in_days, open_states, versions_of
 from pylon_dagster.analytics.states import closed_states, is_open
-from pylon_dagster.warehouse.frames import frame_records, read_frame
+from pylon_dagster.warehouse.frames import ColumnKind, copy_frame, frame_records
 from pylon_dagster.warehouse.sql import python_timestamp, qualified
 
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
+ISSUE_COLUMNS: dict[str, ColumnKind] = {
+    "id": "text",
+    "team_id": "text",
+    **dict.fromkeys(ISSUE_TIMES, "time"),
+    "first_response_seconds": "number",
+    "resolution_seconds": "number",
+}
+VERSION_COLUMNS: dict[str, ColumnKind] = {"id": "text", "updated_at": "time", "state": "text"}
 
 
 @dataclass(frozen=True)
@@ -50,19 +58,16 @@ def read_daily_inputs(
         )
         params = {"ids": sorted(issue_ids)}
     times = ", ".join(f"{python_timestamp(t)} AS {t}" for t in ISSUE_TIMES)
-    issues = read_frame(
+    issues = copy_frame(
         connection,
         f"SELECT id, team_id, {times}, first_response_seconds, resolution_seconds "
         f"FROM {source} AS i",
         params,
+        ISSUE_COLUMNS,
     )
-    versions = read_frame(connection, versions_of(schema), {**bounds, "ids": list(issues["id"])})
-    for frame, columns in ((issues, ISSUE_TIMES), (versions, ("updated_at",))):
-        for column in columns:
-            frame[column] = pd.to_datetime(frame[column], utc=True)
-    # Typed even when no row came back (an empty result's columns are untyped).
-    seconds = ["first_response_seconds", "resolution_seconds"]
-    issues[seconds] = issues[seconds].astype("float64")
+    versions = copy_frame(
+        connection, versions_of(schema, source), {**bounds, **params}, VERSION_COLUMNS
+    )
     return DailyInputs(issues, versions, closed)
 
 

@@ -53,11 +53,11 @@ def open_states(connection: sa.Connection, schema: str, closed: frozenset[str]) 
     return [state for state in states if state not in closed]
 
 
-def versions_of(schema: str) -> str:
-    """The `issues_history` versions (id, updated_at, state) of the issues `:ids` that the days
-    from `:start` to `:end` need: those inside the days, and before them the newest version and
-    the newest with a state (an empty state keeps the previous one). Older versions change no
-    day's row: their state holds only until a newer version before the days."""
+def versions_of(schema: str, source: str) -> str:
+    """The `issues_history` versions (id, updated_at, state) of the issues of the FROM item
+    `source` that the days from `:start` to `:end` need: those inside the days, and before them
+    the newest version and the newest with a state (an empty state keeps the previous one). Older
+    versions change no day's row: their state holds only until a newer version before the days."""
     history = qualified(schema, "issues_history")
     before = (
         f"SELECT h.id, h.updated_at, h.state FROM {history} AS h "
@@ -65,7 +65,7 @@ def versions_of(schema: str) -> str:
     )
     latest = "ORDER BY h.updated_at DESC LIMIT 1"
     return (
-        "WITH ids AS (SELECT unnest(CAST(:ids AS text[])) AS id) "
+        f"WITH ids AS MATERIALIZED (SELECT id FROM {source} AS i) "
         f"SELECT h.id, h.updated_at, h.state FROM ids JOIN {history} AS h ON h.id = ids.id "
         "AND h.updated_at >= :start AND h.updated_at < :end "
         "UNION ALL "
