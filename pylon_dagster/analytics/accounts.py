@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pylon_dagster.analytics.states import closed_states, is_open
-from pylon_dagster.warehouse.frames import frame_records, read_frame
+from pylon_dagster.warehouse.frames import ColumnKind, copy_frame, frame_records, read_frame
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import python_timestamp, qualified
 
@@ -20,6 +20,17 @@ RECENT_WINDOW = timedelta(days=90)
 LATEST_ISSUES = 5
 NO_STATE = "unknown"
 LATEST_FIELDS = ("number", "title", "state", "link", "created_at", "tags")
+DETAILS = ("title", "link", "tags")
+"""Fields of the listed issues only: read for them, not for every issue."""
+ISSUE_COLUMNS: dict[str, ColumnKind] = {
+    "id": "text",
+    "account_id": "text",
+    "number": "number",
+    "state": "text",
+    "created_at": "time",
+    "first_response_seconds": "number",
+    "resolution_seconds": "number",
+}
 
 
 @dataclass(frozen=True)
@@ -34,20 +45,27 @@ class SummaryInputs:
 def read_summary_inputs(
     connection: sa.Connection, schema: str, account_ids: Collection[str] | None = None
 ) -> SummaryInputs:
-    """The inputs of every account, or of the accounts named."""
+    """The inputs of every account, or of the accounts named. The issues are read through COPY
+    (`copy_frame`), without their titles, links and tags: only the newest issues of each account,
+    the ones the summary lists, get theirs."""
     only = "" if account_ids is None else " AND account_id = ANY(CAST(:ids AS text[]))"
-    ids = {"ids": sorted(account_ids or ())}
-    issues = read_frame(
+    ids = {} if account_ids is None else {"ids": sorted(account_ids)}
+    issues = copy_frame(
         connection,
-        "SELECT id, account_id, number, title, state, link, tags, "
+        "SELECT id, account_id, number, state, "
         f"{python_timestamp('created_at')} AS created_at, first_response_seconds, "
         f"resolution_seconds FROM {live_issues(schema)} AS i WHERE account_id IS NOT NULL{only}",
         ids,
+        ISSUE_COLUMNS,
     )
-    issues["created_at"] = pd.to_datetime(issues["created_at"], utc=True)
-    # Typed even when no row came back (an empty result's columns are untyped).
-    seconds = ["first_response_seconds", "resolution_seconds"]
-    issues[seconds] = issues[seconds].astype("float64")
+    details = read_frame(
+        connection,
+        f"SELECT id, {', '.join(DETAILS)} FROM {qualified(schema, 'issues')} "
+        "WHERE id = ANY(CAST(:ids AS text[]))",
+        {"ids": list(newest_issues(issues)["id"])},
+    ).set_index("id")
+    for column in DETAILS:
+        issues[column] = issues["id"].map(details[column])
     accounts = read_frame(
         connection,
         f"SELECT id FROM {qualified(schema, 'accounts')}"
@@ -57,6 +75,14 @@ def read_summary_inputs(
     return SummaryInputs(issues, accounts["id"], closed_states(connection, schema))
 
 
+def newest_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Each account's newest issues (by `created_at`, then `number`), newest first."""
+    latest = issues.sort_values(
+        ["created_at", "number"], ascending=False, na_position="last", kind="stable"
+    )
+    return latest.groupby("account_id").head(LATEST_ISSUES)
+
+
 def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, Any]]:
     """One row per account of `accounts` or of an issue."""
     issues = inputs.issues
@@ -64,9 +90,6 @@ def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, An
     open_issues = issues[is_open(issues["state"], inputs.closed)]
     open_issues = open_issues.assign(state=open_issues["state"].fillna(NO_STATE))
     recent = issues[issues["created_at"] >= pd.Timestamp(now - RECENT_WINDOW)]
-    latest = issues.sort_values(
-        ["created_at", "number"], ascending=False, na_position="last", kind="stable"
-    )
     summary = pd.DataFrame(index=by_account.rename("account_id"))
     summary["computed_at"] = now.isoformat()
     summary["open_issues"] = open_issues.groupby("account_id").size()
@@ -78,7 +101,7 @@ def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, An
     summary["median_resolution_seconds"] = recent.groupby("account_id")[
         "resolution_seconds"
     ].median()
-    newest = latest.groupby("account_id").head(LATEST_ISSUES).groupby("account_id")
+    newest = newest_issues(issues).groupby("account_id")
     summary["latest_issues"] = pd.Series(
         {account: _issue_list(group) for account, group in newest}, dtype=object
     )
