@@ -19,6 +19,7 @@ large runs."""
 DELETIONS_SELECTION = dg.AssetSelection.assets(ISSUE_DELETIONS)
 ISSUES_SELECTION = dg.AssetSelection.groups(ISSUES_GROUP) - DELETIONS_SELECTION
 REFERENCE_SELECTION = dg.AssetSelection.groups(REFERENCE_GROUP, KNOWLEDGE_BASE_GROUP)
+SYNCED_SELECTION = ISSUES_SELECTION | REFERENCE_SELECTION
 
 issues_job = dg.define_asset_job(
     "pylon_issues_job",
@@ -50,4 +51,19 @@ issue_deletions_job = dg.define_asset_job(
     description="Marks the stored issues Pylon no longer has (`issues._deleted_at`).",
 )
 
-jobs = [issues_job, reference_job, issue_deletions_job, daily_metrics_job, account_summary_job]
+warehouse_checks_job = dg.define_asset_job(
+    "pylon_warehouse_checks_job",
+    # The checks of the synced tables, without the tables themselves.
+    selection=SYNCED_SELECTION - SYNCED_SELECTION.without_checks(),
+    description="The checks of the synced tables, over whole tables: a run of partitions checks "
+    "only its days (`assets/checks.py`).",
+)
+
+jobs = [
+    issues_job,
+    reference_job,
+    issue_deletions_job,
+    daily_metrics_job,
+    account_summary_job,
+    warehouse_checks_job,
+]

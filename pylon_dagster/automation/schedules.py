@@ -1,9 +1,9 @@
-"""Schedules: yesterday's and today's issues, a refresh of the full-refresh streams, and the
-reconciliation of deleted issues.
+"""Schedules: yesterday's and today's issues, a refresh of the full-refresh streams, the
+reconciliation of deleted issues, and the checks of whole tables.
 
 Each issues run covers the previous and the current day partitions in one run (one search window),
 so an issue updated just before midnight is picked up even if the sensor missed it. The crons and
-the partitions come from `Settings`: `build_schedules` builds the three schedules.
+the partitions come from `Settings`: `build_schedules` builds the schedules.
 """
 
 from datetime import timedelta
@@ -13,10 +13,19 @@ import dagster as dg
 from pylon_dagster.assets.deletion_budget import SEARCH_SHARE
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.dagster_adapter import day_range_tags
-from pylon_dagster.jobs import issue_deletions_job, issues_job, reference_job
+from pylon_dagster.jobs import (
+    issue_deletions_job,
+    issues_job,
+    reference_job,
+    warehouse_checks_job,
+)
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.resource import PRIORITY_TAG
 from pylon_dagster.settings import Settings
+
+WAREHOUSE_CHECKS_CRON = "30 3 * * *"
+"""Off-peak: the whole-table checks read every row of the largest tables (tens of seconds at a
+million issues)."""
 
 
 def issues_daily_tick(
@@ -71,4 +80,18 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         f"{SEARCH_SHARE:.0%} of an hour's search budget; a cycle of passes covers every issue); "
         "hourly by default.",
     )
-    return [issues_daily_schedule, reference_daily_schedule, issue_deletions_schedule]
+    warehouse_checks_schedule = dg.ScheduleDefinition(
+        name="pylon_warehouse_checks",
+        job=warehouse_checks_job,
+        cron_schedule=WAREHOUSE_CHECKS_CRON,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Checks every row of the synced tables (unique keys, no orphan children), "
+        "daily off-peak; the runs of `issues` and its children check only their own days.",
+    )
+    return [
+        issues_daily_schedule,
+        reference_daily_schedule,
+        issue_deletions_schedule,
+        warehouse_checks_schedule,
+    ]

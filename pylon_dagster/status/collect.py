@@ -30,6 +30,7 @@ from pylon_dagster.status.report import (
     StatusReport,
     StreamState,
 )
+from pylon_dagster.status.sizes import estimated_rows
 from pylon_dagster.streams import ISSUES_GROUP, STREAMS, Stream
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE, children_lost
@@ -46,6 +47,9 @@ from pylon_dagster.warehouse.sql import ident, qualified
 RATE_LIMITED_PERIOD = "1 day"
 
 
+CHILDREN_EXAMINED = 20_000
+"""Parents whose children `status` looks for, per child stream: a fraction of a second."""
+
 STATUS_WAITS = Waits(lock_seconds=2, statement_seconds=10)
 """A health check answers in seconds: a table locked by another session ends it (exit 2)."""
 
@@ -57,6 +61,7 @@ class StatusUnreadable(RuntimeError):
 class TableFacts(NamedTuple):
     exists: bool
     rows: int
+    rows_estimated: bool
     newest_updated_at: datetime | None
     children_missing: int | None
 
@@ -74,7 +79,11 @@ def collect_status(settings: Settings, now: datetime | None = None) -> StatusRep
         bounded_waits(connection, STATUS_WAITS, f"the warehouse schema {schema}"),
     ):
         tables = _existing_tables(connection, schema)
-        facts = {s.name: _table_facts(connection, schema, s, tables) for s in STREAMS.values()}
+        estimates = estimated_rows(connection, schema)
+        facts = {
+            s.name: _table_facts(connection, schema, s, tables, estimates.get(s.name))
+            for s in STREAMS.values()
+        }
         with _reading(qualified(schema, LIMITS_TABLE)):
             rate_limits = _rate_limits(connection, schema, tables)
     home = dagster_home()
@@ -126,31 +135,54 @@ def _reading(table: str) -> Iterator[None]:
 
 
 def _table_facts(
-    connection: sa.Connection, schema: str, stream: Stream, tables: set[str]
+    connection: sa.Connection, schema: str, stream: Stream, tables: set[str], estimate: int | None
 ) -> TableFacts:
+    """`estimate`: the table's estimated rows (see `estimated_rows`), or None to count them."""
     if stream.name not in tables:
-        return TableFacts(exists=False, rows=0, newest_updated_at=None, children_missing=None)
-    newest = f"max({ident('updated_at')})" if _has_updated_at(stream) else "NULL::timestamptz"
-    query = sa.text(f"SELECT count(*), {newest} FROM {qualified(schema, stream.name)}")
-    with _reading(qualified(schema, stream.name)):
-        rows, newest_updated_at = connection.execute(query).one()
+        return TableFacts(
+            exists=False,
+            rows=0,
+            rows_estimated=False,
+            newest_updated_at=None,
+            children_missing=None,
+        )
+    table = qualified(schema, stream.name)
+    rows = f"(SELECT count(*) FROM {table})" if estimate is None else "NULL::bigint"
+    newest = (
+        f"(SELECT max({ident('updated_at')}) FROM {table})"
+        if _has_updated_at(stream)
+        else "NULL::timestamptz"
+    )
+    query = sa.text(f"SELECT {rows}, {newest}")
+    with _reading(table):
+        counted, newest_updated_at = connection.execute(query).one()
         missing = (
             _children_missing(connection, schema, stream)
             if stream.parent is not None and FETCH_STATE_TABLE in tables
             else None
         )
     return TableFacts(
-        exists=True, rows=rows, newest_updated_at=newest_updated_at, children_missing=missing
+        exists=True,
+        rows=counted if estimate is None else estimate,
+        rows_estimated=estimate is not None,
+        newest_updated_at=newest_updated_at,
+        children_missing=missing,
     )
 
 
 def _children_missing(connection: sa.Connection, schema: str, stream: Stream) -> int:
-    """Parents whose fetch state says `stream`'s children were stored, with none left."""
+    """Parents whose fetch state says `stream`'s children were stored, with none left, among the
+    first `CHILDREN_EXAMINED` such parents (by key): a probe of the child table each, so a large
+    warehouse is sampled, which still finds a table emptied or restored from an old backup."""
     query = sa.text(
-        f"SELECT count(*) FROM {qualified(schema, FETCH_STATE_TABLE)} AS f "
-        f"WHERE f.stream = :stream AND {children_lost(schema, stream.name, 'f')}"
+        f"SELECT count(*) FROM (SELECT f.parent_id, f.children "
+        f"FROM {qualified(schema, FETCH_STATE_TABLE)} AS f "
+        "WHERE f.stream = :stream AND f.children > 0 ORDER BY f.stream, f.parent_id "
+        f"LIMIT :examined) AS f WHERE {children_lost(schema, stream.name, 'f')}"
     )
-    return connection.execute(query, {"stream": stream.name}).scalar_one()
+    return connection.execute(
+        query, {"stream": stream.name, "examined": CHILDREN_EXAMINED}
+    ).scalar_one()
 
 
 def _rate_limits(connection: sa.Connection, schema: str, tables: set[str]) -> list[RateLimitState]:
@@ -191,6 +223,7 @@ def _stream_state(
         table_exists=table.exists,
         children_missing=table.children_missing,
         rows=table.rows,
+        rows_estimated=table.rows_estimated,
         newest_updated_at=table.newest_updated_at,
         has_updated_at=_has_updated_at(stream),
         schedule_cron=cron,

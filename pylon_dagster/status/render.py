@@ -51,7 +51,11 @@ def _when(moment: datetime | None) -> str:
 
 
 def _streams_table(report: StatusReport) -> Table:
-    table = Table(title="Streams")
+    estimated = any(stream.rows_estimated for stream in report.streams)
+    table = Table(
+        title="Streams",
+        caption="~ rows: Postgres's estimate of a large table" if estimated else None,
+    )
     for heading, justify in (
         ("stream", "left"),
         ("rows", "right"),
@@ -64,13 +68,19 @@ def _streams_table(report: StatusReport) -> Table:
     for stream in report.streams:
         table.add_row(
             stream.stream,
-            f"{stream.rows:,}" if stream.table_exists else "no table",
+            _rows(stream),
             _when(stream.newest_updated_at) if stream.has_updated_at else "-",
             _when(stream.last_materialization),
             _partitions(stream),
             _status(stream),
         )
     return table
+
+
+def _rows(stream: StreamState) -> str:
+    if not stream.table_exists:
+        return "no table"
+    return f"~{stream.rows:,}" if stream.rows_estimated else f"{stream.rows:,}"
 
 
 def _partitions(stream: StreamState) -> str:

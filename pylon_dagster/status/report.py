@@ -79,7 +79,10 @@ class StreamState:
     """The last materialization must be at or after this moment (see `stale`)."""
     partitions: PartitionState | None = None
     children_missing: int | None = None
-    """For a child stream: parents whose children were fetched and stored, and are gone."""
+    """For a child stream: parents whose children were fetched and stored, and are gone (among
+    the parents `status` examines: see `collect.CHILDREN_EXAMINED`)."""
+    rows_estimated: bool = False
+    """`rows` is Postgres's estimate (a large table), not a count (see `status/sizes.py`)."""
 
     @property
     def stale(self) -> bool:
@@ -113,6 +116,7 @@ class StreamState:
             "asset_key": self.asset_key,
             "table_exists": self.table_exists,
             "rows": self.rows,
+            "rows_estimated": self.rows_estimated,
             "newest_updated_at": iso(self.newest_updated_at),
             "schedule_cron": self.schedule_cron,
             "last_materialization": iso(self.last_materialization),

@@ -20,6 +20,8 @@ CHILD_FETCH_STATE = StateTableSpec(
     "Per child stream and parent: the parent's version when its children were last fetched, "
     "and how many children were stored then.",
     primary_key=("stream", "parent_id"),
+    # The orphan checks of a partition run: the parents fetched for its days (assets/checks.py).
+    indexes={"child_fetch_state_stream_parent_version_idx": ("stream", "parent_version")},
 )
 
 WEBHOOK_EVENTS = StateTableSpec(

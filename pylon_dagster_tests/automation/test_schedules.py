@@ -62,6 +62,7 @@ def test_the_crons_come_from_the_settings():
         "pylon_issues_daily": "5 1 * * *",
         "pylon_reference_daily": "10 2 * * *",
         "pylon_issue_deletions": "0 */2 * * *",
+        "pylon_warehouse_checks": "30 3 * * *",  # off-peak, not a setting
     }
 
 
