@@ -38,11 +38,19 @@ def _rows(
         return list(connection.execute(query, dict(params or {})).all())
 
 
-def run_window(context: dg.AssetCheckExecutionContext) -> dg.TimeWindow | None:
-    """The days the check's run covers, or None for a run without partitions (whole tables)."""
-    if context.has_partition_key or context.has_partition_key_range:
-        return context.partition_time_window
-    return None
+def run_window(
+    context: dg.AssetCheckExecutionContext, days: dg.TimeWindowPartitionsDefinition | None
+) -> dg.TimeWindow | None:
+    """The days (partitions `days` of the checked asset) the check's run covers, or None for a run
+    without partitions (whole tables). Read from the run's partition keys: a run of checks alone
+    has no partitions definition of its own to ask."""
+    if days is None or not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    keys = context.partition_key_range
+    return dg.TimeWindow(
+        days.time_window_for_partition_key(keys.start).start,
+        days.time_window_for_partition_key(keys.end).end,
+    )
 
 
 def _scope(window: dg.TimeWindow | None) -> dict[str, Any]:
@@ -69,7 +77,10 @@ def _primary_key_index(warehouse: PostgresWarehouse, table: str, key: str) -> st
     return found[0][0] if found else None
 
 
-def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
+def build_unique_key_check(
+    table: str, days: dg.TimeWindowPartitionsDefinition | None
+) -> dg.AssetChecksDefinition:
+    """The check of `table`'s key; `days`: the table's asset's daily partitions, if it has any."""
     spec = table_spec(table)
     key_column = spec.key
     # A daily partition's rows are those whose partition column falls in its day.
@@ -94,7 +105,7 @@ def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
         window = None
         key = ident(key_column)
         source = qualified(warehouse.schema_name, table)
-        if in_days is not None and (window := run_window(context)) is not None:
+        if in_days is not None and (window := run_window(context, days)) is not None:
             source += f" WHERE {in_days}"
         query = sa.text(
             f"SELECT count(*) - count(DISTINCT {key}), count(*) FILTER (WHERE {key} IS NULL), "
@@ -115,7 +126,10 @@ def build_unique_key_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def build_orphan_check(child: Stream) -> dg.AssetChecksDefinition:
+def build_orphan_check(
+    child: Stream, days: dg.TimeWindowPartitionsDefinition | None
+) -> dg.AssetChecksDefinition:
+    """The check of `child`'s parent key; `days`: the child's asset's daily partitions, if any."""
     table, parent_column, parent_table = child.name, child.parent_key, child.parent
     if parent_column is None or parent_table is None:
         raise ValueError(f"{table} has no parent stream")
@@ -135,7 +149,7 @@ def build_orphan_check(child: Stream) -> dg.AssetChecksDefinition:
     ) -> dg.AssetCheckResult:
         schema = warehouse.schema_name
         parent_key, child_key = ident(table_spec(parent_table).key), ident(parent_column)
-        window = run_window(context) if by_days else None
+        window = run_window(context, days) if by_days else None
         children = f"{qualified(schema, table)} c"
         if window is not None:
             children = (
@@ -166,8 +180,18 @@ def build_orphan_check(child: Stream) -> dg.AssetChecksDefinition:
 
 def build_asset_checks(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
     """A unique-key check on every asset's table and an orphan check on every child table."""
-    tables = [key.path[-1] for a in assets for key in a.keys]
+    days = {
+        key.path[-1]: a.partitions_def
+        if isinstance(a.partitions_def, dg.TimeWindowPartitionsDefinition)
+        else None
+        for a in assets
+        for key in a.keys
+    }
     return [
-        *(build_unique_key_check(t) for t in tables),
-        *(build_orphan_check(STREAMS[t]) for t in tables if t in STREAMS and STREAMS[t].parent),
+        *(build_unique_key_check(t, days[t]) for t in days),
+        *(
+            build_orphan_check(STREAMS[t], days[t])
+            for t in days
+            if t in STREAMS and STREAMS[t].parent
+        ),
     ]

@@ -16,6 +16,7 @@ from pylon_dagster_tests.fixtures.pipeline import Pipeline
 LAST_DAY = EMULATOR_NOW.date()
 FIRST_DAY = LAST_DAY - timedelta(days=1)
 """The days of the checked run: yesterday and today, as the daily schedule asks."""
+DAY_TAGS = day_range_tags(FIRST_DAY.isoformat(), LAST_DAY.isoformat())
 ORPHANS = dg.AssetCheckKey(asset_key("issue_messages"), "belongs_to_known_issue")
 
 
@@ -30,9 +31,7 @@ def _evaluations(
 
 def _run_checks(pipeline: Pipeline) -> dict[dg.AssetCheckKey, dg.AssetCheckEvaluation]:
     """A run of `issues` and its children over the two days, with their checks."""
-    return _evaluations(
-        pipeline, "pylon_issues_job", **day_range_tags(FIRST_DAY.isoformat(), LAST_DAY.isoformat())
-    )
+    return _evaluations(pipeline, "pylon_issues_job", **DAY_TAGS)
 
 
 def _issue_with_messages(pipeline: Pipeline, inside: bool) -> str:
@@ -85,6 +84,9 @@ def test_scoped_checks_fail_on_a_planted_defect_in_the_run_s_days_only(pipeline:
     whole = _evaluations(pipeline, "pylon_warehouse_checks_job")
     assert not whole[ORPHANS].passed and whole[ORPHANS].metadata["scope"].value == "whole table"
     assert _orphaned_issues(whole[ORPHANS]) == {inside, outside}
+    # The checks alone, launched for the days (no asset of the run names its partitions).
+    alone = _evaluations(pipeline, "pylon_warehouse_checks_job", **DAY_TAGS)
+    assert _orphaned_issues(alone[ORPHANS]) == {inside}
 
 
 def test_the_whole_table_check_counts_duplicates_of_a_key_without_its_constraint(
