@@ -22,7 +22,7 @@ from pylon_dagster.warehouse.tables import table_spec
 ColumnKind = Literal["text", "number", "time"]
 COPY_NULL = "\\N"
 """How COPY writes NULL: unquoted, while every value is quoted (FORCE_QUOTE)."""
-_CSV_TYPES: dict[str, Any] = {"text": object, "number": "float64", "time": "Int64"}
+_CSV_TYPES = {"text": "str", "number": "float64", "time": "Int64"}
 
 
 def read_frame(
@@ -42,9 +42,9 @@ def copy_frame(
     through `COPY ... TO STDOUT` as CSV and parsed by pandas' C parser: for results of millions
     of rows, where building a Python row of each is most of the time and memory.
 
-    `columns`: each column of the result and its kind. Text comes back as strings (None for
-    NULL, "" for an empty string), numbers as float64, times (timestamptz) as UTC datetimes, like
-    `read_frame`'s. COPY takes no parameters: they are written into the query as SQL literals
+    `columns`: each column of the result and its kind. Text comes back as strings (missing for
+    NULL, "" for an empty string), numbers as float64, times (timestamptz) as UTC datetimes: the
+    types `read_frame` gives them. COPY takes no parameters: they are written into the query as SQL literals
     (lists as text arrays)."""
     bound = sa.text(query).bindparams(
         *(
@@ -69,9 +69,7 @@ def copy_frame(
             na_values=[COPY_NULL],
         )
     for name, kind in columns.items():
-        if kind == "text":
-            frame[name] = frame[name].where(frame[name].notna(), None)
-        elif kind == "time":
+        if kind == "time":
             frame[name] = pd.to_datetime(frame[name], unit="us", utc=True)
     return frame
 
