@@ -11,7 +11,12 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.analytics.summary_scope import SummaryMark
-from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, build_account_summary
+from pylon_dagster.assets.analytics import (
+    ACCOUNT_SUMMARY,
+    account_support_summary,
+    build_account_summary,
+)
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
@@ -198,3 +203,29 @@ def test_a_run_recomputes_the_accounts_whose_issues_changed(
     assert any(
         after[a]["issues_last_90_days"] < before[a]["issues_last_90_days"] for a in before
     ), "issues should have left the window"
+
+
+def test_a_run_after_a_pass_that_unmarked_issues_recomputes_every_account(
+    pipeline: Pipeline, data_days: DataDays
+) -> None:
+    """An issue un-marked deleted changes no stamp the mark follows: the run after the pass that
+    un-marked it recomputes every account; after a pass that un-marked none, only changes."""
+    pipeline.sync(start=data_days.today - timedelta(days=3), end=data_days.today)
+
+    def materialize_after_pass(unmarked: int) -> bool:
+        pipeline.instance.report_runless_asset_event(
+            dg.AssetMaterialization(ISSUE_DELETIONS, metadata={"issues_unmarked": unmarked})
+        )
+        resources = {"warehouse": pipeline.warehouse}
+        result = dg.materialize(
+            [account_support_summary], instance=pipeline.instance, resources=resources
+        )
+        assert result.success
+        return latest_summary_metadata(pipeline)["full_recompute"].value
+
+    assert not materialize_after_pass(0)
+    assert materialize_after_pass(1)
+    assert_summary_is_exact(
+        pipeline.warehouse,
+        datetime.fromisoformat(latest_summary_metadata(pipeline)["computed_at"].value),
+    )
