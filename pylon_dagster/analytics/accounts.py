@@ -101,10 +101,7 @@ def account_summaries(inputs: SummaryInputs, now: datetime) -> list[dict[str, An
     summary["median_resolution_seconds"] = recent.groupby("account_id")[
         "resolution_seconds"
     ].median()
-    newest = newest_issues(issues).groupby("account_id")
-    summary["latest_issues"] = pd.Series(
-        {account: _issue_list(group) for account, group in newest}, dtype=object
-    )
+    summary["latest_issues"] = _issue_lists(newest_issues(issues))
     counts = ["open_issues", "issues_last_90_days"]
     summary[counts] = summary[counts].fillna(0).astype("int64")
     for listing, empty in (("open_by_state", dict), ("latest_issues", list)):
@@ -118,8 +115,10 @@ def _counts_by_state(states: pd.Series) -> dict[str, int]:
     return {state: int(count) for state, count in states.value_counts().items()}
 
 
-def _issue_list(issues: pd.DataFrame) -> list[dict[str, Any]]:
-    listed = issues.loc[:, list(LATEST_FIELDS)].astype(object)
+def _issue_lists(newest: pd.DataFrame) -> pd.Series:
+    """Per account, its issues of `newest` as records of `LATEST_FIELDS`, in their order: made in
+    one pass over all of them (one DataFrame per account costs seconds at 10,000 accounts)."""
+    listed = newest.loc[:, list(LATEST_FIELDS)].astype(object)
     listed["created_at"] = [
         None if pd.isna(at) else at.isoformat().replace("+00:00", "Z")
         for at in listed["created_at"]
@@ -128,4 +127,7 @@ def _issue_list(issues: pd.DataFrame) -> list[dict[str, Any]]:
     listed["number"] = pd.Series(
         [None if pd.isna(n) else int(n) for n in listed["number"]], index=listed.index, dtype=object
     )
-    return frame_records(listed)
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for account, record in zip(newest["account_id"], frame_records(listed), strict=True):
+        lists.setdefault(account, []).append(record)
+    return pd.Series(lists, dtype=object)
