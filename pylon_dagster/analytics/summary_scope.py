@@ -7,8 +7,8 @@ version, so an issue moved to another account updates both), of the issues that 
 window since the previous `computed_at`, and the accounts of `accounts` without a row yet; every
 other account's row is what a computation now would give. Without a mark, with other closed
 states (an `issue_statuses` change reaches every account) or an empty table, it recomputes all.
-An issue the deletion pass un-marks changes no time stamp: the pass's own summary run is a full
-one (`automation/analytics.py`).
+An issue the deletion pass un-marks changes no time stamp: the first run after a pass that
+un-marked any is a full one (`previous_mark` in `assets/analytics.py`).
 
 `changes_from` is the summary's first snapshot, moved back to the start of every transaction then
 running: a load commits its rows stamped with its own start (`now()`), possibly after the summary
