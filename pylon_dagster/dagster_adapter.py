@@ -30,6 +30,7 @@ STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 """What a SIGINT or SIGTERM raises inside a step."""
 
 __all__ = [
+    "POOLED_CONNECTIONS",
     "STOP_SIGNALS",
     "SerializableErrorInfo",
     "cron_ticks_before",
@@ -115,6 +116,12 @@ def on_stop_request(listener: Callable[[], None]) -> Iterator[None]:
             _stop_listeners.remove(listener)  # one registration: others may still be open
 
 
+POOLED_CONNECTIONS = {"statement_timeout": 60_000, "pool_recycle": 3600, "max_overflow": 8}
+"""`optimize_for_webserver` settings of a Postgres storage: dagster-postgres opens a connection
+per event unless it serves the webserver, which keeps one open (and more for its threads): about
+2 ms saved per event, a third of a small run's time."""
+
+
 def threaded_runs_instance(home: Path) -> dg.DagsterInstance:
     """The instance of `home`, without capturing the runs' stdout and stderr.
 
@@ -130,6 +137,8 @@ def threaded_runs_instance(home: Path) -> dg.DagsterInstance:
     # Read once here, they are the same handlers for every run.
     handlers = instance.get_yaml_python_handlers()
     instance.get_yaml_python_handlers = lambda: handlers  # type: ignore[method-assign]
+    if runs_side_by_side(instance):  # any Postgres storage, the embedded one or a dagster.yaml's
+        instance.optimize_for_webserver(**POOLED_CONNECTIONS)
     return instance
 
 

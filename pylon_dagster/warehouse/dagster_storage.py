@@ -25,6 +25,7 @@ from dagster import StringSource
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from psycopg import errors, sql
 
+from pylon_dagster.dagster_adapter import POOLED_CONNECTIONS
 from pylon_dagster.warehouse import embedded
 
 if TYPE_CHECKING:
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 DAGSTER_DATABASE = "dagster"
 # dagster-postgres is written for psycopg2 (a dependency of its own); the warehouse uses psycopg 3.
 DAGSTER_DRIVER = "postgresql+psycopg2"
-STATEMENT_TIMEOUT_MS = 60_000
-POOL_RECYCLE_SECONDS = 3600
-POOL_OVERFLOW = 8
 STORAGE_CLASSES = {
     "run_storage": "EmbeddedPostgresRunStorage",
     "event_log_storage": "EmbeddedPostgresEventLogStorage",
@@ -90,13 +88,8 @@ class _OnEmbeddedServer:
     ) -> Self:
         url = dagster_database_url(Path(config_value["data_dir"]))
         storage = cls(postgres_url=url, inst_data=inst_data)  # type: ignore[call-arg]
-        # dagster-postgres opens a connection per event unless it serves the webserver, which
-        # keeps one open (and more for its threads): about 2 ms saved per event, in every process.
-        storage.optimize_for_webserver(  # type: ignore[attr-defined]
-            statement_timeout=STATEMENT_TIMEOUT_MS,
-            pool_recycle=POOL_RECYCLE_SECONDS,
-            max_overflow=POOL_OVERFLOW,
-        )
+        # In every process that uses it (run workers, the daemon, the webserver).
+        storage.optimize_for_webserver(**POOLED_CONNECTIONS)  # type: ignore[attr-defined]
         return storage
 
 

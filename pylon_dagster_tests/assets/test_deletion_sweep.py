@@ -68,6 +68,7 @@ def _searches(pipeline: Pipeline) -> int:
     return pipeline.emulator.counters().requests.get(SEARCH, 0)
 
 
+@pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_budget: Pipeline):
     pipeline = small_budget
     pipeline.sync(FULL_START, DATA_END)
@@ -105,6 +106,7 @@ def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_bu
         assert sweep_position(tx.connection, "issues") is None
 
 
+@pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_budget: Pipeline):
     pipeline = small_budget
     pipeline.sync(FULL_START, DATA_END)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import dagster as dg
+import pytest
 
 from pylon_dagster.sync import SyncRun
 from pylon_dagster_tests.fixtures.pipeline import SYNCED_STREAMS, Pipeline
@@ -44,6 +45,7 @@ def _warnings(pipeline: Pipeline, runs: list[SyncRun]) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 def test_a_record_without_id_is_rejected_and_the_rest_of_its_stream_loads(pipeline: Pipeline):
     emulator = pipeline.emulator
     messages = emulator.truth("issue_messages")

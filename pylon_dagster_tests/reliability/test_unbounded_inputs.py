@@ -148,6 +148,7 @@ def test_a_redirect_fails_at_once_naming_where_it_points(
     assert emulator.counters().requests == {"GET /me": 1}
 
 
+@pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 @pytest.mark.parametrize("fault", sorted(UNFIXABLE))
 def test_an_unfixable_answer_fails_the_sync_at_once_then_a_clean_rerun_converges(
     pipeline: Pipeline, fault: str
