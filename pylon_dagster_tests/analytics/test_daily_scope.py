@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from pylon_dagster.analytics.daily import DailyInputs, daily_metrics, read_daily_inputs
@@ -86,6 +87,7 @@ def live(inputs: DailyInputs, deleted: list[str]) -> DailyInputs:
     return DailyInputs(issues, versions, inputs.closed)
 
 
+@pytest.mark.slow  # 60 seeded warehouses, 4 day subsets each: left out of the quick loop
 def test_scoped_metrics_equal_the_full_computation(warehouse: PostgresWarehouse) -> None:
     warehouse.ensure_tables()
     schema = warehouse.schema_name

@@ -63,6 +63,7 @@ def test_materializing_twice_in_one_process_runs_the_ddl_once(
     assert summary_rows(warehouse) == 0  # written (empty) by both runs, without a failure
 
 
+@pytest.mark.slow  # a run whose steps start processes of their own
 def test_steps_in_processes_of_their_own_run_the_ddl_once(
     warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
 ):
