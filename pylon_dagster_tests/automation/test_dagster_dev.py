@@ -305,10 +305,12 @@ def test_dagster_dev_backfills_follows_children_and_picks_up_changes(
                 what="the sensor to bring the warehouse back to the emulator's truth",
             )
             timings["sensor_update"] = time.monotonic() - began
+            # A run of the sensor's that started after the change (the tick that requested it
+            # may have begun just before the change, and probed Pylon just after it).
             requested = [
-                t
-                for t in dev.sensor_ticks(LOCATION, "pylon_issue_updates", after=changed_at)
-                if t["runIds"]
+                run
+                for run in dev.runs(tags={"dagster/sensor_name": "pylon_issue_updates"})
+                if run["startTime"] and run["startTime"] >= changed_at
             ]
             assert requested, "the update should have come through a sensor-requested run"
             assert emulator.counters().rate_limited == 0, emulator.counters()
