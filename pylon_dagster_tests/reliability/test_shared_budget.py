@@ -115,5 +115,7 @@ def test_a_sync_converges_on_limits_it_was_not_told(
             config=RateLimitConfig.parse("auto", window_seconds=emulator.window_seconds),
         )
         learned = budget.current(MESSAGES)
-        # Probing may have left the rate one step above what the server allows, never far.
-        assert learned_rate <= learned.rate <= learned_rate * 1.1, learned
+        # Within a request or two of what the server allows, either side: probing may have left
+        # it a step above, and a 429 cuts it to what the budget's sliding window counted, which
+        # may be one less than the server's own window accepted (the windows do not align).
+        assert learned_rate * 0.9 <= learned.rate <= learned_rate * 1.1, learned
