@@ -27,7 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
-from benchmark_loader import warehouse_on  # this folder is on sys.path when run as a script
+from benchmark_loader import (
+    drop_schema,
+    warehouse_on,
+)  # this folder is on sys.path when run as a script
 from benchmark_metrics import generate
 
 from pylon_dagster.assets import build_assets
@@ -134,8 +137,7 @@ def main() -> int:
         print(f"status        {time.perf_counter() - started:.2f} s (estimated: {estimated})")
         print(f"count(*) of every stream table (status before): {count_seconds(schema):.2f} s")
     finally:
-        with warehouse_on(schema).engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(schema)
     print(f"load average: {os.getloadavg()}")
     return 0
 

@@ -26,6 +26,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,23 +50,48 @@ TIME_SCALE = 60.0
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+@dataclass(frozen=True)
+class PassCost:
+    """What the scheduled pass costs an organization of `issues` issues, from its slice sizing."""
+
+    budget: int
+    """Search requests a pass may make."""
+    requests: int
+    """Search requests a pass makes: its slice's pages, and perhaps an empty last one."""
+    share: float
+    """`requests` over the hour's search budget."""
+    passes: int
+    """Passes of a cycle, which judges every issue once."""
+    notice: timedelta
+    """The longest time from a deletion to the pass that marks it."""
+
+
+def pass_cost(issues: int, preset: ApiVersion) -> PassCost:
+    rate = RATE_LIMITS_PER_MINUTE[preset][SEARCH]
+    budget = SliceBudget.of(rate, PYLON_PAGE)
+    requests = math.ceil(min(issues, budget.rows) / PYLON_PAGE) + 1
+    return PassCost(
+        budget.searches,
+        requests,
+        requests / (rate * 60),
+        budget.passes_per_cycle(issues),
+        budget.time_to_notice(issues),
+    )
+
+
 def computed(sizes: Sequence[int], presets: Sequence[ApiVersion]) -> None:
     print(
         f"{'issues':>10} {'limits':>8} {'budget/pass':>11} {'requests/h':>10} {'share':>6} "
         f"{'passes/cycle':>12} {'noticed within':>14} | {'before: requests/h':>18} {'share':>6}"
     )
     for preset in presets:
-        rate = RATE_LIMITS_PER_MINUTE[preset][SEARCH]
-        hourly = rate * 60
-        budget = SliceBudget.of(rate, PYLON_PAGE)
+        hourly = RATE_LIMITS_PER_MINUTE[preset][SEARCH] * 60
         for issues in sizes:
-            passes = budget.passes_per_cycle(issues)
-            # A slice's listing: its pages, and perhaps an empty last one.
-            per_pass = math.ceil(min(issues, budget.rows) / PYLON_PAGE) + 1
+            cost = pass_cost(issues, preset)
             before = math.ceil(issues / PYLON_PAGE) + 1
             print(
-                f"{issues:>10,} {preset:>8} {budget.searches:>11} {per_pass:>10} "
-                f"{per_pass / hourly:>6.1%} {passes:>12} {_hours(budget.time_to_notice(issues)):>14}"
+                f"{issues:>10,} {preset:>8} {cost.budget:>11} {cost.requests:>10} "
+                f"{cost.share:>6.1%} {cost.passes:>12} {_hours(cost.notice):>14}"
                 f" | {before:>18} {before / hourly:>6.1%}"
             )
 

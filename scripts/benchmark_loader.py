@@ -88,6 +88,12 @@ def warehouse_on(schema: str) -> PostgresWarehouse:
     return PostgresWarehouse.from_settings(Settings.from_env({**os.environ, SCHEMA_VAR: schema}))
 
 
+def drop_schema(schema: str) -> None:
+    """Drop the schema `schema` of that warehouse, with everything in it (a benchmark's teardown)."""
+    with warehouse_on(schema).engine.begin() as connection:
+        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def issue_id(i: int) -> str:
     return f"iss-{i // MESSAGES_PER_ISSUE:07d}"
 
@@ -188,15 +194,11 @@ def report(rows: int, seconds: float) -> None:
 def run_one(method: str, rows: int) -> None:
     """In a subprocess: load with one method, print its figures as JSON, drop its schema."""
     schema = f"benchmark_{method}"
-    engine = warehouse_on(schema).engine
-    drop = f"DROP SCHEMA IF EXISTS {schema} CASCADE"
-    with engine.begin() as connection:
-        connection.exec_driver_sql(drop)
+    drop_schema(schema)
     try:
         RUNNERS[method](rows, schema)
     finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(drop)
+        drop_schema(schema)
 
 
 def main() -> int:

@@ -37,7 +37,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmark_loader import warehouse_on  # this folder is on sys.path when run as a script
+from benchmark_loader import (
+    drop_schema,
+    warehouse_on,
+)  # this folder is on sys.path when run as a script
 
 STEPS = ("daily", "backfill", "summary", "changed")
 DAYS = 730
@@ -187,6 +190,24 @@ def run_step(step: str, schema: str, end: datetime, mark_file: Path) -> dict[str
     }
 
 
+def measure_step(
+    step: str, schema: str, end: datetime, mark_file: Path, code: Path | None = None
+) -> dict[str, Any]:
+    """Run `step` in a subprocess (with the package of the checkout `code`, or this one) and
+    return its figures: seconds, peak_rss_mib, over_imports_mib, rows_read. The summary's mark is
+    kept in `mark_file` from one step to the next."""
+    env = {**os.environ, **({"PYTHONPATH": str(code)} if code else {})}
+    arguments = ["--step", step, "--schema", schema, "--end", end.isoformat()]
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments, "--mark-file", str(mark_file)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def change_issues(schema: str) -> None:
     from pylon_dagster.warehouse.sql import qualified
 
@@ -227,35 +248,14 @@ def main() -> int:
         )
         for step in args.steps:
             for code, path in codes.items():
-                env = {**os.environ, **({"PYTHONPATH": str(path)} if path else {})}
-                mark_file = Path(f"/tmp/{schema}-{code}.json")
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--step",
-                        step,
-                        "--schema",
-                        schema,
-                        "--end",
-                        end.isoformat(),
-                        "--mark-file",
-                        str(mark_file),
-                    ],
-                    check=True,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    env=env,
-                )
-                f = json.loads(done.stdout.strip().splitlines()[-1])
+                f = measure_step(step, schema, end, Path(f"/tmp/{schema}-{code}.json"), path)
                 print(
                     f"{step:<9} {code:<7} {f['seconds']:>8.2f} {f['peak_rss_mib']:>6.0f} MiB "
                     f"{f['over_imports_mib']:>9.0f} MiB {f['rows_read']:>10,}",
                     flush=True,
                 )
     finally:
-        with warehouse_on(schema).engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(schema)
     print(f"load average: {os.getloadavg()}")
     return 0
 
