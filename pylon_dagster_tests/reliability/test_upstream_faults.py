@@ -40,7 +40,9 @@ SURVIVABLE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "connection_dropped_mid_body": ({"drop_rate": 0.2, "seed": 5}, {"max_attempts": 8}),
     "truncated_or_html_body": ({"malformed_rate": 0.2, "seed": 6}, {"max_attempts": 8}),
 }
-MODES = ("full", "incremental")
+# The quick loop (`-m "not slow"`) rides each fault out in a full sync; the incremental variants
+# (a clean full sync first, then the faulty incremental one) run with the whole suite.
+MODES = ("full", pytest.param("incremental", marks=pytest.mark.slow))
 
 
 def _prepare(pipeline: Pipeline, mode: str) -> None:
