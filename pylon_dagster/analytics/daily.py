@@ -50,7 +50,7 @@ def read_daily_inputs(
     bounds = {"start": day_start(first), "end": day_start(last) + timedelta(days=1)}
     closed = closed_states(connection, schema)
     if issue_ids is None:
-        source = issues_in_days(schema)
+        source = issues_in_days(schema, list(ISSUE_COLUMNS))
         params = {**bounds, "open_states": open_states(connection, schema, closed)}
     else:
         source = (

@@ -15,6 +15,8 @@ in the `state` index and not closed, so the backlog is read through that index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
 from pylon_dagster.warehouse.live import LIVE_ISSUE_CONDITION
@@ -24,19 +26,25 @@ ISSUE_TIMES = ("created_at", "first_response_time", "resolution_time")
 """The times of an issue's own events: each counts on its day."""
 
 
-def issues_in_days(schema: str) -> str:
-    """A FROM item of the live issues that can count in the days from `:start` to `:end`
-    (`:open_states`: `open_states`)."""
+def issues_in_days(schema: str, columns: Sequence[str]) -> str:
+    """A FROM item of the `columns` (`id` among them) of the live issues that can count in the days
+    from `:start` to `:end` (`:open_states`: `open_states`).
+
+    Each branch reads its issues through its own index and the union removes the issues two
+    branches found: no second look-up of the ids in `issues` (which the planner would make a scan
+    of the whole table)."""
     issues = qualified(schema, "issues")
-    branches = [
-        *(f"SELECT id FROM {issues} WHERE {t} >= :start AND {t} < :end" for t in ISSUE_TIMES),
-        f"SELECT id FROM {issues} WHERE updated_at >= :start OR updated_at IS NULL",
-        f"SELECT id FROM {issues} WHERE state = ANY(CAST(:open_states AS text[])) OR state IS NULL",
+    conditions = [
+        *(f"{t} >= :start AND {t} < :end" for t in ISSUE_TIMES),
+        "updated_at >= :start OR updated_at IS NULL",
+        "state = ANY(CAST(:open_states AS text[])) OR state IS NULL",
     ]
-    return (
-        f"(SELECT * FROM {issues} WHERE {LIVE_ISSUE_CONDITION} "
-        f"AND id IN ({' UNION '.join(branches)}))"
+    selected = ", ".join(columns)
+    branches = (
+        f"SELECT {selected} FROM {issues} WHERE ({c}) AND {LIVE_ISSUE_CONDITION}"
+        for c in conditions
     )
+    return f"({' UNION '.join(branches)})"
 
 
 def open_states(connection: sa.Connection, schema: str, closed: frozenset[str]) -> list[str]:
@@ -57,18 +65,17 @@ def versions_of(schema: str, source: str) -> str:
     """The `issues_history` versions (id, updated_at, state) of the issues of the FROM item
     `source` that the days from `:start` to `:end` need: those inside the days, and before them
     the newest version and the newest with a state (an empty state keeps the previous one). Older
-    versions change no day's row: their state holds only until a newer version before the days."""
+    versions change no day's row: their state holds only until a newer version before the days.
+
+    Every part is a range of one issue's versions in the primary key (id, updated_at), so the
+    cost follows the issues of `source`, not the size of the history."""
     history = qualified(schema, "issues_history")
-    before = (
-        f"SELECT h.id, h.updated_at, h.state FROM {history} AS h "
-        "WHERE h.id = ids.id AND h.updated_at < :start"
-    )
+    versions = f"SELECT h.id, h.updated_at, h.state FROM {history} AS h WHERE h.id = ids.id"
+    before = f"{versions} AND h.updated_at < :start"
     latest = "ORDER BY h.updated_at DESC LIMIT 1"
     return (
         f"WITH ids AS MATERIALIZED (SELECT id FROM {source} AS i) "
-        f"SELECT h.id, h.updated_at, h.state FROM ids JOIN {history} AS h ON h.id = ids.id "
-        "AND h.updated_at >= :start AND h.updated_at < :end "
-        "UNION ALL "
-        "SELECT b.id, b.updated_at, b.state FROM ids CROSS JOIN LATERAL "
-        f"(({before} {latest}) UNION ({before} AND h.state IS NOT NULL {latest})) AS b"
+        "SELECT v.id, v.updated_at, v.state FROM ids CROSS JOIN LATERAL "
+        f"(({versions} AND h.updated_at >= :start AND h.updated_at < :end) UNION ALL "
+        f"(({before} {latest}) UNION ({before} AND h.state IS NOT NULL {latest}))) AS v"
     )
