@@ -108,6 +108,8 @@ ISSUES_HISTORY = TableSpec(
     ),
     "Every version of every issue seen, one row per (id, updated_at).",
     version="updated_at",
+    # The metrics' read of the versions inside some days (analytics/day_scope.py).
+    indexes=(("updated_at",),),
 )
 """Not a stream of its own: every version loaded into `issues` is also appended here."""
 
