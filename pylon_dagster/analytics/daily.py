@@ -21,12 +21,12 @@ from pylon_dagster.warehouse.sql import python_timestamp, qualified
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
 ISSUE_COLUMNS: dict[str, ColumnKind] = {
     "id": "text",
-    "team_id": "text",
+    "team_id": "category",
     **dict.fromkeys(ISSUE_TIMES, "time"),
     "first_response_seconds": "number",
     "resolution_seconds": "number",
 }
-VERSION_COLUMNS: dict[str, ColumnKind] = {"id": "text", "updated_at": "time", "state": "text"}
+VERSION_COLUMNS: dict[str, ColumnKind] = {"id": "text", "updated_at": "time", "state": "category"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,11 @@ def read_daily_inputs(
     versions = copy_frame(
         connection, versions_of(schema, source), {**bounds, **params}, VERSION_COLUMNS
     )
+    # The ids as one categorical of both frames: in a backfill's millions of versions a string
+    # per row costs more memory than the rest of the row.
+    ids = pd.Index(issues["id"])
+    issues["id"] = pd.Categorical.from_codes(np.arange(len(ids)), categories=ids)
+    versions["id"] = pd.Categorical.from_codes(ids.get_indexer(versions["id"]), categories=ids)
     return DailyInputs(issues, versions, closed)
 
 
@@ -120,6 +125,8 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
     reopenings = versions[is_open(versions["state"], inputs.closed) & previous.isin(inputs.closed)]
     reopened = _on_days(reopenings, "updated_at", starts).drop_duplicates(["day", "id"])
     reopened["team_id"] = reopened["id"].map(issues.set_index("id")["team_id"])
+    # First: the largest frames of a backfill, freed before the per-event ones are made.
+    open_at_end_of_day = _open_at_end_of_day(inputs, starts)
     responded = _by_day_and_team(_on_days(issues, "first_response_time", starts))
     resolved = _by_day_and_team(_on_days(issues, "resolution_time", starts))
     response = responded["first_response_seconds"]
@@ -128,7 +135,7 @@ def daily_metrics(inputs: DailyInputs, days: Sequence[date]) -> dict[str, list[d
         {
             "issues_created": _by_day_and_team(_on_days(issues, "created_at", starts)).size(),
             "issues_resolved": resolved.size(),
-            "open_at_end_of_day": _open_at_end_of_day(inputs, starts),
+            "open_at_end_of_day": open_at_end_of_day,
             "reopened": _by_day_and_team(reopened).size(),
             "median_first_response_seconds": response.median(),
             "p90_first_response_seconds": response.quantile(0.9),
@@ -199,27 +206,32 @@ def _open_intervals(inputs: DailyInputs) -> pd.DataFrame:
     by_issue = versions.groupby("id")
     # An empty state leaves the last known one in place.
     known_state = by_issue["state"].ffill()
+    open_after = is_open(known_state, inputs.closed)
+    opened = versions[open_after]
+    # Each interval gets its issue's team and creation by looking the issue up, not by merging
+    # every interval with the issues (a backfill's largest frame).
+    of_issue = issues.set_index("id")[["team_id", "created_at"]].reindex(opened["id"])
     by_version = pd.DataFrame(
         {
-            "id": versions["id"],
-            "after": versions["updated_at"],
-            "until": by_issue["updated_at"].shift(-1),
+            "team_id": of_issue["team_id"].array,
+            "created_at": of_issue["created_at"].array,
+            "after": opened["updated_at"].array,
+            "until": by_issue["updated_at"].shift(-1)[open_after].array,
         }
-    )[is_open(known_state, inputs.closed)]
+    )
     first_version = by_issue["updated_at"].first().reindex(issues["id"]).set_axis(issues.index)
     resolution = issues["resolution_time"]
     by_resolution = pd.DataFrame(
         {
-            "id": issues["id"],
+            "team_id": issues["team_id"],
+            "created_at": issues["created_at"],
             "after": issues["created_at"],
             "until": first_version.where(
                 first_version.notna() & ~(resolution < first_version), resolution
             ),
         }
     )
-    intervals = pd.concat([by_version, by_resolution]).merge(
-        issues[["id", "team_id", "created_at"]], on="id"
-    )
+    intervals = pd.concat([by_version, by_resolution], ignore_index=True)
     after, created = intervals["after"], intervals["created_at"]
     intervals["after"] = after.where(after > created, created)
     return intervals[["team_id", "after", "until"]]

@@ -19,10 +19,10 @@ from pylon_dagster.tablespec import TableSpec
 from pylon_dagster.warehouse.sql import ident, literal, python_timestamp, qualified
 from pylon_dagster.warehouse.tables import table_spec
 
-ColumnKind = Literal["text", "number", "time"]
+ColumnKind = Literal["text", "category", "number", "time"]
 COPY_NULL = "\\N"
 """How COPY writes NULL: unquoted, while every value is quoted (FORCE_QUOTE)."""
-_CSV_TYPES = {"text": "str", "number": "float64", "time": "Int64"}
+_CSV_TYPES = {"text": "str", "category": "category", "number": "float64", "time": "Int64"}
 
 
 def read_frame(
@@ -44,8 +44,9 @@ def copy_frame(
 
     `columns`: each column of the result and its kind. Text comes back as strings (missing for
     NULL, "" for an empty string), numbers as float64, times (timestamptz) as UTC datetimes: the
-    types `read_frame` gives them. COPY takes no parameters: they are written into the query as SQL literals
-    (lists as text arrays)."""
+    types `read_frame` gives them; `category` is text as a categorical of those strings (for a
+    column of few distinct values in millions of rows: a fraction of the memory). COPY takes no
+    parameters: they are written into the query as SQL literals (lists as text arrays)."""
     bound = sa.text(query).bindparams(
         *(
             sa.bindparam(name, value, type_=postgresql.ARRAY(sa.Text))
