@@ -21,10 +21,10 @@ from pathlib import Path
 import click
 import dagster as dg
 
+from pylon_dagster.catalog.endpoints import LATEST_API_VERSION
 from pylon_dagster.definitions import build_definitions
-from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
-from pylon_dagster.settings import Settings, remember_default_start_date
-from pylon_dagster.state import dagster_home, state_dir
+from pylon_dagster.instance import dagster_home
+from pylon_dagster.settings import Settings, remember_default_start_date, state_dir
 from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1

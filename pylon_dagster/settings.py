@@ -19,12 +19,15 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
+from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.dagster_adapter import is_valid_cron
-from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.redaction import is_header_safe
-from pylon_dagster.state import state_dir
-from pylon_dagster.tablespec import is_plain_name
 
+STATE_DIR_VAR = "PYLON_DAGSTER_STATE"
+DEFAULT_STATE_DIR = ".state"
+"""The state folder when `PYLON_DAGSTER_STATE` is unset, in the current directory (the project
+root when run through the README commands or `dagster dev`)."""
 START_DATE_VAR = "PYLON_START_DATE"
 DEFAULT_LOOKBACK = timedelta(days=30)
 EARLIEST_START_DATE = date(2015, 1, 1)
@@ -111,6 +114,12 @@ class Settings:
             warehouse_url=warehouse_url(environ),
             alert_webhook_url=_text(environ, ALERT_WEBHOOK_VAR) or None,
         )
+
+
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """The local state folder (embedded Postgres data, the Dagster instance, remembered defaults)
+    `environ` names; not created here: whatever writes into it creates it."""
+    return Path(environ.get(STATE_DIR_VAR) or Path.cwd() / DEFAULT_STATE_DIR).resolve()
 
 
 def _text(environ: Mapping[str, str], var: str) -> str:

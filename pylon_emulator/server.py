@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pylon_dagster.serving import AppServer
+from pylon_emulator.serving import AppServer
 from pylon_emulator.app import PylonEmulator
 
 

@@ -33,11 +33,11 @@ from benchmark_metrics import generate
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.resources import build_resources
 from pylon_dagster.settings import SCHEMA_VAR, Settings
 from pylon_dagster.status.collect import collect_status
-from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse.sql import qualified
 
 CHECKED = ("issues", "issue_messages")

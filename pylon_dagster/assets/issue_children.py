@@ -26,10 +26,10 @@ from pylon_dagster.assets.common import (
     materialization_metadata,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
+from pylon_dagster.catalog.streams import children_of, stream
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import children_of, stream
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import changed_parents, forget_fetched, mark_fetched
 from pylon_dagster.warehouse.deletions import mark_deleted, remove_children_of_deleted

@@ -48,12 +48,12 @@ from pylon_dagster.assets.common import (
 from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issues import ISSUES, ISSUES_STREAM
 from pylon_dagster.assets.partitions import day_stretches
-from pylon_dagster.pylon import endpoints
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.pylon.client import PylonClient, Record
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
-from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletion_sweep import advance_sweep, slice_end, sweep_position
 from pylon_dagster.warehouse.deletions import (

@@ -12,9 +12,9 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
     materialization_metadata,
 )
+from pylon_dagster.catalog.streams import Stream, children_of
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import Stream, children_of
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import known_parent_ids, stored_parent_ids
 

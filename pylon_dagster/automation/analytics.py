@@ -12,10 +12,10 @@ its materialization; this sensor recomputes exactly them, and the account summar
 
 import dagster as dg
 
-from pylon_dagster.analytics.tables import ANALYTICS_GROUP
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
 from pylon_dagster.assets.partitions import issue_partitions, stretch_days
 from pylon_dagster.automation.run_requests import day_run_requests
+from pylon_dagster.catalog.metric_tables import ANALYTICS_GROUP
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
 from pylon_dagster.settings import Settings
 

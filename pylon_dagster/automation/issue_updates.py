@@ -19,8 +19,8 @@ import dagster as dg
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.run_requests import day_run_requests
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.jobs import issues_job
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource

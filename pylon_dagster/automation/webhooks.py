@@ -18,7 +18,7 @@ from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
+from pylon_dagster.warehouse.webhook_events import StoredEvent, WebhookEventStore
 
 WEBHOOK_TICK_SECONDS = 5
 EVENTS_PER_TICK = 1000

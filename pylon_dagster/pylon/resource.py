@@ -13,11 +13,12 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.dagster_adapter import interrupt_requested, on_stop_request
 from pylon_dagster.progress.lines import PeriodicLines
 from pylon_dagster.progress.relay import PROCESS_RELAY, WINDOW_TAG
 from pylon_dagster.progress.sink import NO_PROGRESS, ProgressFanOut, ProgressSink
-from pylon_dagster.pylon.budget import Priority, RateLimitConfig
+from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import (
     MAX_PAGE_SIZE,

@@ -19,10 +19,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import DELETED_AT
+from pylon_dagster.catalog.state_tables import CHILD_FETCH_STATE
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.state_tables import CHILD_FETCH_STATE
-from pylon_dagster.warehouse.tables import table_spec
 
 FETCH_STATE_TABLE = CHILD_FETCH_STATE.name
 

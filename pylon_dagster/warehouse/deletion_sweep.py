@@ -17,9 +17,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from pylon_dagster.catalog.state_tables import DELETION_SWEEP
+from pylon_dagster.catalog.tables import table_spec
 from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.state_tables import DELETION_SWEEP
-from pylon_dagster.warehouse.tables import table_spec
 
 CREATED_AT = "created_at"
 

@@ -15,11 +15,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pylon_dagster.streams import children_of
-from pylon_dagster.tablespec import DELETED_AT, TableSpec
+from pylon_dagster.catalog.streams import children_of
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import DELETED_AT, TableSpec
 from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE, forget_fetched
 from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.tables import table_spec
 
 _DELETED = ident(DELETED_AT)
 

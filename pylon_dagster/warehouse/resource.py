@@ -14,13 +14,14 @@ from pydantic import Field
 
 from pylon_dagster.settings import (
     DEFAULT_SCHEMA,
+    DEFAULT_STATE_DIR,
     SCHEMA_VAR,
+    STATE_DIR_VAR,
     WAREHOUSE_URL_VAR,
     Settings,
     parse_warehouse_url,
     schema_name,
 )
-from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import (
@@ -64,7 +65,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
         description=f"Schema holding the tables ({SCHEMA_VAR}, default {DEFAULT_SCHEMA!r}).",
     )
     state_dir: str = Field(
-        default=".state",
+        default=DEFAULT_STATE_DIR,
         description=f"The state folder ({STATE_DIR_VAR}) holding the embedded Postgres.",
     )
 

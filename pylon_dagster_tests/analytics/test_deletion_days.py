@@ -15,8 +15,8 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.automation.analytics import build_deletions_metrics_sensor
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
-from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, day_of, rows
 from pylon_dagster_tests.analytics.test_metrics import (

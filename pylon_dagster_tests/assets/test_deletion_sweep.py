@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issue_deletions import SWEEP_TAG, WHOLE_SWEEP, build_issue_deletions
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.jobs import jobs
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletion_sweep import sweep_position

@@ -16,8 +16,8 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.assets import build_assets
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.jobs import jobs
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.settings import Settings
 from pylon_dagster.sync import run_sync
 from pylon_dagster.warehouse import PostgresWarehouse

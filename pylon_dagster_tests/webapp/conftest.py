@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from pylon_dagster.assets.analytics import build_account_summary
-from pylon_dagster.serving import AppServer
+from pylon_emulator.serving import AppServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH, create_app
 from pylon_dagster.webapp.settings import AppSettings

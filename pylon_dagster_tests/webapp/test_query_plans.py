@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.streams import children_of
-from pylon_dagster.tablespec import DELETED_AT
+from pylon_dagster.catalog.streams import children_of
+from pylon_dagster.catalog.tables import TABLES
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletions import remove_children_of_deleted
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster.webapp.sidebar import FetchRequest, render
 from pylon_dagster_tests.webapp.conftest import load

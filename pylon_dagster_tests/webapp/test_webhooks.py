@@ -17,8 +17,8 @@ from pylon_dagster.automation.webhooks import (
 )
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.webhook_events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
-from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.webapp.conftest import WEBHOOK_SECRET
