@@ -69,11 +69,10 @@ def add_messages(schema: str, per_issue: int) -> None:
 
 def check_seconds(settings: Settings, tags: dict[str, str]) -> dict[str, float]:
     """Seconds of each check step of one run of the checks of `CHECKED`, from its event log."""
-    assets = build_assets(settings)
+    issue_days = issue_partitions(settings.start_date)
+    assets = build_assets(settings, issue_days)
     selection = dg.AssetSelection.checks_for_assets(*(asset_key(t) for t in CHECKED))
-    job = dg.define_asset_job(
-        "checks", selection=selection, partitions_def=issue_partitions(settings.start_date)
-    )
+    job = dg.define_asset_job("checks", selection=selection, partitions_def=issue_days)
     defs = dg.Definitions(
         assets=assets.assets,
         asset_checks=assets.checks,

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issue_deletions import SWEEP_TAG, WHOLE_SWEEP, build_issue_deletions
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.catalog import endpoints
 from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.jobs import jobs
@@ -47,7 +48,7 @@ def small_budget(
     """The pipeline, told a search rate and a page size that cut its issues into several slices."""
     limits = f"{told_limits(emulator_server.emulator)}, {SEARCH}={SEARCHES_PER_WINDOW}"
     pylon = emulator_resource(emulator_server, warehouse, rate_limits=limits, page_size=PAGE_SIZE)
-    assets = build_assets(settings)
+    assets = build_assets(settings, issue_partitions(settings.start_date))
     defs = dg.Definitions(
         assets=assets.assets,
         asset_checks=assets.checks,

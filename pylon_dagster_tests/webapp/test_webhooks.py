@@ -10,6 +10,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.webhooks import (
     BYTES_PER_TICK,
     build_webhook_events_sensor,
@@ -52,7 +53,9 @@ def evaluate(
     context = dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"warehouse": warehouse}
     )
-    return build_webhook_events_sensor(settings or settings_with())(context)
+    settings = settings or settings_with()
+    sensor = build_webhook_events_sensor(settings, issue_partitions(settings.start_date))
+    return sensor(context)
 
 
 def test_bad_signatures_are_refused_and_nothing_is_stored(
