@@ -51,8 +51,10 @@ def knowledge_base_contents(
             pylon.get_client() as client,
             warehouse.transaction() as tx,
         ):
-            current = known_parent_ids(tx.connection, "knowledge_bases")
-            vanished = sorted(set(stored_parent_ids(tx.connection, child.name)) - set(current))
+            current = known_parent_ids(tx.connection, tx.schema, "knowledge_bases")
+            vanished = sorted(
+                set(stored_parent_ids(tx.connection, tx.schema, child.name)) - set(current)
+            )
             client.progress.planned(child.name, len(current))
             load = tx.load(child.name, _kb_batches(client, child, current, vanished))
         yield dg.MaterializeResult(

@@ -104,7 +104,7 @@ def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_bu
     assert marked_after[-1] == set(victims)
     # The cycle is over: the next pass starts another at the oldest issue.
     with pipeline.warehouse.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") is None
+        assert sweep_position(tx.connection, tx.schema, "issues") is None
 
 
 @pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
@@ -113,7 +113,7 @@ def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_b
     pipeline.sync(FULL_START, DATA_END)
     assert run_deletion_pass(pipeline).success  # the sweep's first slice: it moves on
     with pipeline.warehouse.transaction() as tx:
-        position = sweep_position(tx.connection, "issues")
+        position = sweep_position(tx.connection, tx.schema, "issues")
     assert position is not None
     stored = _by_creation(pipeline)
     victims = [stored[0], stored[-1]]
@@ -129,7 +129,7 @@ def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_b
     assert deletion_metadata(result)["slice"] == "open .. open"
     assert _searches(pipeline) - searches > BUDGET.searches
     with pipeline.warehouse.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") == position
+        assert sweep_position(tx.connection, tx.schema, "issues") == position
 
 
 def test_a_pass_sizes_its_slice_from_the_search_rate_pylon_announced(warehouse: PostgresWarehouse):

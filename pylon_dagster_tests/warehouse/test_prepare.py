@@ -192,7 +192,9 @@ def test_a_warehouse_made_by_the_previous_code_is_accepted_and_upgraded(
     assert [event.id for event in store.events_after(0, 10, 2**20)] == [1, 2]
     with warehouse.transaction() as tx:  # the fetch bookkeeping kept its row
         start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
-        assert changed_parents(tx.connection, "issue_messages", "issues", start, end) == []
+        assert (
+            changed_parents(tx.connection, tx.schema, "issue_messages", "issues", start, end) == []
+        )
 
 
 @pytest.mark.parametrize(

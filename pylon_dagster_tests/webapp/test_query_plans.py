@@ -139,7 +139,7 @@ def test_the_children_of_deleted_issues_are_found_through_the_deleted_at_index(
         )
         tx.connection.exec_driver_sql(f"ANALYZE {issues}")
     with analyzed.transaction() as tx, recording(tx.connection, ("DELETE",)) as statements:
-        remove_children_of_deleted(tx.connection, "issues")
+        remove_children_of_deleted(tx.connection, tx.schema, "issues")
     assert len(statements) == 2 * len(children_of("issues")), statements
 
     index = next(i.name for i in ISSUES.all_indexes if i.terms == (DELETED_AT,))
