@@ -89,3 +89,17 @@ def test_production_code_importing_the_emulator_breaks_its_contract(tmp_path: Pa
     assert result.returncode == 1, result.stdout + result.stderr
     assert "only the demo and the emulator command import the emulator BROKEN" in result.stdout
     assert "pylon_dagster.sync -> pylon_emulator.dataset (l." in result.stdout
+
+
+def test_a_cycle_inside_a_package_breaks_its_contract(tmp_path: Path):
+    project = _copy_of_the_packages(tmp_path)
+    # `warehouse/loader.py` imports `warehouse/sql.py`: the way back closes a cycle.
+    with (project / "pylon_dagster" / "warehouse" / "sql.py").open("a") as source:
+        source.write("import pylon_dagster.warehouse.loader  # noqa\n")
+
+    result = _lint_imports(project)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no import cycle between the modules of one package BROKEN" in result.stdout
+    assert "No cycles are allowed in pylon_dagster.warehouse." in result.stdout
+    assert "- .sql -> .loader (1 import)" in result.stdout
