@@ -51,9 +51,9 @@ def main() -> None:
 def sync(start: datetime | None, end: datetime | None) -> None:
     """Materialize every asset now (issues in runs of at most 30 days), without the daemon."""
     from pylon_dagster.definitions import build_definitions
+    from pylon_dagster.instance import dagster_home
     from pylon_dagster.progress.display import sync_display
     from pylon_dagster.settings import ConfigError, Settings, remember_default_start_date
-    from pylon_dagster.state import dagster_home
     from pylon_dagster.sync import headless_sync, stopped_on_request
 
     _stop_on_sigterm()
@@ -99,8 +99,7 @@ def demo(
 ) -> None:
     """Emulator + embedded Postgres + a first sync, then `dagster dev`."""
     from pylon_dagster.demo import run_demo
-    from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError
-    from pylon_dagster.state import state_dir
+    from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError, state_dir
     from pylon_dagster.warehouse.embedded import stop_embedded_server
 
     _stop_on_sigterm()
@@ -137,7 +136,7 @@ def status(json_output: bool) -> None:
 @main.command("stop-postgres")
 def stop_postgres() -> None:
     """Stop the embedded Postgres of this state folder (it outlives the commands that use it)."""
-    from pylon_dagster.state import state_dir
+    from pylon_dagster.settings import state_dir
     from pylon_dagster.warehouse.embedded import stop_embedded_server
 
     stopped = stop_embedded_server(state_dir(os.environ))

@@ -21,10 +21,17 @@ from pathlib import Path
 import click
 import dagster as dg
 
+from pylon_dagster.catalog.endpoints import LATEST_API_VERSION
 from pylon_dagster.definitions import build_definitions
-from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
-from pylon_dagster.settings import Settings, remember_default_start_date
-from pylon_dagster.state import dagster_home, state_dir
+from pylon_dagster.instance import dagster_home
+from pylon_dagster.settings import (
+    API_TOKEN_VAR,
+    API_URL_VAR,
+    RATE_WINDOW_VAR,
+    Settings,
+    remember_default_start_date,
+    state_dir,
+)
 from pylon_dagster.sync import headless_sync
 
 DEMO_SEED = 1
@@ -61,9 +68,11 @@ def run_demo(
     emulator = PylonEmulator(dataset, time_scale=time_scale, rate_limit_preset=LATEST_API_VERSION)
     with EmulatorServer(emulator, port=emulator_port) as server:
         os.environ.update(
-            PYLON_API_URL=server.url,
-            PYLON_API_TOKEN=emulator.token,
-            PYLON_RATE_LIMIT_WINDOW_SECONDS=repr(emulator.window_seconds),
+            {
+                API_URL_VAR: server.url,
+                API_TOKEN_VAR: emulator.token,
+                RATE_WINDOW_VAR: repr(emulator.window_seconds),
+            }
         )
         click.echo(f"Pylon emulator on {server.url} ({issues} issues, time scale {time_scale})")
         # Read after the update above: the settings aim at this emulator, and so do those of

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, DAILY_METRICS
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
-from pylon_dagster.streams import ISSUES_GROUP, KNOWLEDGE_BASE_GROUP, REFERENCE_GROUP
+from pylon_dagster.catalog.streams import ISSUES_GROUP, KNOWLEDGE_BASE_GROUP, REFERENCE_GROUP
 
 RUN_EXECUTOR = dg.in_process_executor
 """Every run executes its steps one after another in its run worker, as the headless sync does.

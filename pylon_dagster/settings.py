@@ -19,12 +19,15 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
+from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.dagster_adapter import is_valid_cron
-from pylon_dagster.pylon.budget import RateLimitConfig
 from pylon_dagster.redaction import is_header_safe
-from pylon_dagster.state import state_dir
-from pylon_dagster.tablespec import is_plain_name
 
+STATE_DIR_VAR = "PYLON_DAGSTER_STATE"
+DEFAULT_STATE_DIR = ".state"
+"""The state folder when `PYLON_DAGSTER_STATE` is unset, in the current directory (the project
+root when run through the README commands or `dagster dev`)."""
 START_DATE_VAR = "PYLON_START_DATE"
 DEFAULT_LOOKBACK = timedelta(days=30)
 EARLIEST_START_DATE = date(2015, 1, 1)
@@ -32,16 +35,21 @@ API_TOKEN_VAR = "PYLON_API_TOKEN"
 API_URL_VAR = "PYLON_API_URL"
 DEFAULT_API_URL = "https://api.usepylon.com"
 RATE_LIMITS_VAR = "PYLON_RATE_LIMITS"
+DEFAULT_RATE_LIMITS = "auto"
 RATE_WINDOW_VAR = "PYLON_RATE_LIMIT_WINDOW_SECONDS"
+DEFAULT_RATE_WINDOW_SECONDS = 60.0
 MIN_RATE_WINDOW_SECONDS = 0.1
 """A shorter "minute" paces nothing: the budget's own round trips take about that long."""
 MAX_RATE_WINDOW_SECONDS = 3600.0
 """An hour-long "minute" is already no rate limit; far longer ones overflow the budget's times."""
 BACKFILL_SHARE_VAR = "PYLON_BACKFILL_SHARE"
+DEFAULT_BACKFILL_SHARE = 0.5
 PROGRESS_INTERVAL_VAR = "PYLON_PROGRESS_INTERVAL_SECONDS"
+DEFAULT_PROGRESS_INTERVAL_SECONDS = 30.0
 ISSUE_SENSOR_INTERVAL_VAR = "PYLON_ISSUE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS = 30
 WEBHOOK_RETENTION_VAR = "PYLON_WEBHOOK_RETENTION_DAYS"
+DEFAULT_WEBHOOK_RETENTION_DAYS = 7.0
 ISSUES_CRON_VAR = "PYLON_ISSUES_SCHEDULE_CRON"
 DEFAULT_ISSUES_CRON = "15 0 * * *"
 REFERENCE_CRON_VAR = "PYLON_REFERENCE_SCHEDULE_CRON"
@@ -111,6 +119,12 @@ class Settings:
             warehouse_url=warehouse_url(environ),
             alert_webhook_url=_text(environ, ALERT_WEBHOOK_VAR) or None,
         )
+
+
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """The local state folder (embedded Postgres data, the Dagster instance, remembered defaults)
+    `environ` names; not created here: whatever writes into it creates it."""
+    return Path(environ.get(STATE_DIR_VAR) or Path.cwd() / DEFAULT_STATE_DIR).resolve()
 
 
 def _text(environ: Mapping[str, str], var: str) -> str:
@@ -271,7 +285,7 @@ def api_url(environ: Mapping[str, str]) -> str:
 
 def rate_limits(environ: Mapping[str, str]) -> str:
     """`PYLON_RATE_LIMITS`: `auto` (default), a preset, or per-endpoint overrides."""
-    raw = _text(environ, RATE_LIMITS_VAR) or "auto"
+    raw = _text(environ, RATE_LIMITS_VAR) or DEFAULT_RATE_LIMITS
     try:
         RateLimitConfig.parse(raw)
     except ValueError as error:
@@ -284,7 +298,7 @@ def backfill_share(environ: Mapping[str, str]) -> float:
     return _number(
         environ,
         BACKFILL_SHARE_VAR,
-        "0.5",
+        DEFAULT_BACKFILL_SHARE,
         lambda value: 0 < value <= 1,
         "must be a number above 0 and at most 1, e.g. 0.5: the share of each endpoint's budget a "
         "backfill keeps while freshness runs wait.",
@@ -296,7 +310,7 @@ def rate_limit_window_seconds(environ: Mapping[str, str]) -> float:
     return _number(
         environ,
         RATE_WINDOW_VAR,
-        "60",
+        DEFAULT_RATE_WINDOW_SECONDS,
         lambda value: MIN_RATE_WINDOW_SECONDS <= value <= MAX_RATE_WINDOW_SECONDS,
         f"must be a positive number of seconds from {MIN_RATE_WINDOW_SECONDS:g} to "
         f"{MAX_RATE_WINDOW_SECONDS:g}: 60 against Pylon, less only against a time-scaled "
@@ -307,12 +321,14 @@ def rate_limit_window_seconds(environ: Mapping[str, str]) -> float:
 def _number(
     environ: Mapping[str, str],
     var: str,
-    default: str,
+    default: float,
     valid: Callable[[float], bool],
     rule: str,
 ) -> float:
     """A float setting; NaN and infinities are never `valid` unless the rule says so."""
-    raw = _text(environ, var) or default
+    raw = _text(environ, var)
+    if not raw:
+        return default
     try:
         value = float(raw)
     except ValueError:
@@ -328,7 +344,7 @@ def progress_interval_seconds(environ: Mapping[str, str]) -> float:
     return _number(
         environ,
         PROGRESS_INTERVAL_VAR,
-        "30",
+        DEFAULT_PROGRESS_INTERVAL_SECONDS,
         lambda value: 0 <= value <= 86_400,
         "must be a number of seconds from 0 to 86400, e.g. 30: the least time between two "
         "progress lines.",
@@ -353,7 +369,7 @@ def webhook_retention(environ: Mapping[str, str]) -> timedelta:
     days = _number(
         environ,
         WEBHOOK_RETENTION_VAR,
-        "7",
+        DEFAULT_WEBHOOK_RETENTION_DAYS,
         lambda value: 1 <= value <= 3650,
         "must be a number of days from 1 to 3650, e.g. 7: processed webhook events older than "
         "that are deleted.",

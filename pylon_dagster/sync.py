@@ -41,6 +41,7 @@ from pylon_dagster.dagster_adapter import (
     runs_side_by_side,
     threaded_runs_instance,
 )
+from pylon_dagster.instance import DAGSTER_HOME_VAR
 from pylon_dagster.jobs import (
     account_summary_job,
     daily_metrics_job,
@@ -58,7 +59,6 @@ from pylon_dagster.pylon.errors import (
 )
 from pylon_dagster.pylon.resource import STOPPING_MESSAGE
 from pylon_dagster.settings import API_TOKEN_VAR, API_URL_VAR, ConfigError, Settings
-from pylon_dagster.state import DAGSTER_HOME_VAR
 from pylon_dagster.warehouse.engine import WarehouseUnavailableError
 
 PREFLIGHT_ATTEMPTS = 2
@@ -219,7 +219,7 @@ def headless_sync(
     settings checked first, one sync per state folder at a time, and the runs of an earlier killed
     sync cleaned up."""
     preflight(defs, settings)
-    home = Path(os.environ[DAGSTER_HOME_VAR])  # set by `state.dagster_home()`
+    home = Path(os.environ[DAGSTER_HOME_VAR])  # set by `instance.dagster_home()`
     with exclusive_sync(settings.state_dir), threaded_runs_instance(home) as instance:
         recover_interrupted_runs(instance, echo=echo)
         return run_sync(defs, instance, start=start, end=end, echo=echo, display=display)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pylon_dagster.settings import ConfigError, Settings
-from pylon_dagster.state import STATE_DIR_VAR
+from pylon_dagster.settings import STATE_DIR_VAR, ConfigError, Settings
 
 TODAY = date(2026, 11, 29)
 

@@ -10,11 +10,11 @@ import pytest
 
 from pylon_dagster.settings import (
     START_DATE_VAR,
+    STATE_DIR_VAR,
     ConfigError,
     remember_default_start_date,
     start_date,
 )
-from pylon_dagster.state import STATE_DIR_VAR
 
 TODAY = date(2026, 11, 29)
 

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion, Endpoint
+from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion, Endpoint
 from pylon_emulator import control
 from pylon_emulator.counters import Counters, CounterSnapshot
 from pylon_emulator.dataset import Dataset, generate

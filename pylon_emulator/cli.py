@@ -7,7 +7,7 @@ from typing import get_args
 
 import click
 
-from pylon_dagster.pylon.endpoints import LATEST_API_VERSION, ApiVersion
+from pylon_dagster.catalog.endpoints import LATEST_API_VERSION, ApiVersion
 from pylon_emulator.app import DEMO_TOKEN, PylonEmulator, RateLimitHeaderStyle
 from pylon_emulator.dataset import generate
 from pylon_emulator.server import EmulatorServer

@@ -14,8 +14,8 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import Endpoint
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import Endpoint
 from pylon_emulator.counters import Counters
 from pylon_emulator.faults import Faults
 from pylon_emulator.filters import Filter, FilterError, parse_filter, updated_at_bounds

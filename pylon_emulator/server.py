@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pylon_dagster.serving import AppServer
 from pylon_emulator.app import PylonEmulator
+from pylon_emulator.serving import AppServer
 
 
 class EmulatorServer(AppServer):

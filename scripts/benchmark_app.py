@@ -192,8 +192,8 @@ def load(schema: str, organization: Organization) -> None:
 
 def set_indexes(schema: str, present: bool) -> None:
     """Drop the declared indexes, or create them again (`ensure_tables()`); then ANALYZE."""
+    from pylon_dagster.catalog.tables import TABLES
     from pylon_dagster.warehouse.sql import qualified
-    from pylon_dagster.warehouse.tables import TABLES
 
     warehouse = warehouse_on(schema)
     if present:
@@ -217,8 +217,8 @@ def set_indexes(schema: str, present: bool) -> None:
 def serve_without_indexes(port: int) -> None:
     """In a subprocess: `pylon-dagster app` (one process) whose specs declare no indexes, so its
     startup (`prepare()`) does not create them: the tables as they were before."""
+    from pylon_dagster.catalog.tables import TABLES
     from pylon_dagster.cli import main
-    from pylon_dagster.warehouse.tables import TABLES
 
     for name, spec in list(TABLES.items()):
         TABLES[name] = dataclasses.replace(spec, indexes=())
@@ -555,7 +555,7 @@ def main() -> int:
         try:
             benchmark(args)
         finally:
-            from pylon_dagster.state import state_dir
+            from pylon_dagster.settings import state_dir
             from pylon_dagster.warehouse.embedded import stop_embedded_server
 
             stop_embedded_server(state_dir(os.environ))

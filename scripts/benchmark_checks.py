@@ -36,11 +36,11 @@ from benchmark_metrics import generate
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.resources import build_resources
 from pylon_dagster.settings import SCHEMA_VAR, Settings
 from pylon_dagster.status.collect import collect_status
-from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse.sql import qualified
 
 CHECKED = ("issues", "issue_messages")
@@ -72,11 +72,10 @@ def add_messages(schema: str, per_issue: int) -> None:
 
 def check_seconds(settings: Settings, tags: dict[str, str]) -> dict[str, float]:
     """Seconds of each check step of one run of the checks of `CHECKED`, from its event log."""
-    assets = build_assets(settings)
+    issue_days = issue_partitions(settings.start_date)
+    assets = build_assets(settings, issue_days)
     selection = dg.AssetSelection.checks_for_assets(*(asset_key(t) for t in CHECKED))
-    job = dg.define_asset_job(
-        "checks", selection=selection, partitions_def=issue_partitions(settings.start_date)
-    )
+    job = dg.define_asset_job("checks", selection=selection, partitions_def=issue_days)
     defs = dg.Definitions(
         assets=assets.assets,
         asset_checks=assets.checks,

@@ -35,8 +35,8 @@ import sqlalchemy as sa
 
 from pylon_dagster.assets.deletion_budget import PASS_INTERVAL, SliceBudget
 from pylon_dagster.assets.issue_deletions import build_issue_deletions
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE, ApiVersion
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.warehouse import PostgresWarehouse, embedded
 from pylon_dagster.warehouse.sql import qualified

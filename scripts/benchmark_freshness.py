@@ -2,7 +2,7 @@
 """How long a change made in Pylon takes to reach Postgres ("change -> row"), deployment-like.
 
 Starts, in a temporary state folder (its own embedded Postgres and Dagster instance, the project's
-`dagster.yaml` through `pylon_dagster.state.dagster_home()`), with the default settings:
+`dagster.yaml` through `pylon_dagster.instance.dagster_home()`), with the default settings:
 
   - the Pylon emulator (`pylon-dagster emulator`, time-scaled, issues spread over a year,
     `PYLON_START_DATE` a year back), then a first `pylon-dagster sync` of the last 30 days and the
@@ -82,8 +82,8 @@ import sqlalchemy as sa
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.issue_children import CHILD_STREAMS
 from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.instance import dagster_home
 from pylon_dagster.settings import Settings
-from pylon_dagster.state import dagster_home
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR, stop_embedded_server
 from pylon_dagster.warehouse.sql import qualified

@@ -43,7 +43,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="pylon-benchmark-stop-"))
     os.environ["PYLON_DAGSTER_STATE"] = str(state)
 
-    from pylon_dagster.state import state_dir
+    from pylon_dagster.settings import state_dir
     from pylon_dagster.warehouse import embedded
     from pylon_dagster.warehouse.resource import EMBEDDED_DIR
     from pylon_emulator import EmulatorServer, PylonEmulator, generate

@@ -3,7 +3,7 @@
 
 Needs only Python 3.11 or 3.12. Usage:
     python3 scripts/dev.py demo   # emulator + embedded Postgres + first sync + `dagster dev`
-    python3 scripts/dev.py test   # lint, format check and the whole test suite
+    python3 scripts/dev.py test   # lint, format check, import layers and the whole test suite
     python3 scripts/dev.py lock   # regenerate uv.lock after a dependency change in pyproject.toml
 Extra arguments after `test` go to pytest, after `lock` to `uv lock` (e.g. `--upgrade`).
 """
@@ -226,7 +226,13 @@ def run(*command: str) -> int:
 def run_tests(venv_path: Path, pytest_arguments: list[str]) -> int:
     ensure_venv(venv_path, ("test",))
     scripts = bin_dir(venv_path)
-    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+    checks = (
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        # The layering contracts in pyproject.toml: a wrong import fails here, by name.
+        ["lint-imports", "--no-logo"],
+    )
+    for check in checks:
         if code := run(str(scripts / check[0]), *check[1:]):
             return code
     code = run(str(scripts / "python"), "-m", "pytest", *pytest_arguments)

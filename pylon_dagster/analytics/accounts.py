@@ -1,5 +1,5 @@
 """`account_support_summary`: per account, what the issue sidebar shows, computed with pandas
-(definitions: the column descriptions in `analytics/tables.py`, and docs/metrics.md)."""
+(definitions: the column descriptions in `catalog/metric_tables.py`, and docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`support_daily_metrics`: per UTC day and team, computed with pandas (definitions: the column
-descriptions in `analytics/tables.py`, and docs/metrics.md)."""
+descriptions in `catalog/metric_tables.py`, and docs/metrics.md)."""
 
 from __future__ import annotations
 

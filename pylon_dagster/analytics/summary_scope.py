@@ -27,9 +27,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from pylon_dagster.analytics.accounts import RECENT_WINDOW
-from pylon_dagster.analytics.tables import ACCOUNT_SUPPORT_SUMMARY
-from pylon_dagster.streams import ISSUE_COLUMNS
-from pylon_dagster.tablespec import DELETED_AT
+from pylon_dagster.catalog.metric_tables import ACCOUNT_SUPPORT_SUMMARY
+from pylon_dagster.catalog.streams import ISSUE_COLUMNS
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.warehouse.casts import typed_value
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified

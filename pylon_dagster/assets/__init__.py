@@ -20,7 +20,6 @@ from pylon_dagster.assets.issue_children import build_issue_children
 from pylon_dagster.assets.issue_deletions import build_issue_deletions
 from pylon_dagster.assets.issues import build_issues
 from pylon_dagster.assets.knowledge_base import knowledge_base_contents
-from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.assets.reference import reference_assets
 from pylon_dagster.settings import Settings
 
@@ -30,9 +29,9 @@ class PylonAssets(NamedTuple):
     checks: list[dg.AssetChecksDefinition]
 
 
-def build_assets(settings: Settings) -> PylonAssets:
-    """Every asset and asset check of the code location."""
-    partitions = issue_partitions(settings.start_date)
+def build_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> PylonAssets:
+    """Every asset and asset check of the code location; `partitions` are the daily partitions
+    of `issues` (`issue_partitions(settings.start_date)`)."""
     table_assets = with_shared_properties(
         [
             build_issues(partitions),

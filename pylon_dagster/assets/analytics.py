@@ -21,14 +21,14 @@ from pylon_dagster.analytics.summary_scope import (
     changes_from,
     delete_vanished,
 )
-from pylon_dagster.analytics.tables import (
+from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
+from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
+from pylon_dagster.assets.issues import ISSUES
+from pylon_dagster.catalog.metric_tables import (
     ACCOUNT_SUPPORT_SUMMARY,
     ANALYTICS_GROUP,
     SUPPORT_DAILY_METRICS,
 )
-from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
-from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
-from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import qualified

@@ -19,12 +19,12 @@ import dagster as dg
 import sqlalchemy as sa
 
 from pylon_dagster.assets.common import PYLON_RETRY_POLICY, asset_key
-from pylon_dagster.streams import STREAMS, Stream
+from pylon_dagster.catalog.streams import STREAMS, Stream
+from pylon_dagster.catalog.tables import table_spec
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE
 from pylon_dagster.warehouse.engine import connect, disconnects_reported
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import table_spec
 
 ORPHAN_EXAMPLES = 5
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from pylon_dagster.catalog.streams import Stream
 from pylon_dagster.dagster_adapter import STOP_SIGNALS
 from pylon_dagster.progress.sink import ProgressSink
 from pylon_dagster.pylon.client import RequestStats
@@ -16,7 +17,6 @@ from pylon_dagster.pylon.errors import (
     PylonStoppedError,
 )
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import Stream
 from pylon_dagster.warehouse import LoadResult
 
 KEY_PREFIX = "pylon"
@@ -102,7 +102,7 @@ def with_table_metadata(
 
 def table_metadata(table: str, schema: str) -> dict[str, Any]:
     """Definition-time metadata that makes the catalog useful: where the table is and its columns."""
-    from pylon_dagster.warehouse.tables import table_schema
+    from pylon_dagster.catalog.tables import table_schema
 
     return {
         "dagster/table_name": f"{schema}.{table}",

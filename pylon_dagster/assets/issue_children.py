@@ -26,10 +26,10 @@ from pylon_dagster.assets.common import (
     materialization_metadata,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
+from pylon_dagster.catalog.streams import children_of, stream
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import children_of, stream
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import changed_parents, forget_fetched, mark_fetched
 from pylon_dagster.warehouse.deletions import mark_deleted, remove_children_of_deleted
@@ -99,17 +99,18 @@ def _sync_stream(
         warehouse.transaction() as tx,
     ):
         fetch = _ChildFetch(
-            stream, changed_parents(tx.connection, stream, "issues", window.start, window.end)
+            stream,
+            changed_parents(tx.connection, tx.schema, stream, "issues", window.start, window.end),
         )
         client.progress.planned(stream, len(fetch.issues))
         load = tx.load(stream, _fetch_children(client, fetch))
-        mark_fetched(tx.connection, stream, fetch.found)
+        mark_fetched(tx.connection, tx.schema, stream, fetch.found)
         # Gone from Pylon: marked deleted, and fetched again should it come back.
-        forget_fetched(tx.connection, stream, fetch.not_found)
-        marked = mark_deleted(tx.connection, "issues", fetch.not_found)
+        forget_fetched(tx.connection, tx.schema, stream, fetch.not_found)
+        marked = mark_deleted(tx.connection, tx.schema, "issues", fetch.not_found)
         # Also the issues the other child stream marked before this run listed its parents: they
         # were not asked for again, so their rows here would otherwise stay.
-        remove_children_of_deleted(tx.connection, "issues", only=[stream])
+        remove_children_of_deleted(tx.connection, tx.schema, "issues", only=[stream])
     return dg.MaterializeResult(
         asset_key=asset_key(stream),
         metadata=materialization_metadata(

@@ -48,12 +48,12 @@ from pylon_dagster.assets.common import (
 from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issues import ISSUES, ISSUES_STREAM
 from pylon_dagster.assets.partitions import day_stretches
-from pylon_dagster.pylon import endpoints
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.pylon.client import PylonClient, Record
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
-from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletion_sweep import advance_sweep, slice_end, sweep_position
 from pylon_dagster.warehouse.deletions import (
@@ -84,15 +84,15 @@ class Slice:
 
     @classmethod
     def to_judge(
-        cls, connection: sa.Connection, since: datetime, budget: SliceBudget | None
+        cls, connection: sa.Connection, schema: str, since: datetime, budget: SliceBudget | None
     ) -> "Slice":
         """The sweep's next slice, from where it stands and holding as many stored issues as
         `budget` fits; every issue when there is no budget (a whole sweep)."""
         if budget is None:
             return cls(None, None)
-        start = sweep_position(connection, "issues")
+        start = sweep_position(connection, schema, "issues")
         end = slice_end(
-            connection, "issues", version_from=since, created_from=start, rows=budget.rows
+            connection, schema, "issues", version_from=since, created_from=start, rows=budget.rows
         )
         return cls(start, end)
 
@@ -192,7 +192,7 @@ def issue_deletions(
     with warehouse.transaction() as tx:
         # Rows written after this (by a run going on meanwhile) are not judged by this listing.
         started = _transaction_time(tx.connection)
-        part = Slice.to_judge(tx.connection, since, budget)
+        part = Slice.to_judge(tx.connection, tx.schema, since, budget)
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         created_from, created_before = part.bounds
         listing = Listing.of(
@@ -203,6 +203,7 @@ def issue_deletions(
         with warehouse.transaction() as tx:
             stored = live_keys(
                 tx.connection,
+                tx.schema,
                 "issues",
                 version_from=since,
                 synced_before=started,
@@ -215,15 +216,23 @@ def issue_deletions(
             confirmation = confirm_gone(client, missing)
         complete = confirmation.listing_complete and not listing.unidentified
         with warehouse.transaction() as tx:
-            back = sorted(set(marked_keys(tx.connection, "issues", started)) & listing.ids)
-            unmarked = unmark(tx.connection, "issues", back, marked_before=started)
-            marked = mark_deleted(tx.connection, "issues", confirmation.gone) if complete else []
-            removed = remove_children_of_deleted(tx.connection, "issues")
+            back = sorted(
+                set(marked_keys(tx.connection, tx.schema, "issues", started)) & listing.ids
+            )
+            unmarked = unmark(tx.connection, tx.schema, "issues", back, marked_before=started)
+            marked = (
+                mark_deleted(tx.connection, tx.schema, "issues", confirmation.gone)
+                if complete
+                else []
+            )
+            removed = remove_children_of_deleted(tx.connection, tx.schema, "issues")
             judged = complete and not confirmation.unchecked
             moved_on = (
                 budget is not None
                 and judged
-                and advance_sweep(tx.connection, "issues", position=created_from, to=created_before)
+                and advance_sweep(
+                    tx.connection, tx.schema, "issues", position=created_from, to=created_before
+                )
             )
             # An open issue counts up to today: the day of the marks' `_deleted_at`, which may
             # be a day after `started` if midnight passed during the listing.

@@ -19,9 +19,9 @@ from pylon_dagster.assets.common import (
     reported,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
+from pylon_dagster.catalog.streams import stream
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
-from pylon_dagster.streams import stream
 from pylon_dagster.warehouse import PostgresWarehouse
 
 ISSUES_STREAM = stream("issues")

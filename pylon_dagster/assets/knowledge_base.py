@@ -12,9 +12,9 @@ from pylon_dagster.assets.common import (
     fail_fast_on_permanent_errors,
     materialization_metadata,
 )
+from pylon_dagster.catalog.streams import Stream, children_of
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import Stream, children_of
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import known_parent_ids, stored_parent_ids
 
@@ -51,8 +51,10 @@ def knowledge_base_contents(
             pylon.get_client() as client,
             warehouse.transaction() as tx,
         ):
-            current = known_parent_ids(tx.connection, "knowledge_bases")
-            vanished = sorted(set(stored_parent_ids(tx.connection, child.name)) - set(current))
+            current = known_parent_ids(tx.connection, tx.schema, "knowledge_bases")
+            vanished = sorted(
+                set(stored_parent_ids(tx.connection, tx.schema, child.name)) - set(current)
+            )
             client.progress.planned(child.name, len(current))
             load = tx.load(child.name, _kb_batches(client, child, current, vanished))
         yield dg.MaterializeResult(

@@ -17,8 +17,8 @@ from pylon_dagster.assets.common import (
     materialization_metadata,
     reported,
 )
+from pylon_dagster.catalog.streams import Stream, full_refresh_streams
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.streams import Stream, full_refresh_streams
 from pylon_dagster.warehouse import PostgresWarehouse
 
 

@@ -12,12 +12,11 @@ its materialization; this sensor recomputes exactly them, and the account summar
 
 import dagster as dg
 
-from pylon_dagster.analytics.tables import ANALYTICS_GROUP
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
-from pylon_dagster.assets.partitions import issue_partitions, stretch_days
+from pylon_dagster.assets.partitions import stretch_days
 from pylon_dagster.automation.run_requests import day_run_requests
+from pylon_dagster.catalog.metric_tables import ANALYTICS_GROUP
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
-from pylon_dagster.settings import Settings
 
 PASSES_PER_TICK = 100
 CHANGE_COUNTS = ("issues_marked_deleted", "issues_unmarked")
@@ -68,9 +67,8 @@ def deletions_metrics_tick(
     )
 
 
-def build_deletions_metrics_sensor(settings: Settings) -> dg.SensorDefinition:
-    """The sensor on the daily partitions of `settings`."""
-    issue_days = issue_partitions(settings.start_date)
+def build_deletions_metrics_sensor(issue_days: dg.PartitionsDefinition) -> dg.SensorDefinition:
+    """The sensor on the daily partitions `issue_days` the metrics share with `issues`."""
 
     @dg.sensor(
         name="pylon_metrics_follow_deletions",

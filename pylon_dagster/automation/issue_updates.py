@@ -17,10 +17,9 @@ from typing import Self
 
 import dagster as dg
 
-from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.run_requests import day_run_requests
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.jobs import issues_job
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
@@ -134,10 +133,11 @@ def issue_updates_tick(
     )
 
 
-def build_issue_updates_sensor(settings: Settings) -> dg.SensorDefinition:
-    """The sensor on the `issues` partitions of `settings`, probing Pylon every
+def build_issue_updates_sensor(
+    settings: Settings, issue_days: dg.PartitionsDefinition
+) -> dg.SensorDefinition:
+    """The sensor on the daily partitions `issue_days` of `issues`, probing Pylon every
     `PYLON_ISSUE_SENSOR_INTERVAL_SECONDS`."""
-    issue_days = issue_partitions(settings.start_date)
 
     @dg.sensor(
         name="pylon_issue_updates",

@@ -11,7 +11,6 @@ from datetime import timedelta
 import dagster as dg
 
 from pylon_dagster.assets.deletion_budget import SEARCH_SHARE
-from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.dagster_adapter import day_range_tags
 from pylon_dagster.jobs import (
     issue_deletions_job,
@@ -42,8 +41,10 @@ def issues_daily_tick(
     )
 
 
-def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    issue_days = issue_partitions(settings.start_date)
+def build_schedules(
+    settings: Settings, issue_days: dg.PartitionsDefinition
+) -> list[dg.ScheduleDefinition]:
+    """`issue_days`: the daily partitions of `issues`, which the issues schedule runs."""
 
     @dg.schedule(
         name="pylon_issues_daily",

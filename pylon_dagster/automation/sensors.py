@@ -10,12 +10,15 @@ from pylon_dagster.automation.webhooks import build_webhook_events_sensor
 from pylon_dagster.settings import Settings
 
 
-def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+def build_sensors(
+    settings: Settings, issue_days: dg.TimeWindowPartitionsDefinition
+) -> list[dg.SensorDefinition]:
+    """`issue_days`: the daily partitions of `issues`, which the sensors request runs of."""
     return [
-        build_issue_updates_sensor(settings),
+        build_issue_updates_sensor(settings, issue_days),
         automation_sensor,
         analytics_sensor,
-        build_deletions_metrics_sensor(settings),
+        build_deletions_metrics_sensor(issue_days),
         build_run_failure_sensor(settings),
-        build_webhook_events_sensor(settings),
+        build_webhook_events_sensor(settings, issue_days),
     ]

@@ -14,11 +14,10 @@ from typing import Any
 
 import dagster as dg
 
-from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
+from pylon_dagster.warehouse.webhook_events import StoredEvent, WebhookEventStore
 
 WEBHOOK_TICK_SECONDS = 5
 EVENTS_PER_TICK = 1000
@@ -102,8 +101,10 @@ def webhook_events_tick(
     )
 
 
-def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
-    issue_days = issue_partitions(settings.start_date)
+def build_webhook_events_sensor(
+    settings: Settings, issue_days: dg.TimeWindowPartitionsDefinition
+) -> dg.SensorDefinition:
+    """The sensor on the daily partitions `issue_days` of `issues`."""
 
     @dg.sensor(
         name="webhook_events_sensor",

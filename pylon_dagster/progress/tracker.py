@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pylon_dagster.catalog.streams import stream as stream_named
 from pylon_dagster.progress.eta import EndpointPace, endpoint_seconds_left, seconds_left
-from pylon_dagster.streams import stream as stream_named
 
 Clock = Callable[[], float]
 DEFAULT_WINDOW_SECONDS = 60.0

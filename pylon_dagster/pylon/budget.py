@@ -4,8 +4,8 @@ Pylon limits requests per organization, per endpoint, per minute. Every request 
 takes a slot from one shared budget (`PostgresRateBudget`); this module holds what does not depend
 on where the budget is kept:
 
-- `RateLimitConfig`: the figures to start from, per endpoint. With no configuration, Pylon's newest
-  published limits; `PYLON_RATE_LIMITS` can name a preset or give per-endpoint numbers.
+- Where the figures start from is `RateLimitConfig` (`catalog/rate_limits.py`): Pylon's newest
+  published limits, a preset, or per-endpoint numbers.
 - `AdaptiveLimit`: the rate in force for one endpoint and how it moves. Rate-limit headers set it
   outright. A 429 cuts it to what the server accepted in the last window, once per reaction (the
   requests already in flight when it was cut earn 429s of their own that say nothing new). A rate
@@ -18,14 +18,11 @@ on where the budget is kept:
 from __future__ import annotations
 
 import math
-import re
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
-from pylon_dagster.pylon.endpoints import LATEST_API_VERSION, RATE_LIMITS_PER_MINUTE, ApiVersion
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
 
 DECREASE_FACTOR = 0.5
@@ -44,41 +41,6 @@ class Priority(StrEnum):
     """Keeping the warehouse fresh: the issue-updates probe, schedule, sensor and webhook runs."""
     BULK = "bulk"
     """History: backfills, the headless sync, manual materializations."""
-
-
-@dataclass(frozen=True)
-class RateLimitConfig:
-    """Per-endpoint starting limits (requests per window) and where they came from."""
-
-    limits: Mapping[str, int]
-    source: str
-    window_seconds: float = 60.0
-
-    @classmethod
-    def parse(cls, raw: str, *, window_seconds: float = 60.0) -> RateLimitConfig:
-        """`''`/`auto` (newest published), a preset (`2026-04`), or `KEY=N, KEY=N` overrides.
-
-        Raises `ValueError` with a message that says what a valid value looks like.
-        """
-        text = raw.strip()
-        latest = RATE_LIMITS_PER_MINUTE[LATEST_API_VERSION]
-        if text in ("", "auto"):
-            return cls(latest, f"published {LATEST_API_VERSION}", window_seconds)
-        if text in RATE_LIMITS_PER_MINUTE:
-            preset: ApiVersion = text  # type: ignore[assignment]
-            return cls(RATE_LIMITS_PER_MINUTE[preset], f"preset {text}", window_seconds)
-        overrides: dict[str, int] = {}
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            key, sep, number = item.rpartition("=")
-            key = " ".join(key.split())
-            if not sep or key not in latest or not re.fullmatch(r"[1-9]\d{0,5}", number.strip()):
-                raise ValueError(
-                    f"{item!r} is not ENDPOINT=REQUESTS_PER_MINUTE with a known endpoint, e.g. "
-                    "'POST /issues/search=20, GET /issues/{id}/messages=20'; or use auto, "
-                    f"{', '.join(RATE_LIMITS_PER_MINUTE)}."
-                )
-            overrides[key] = int(number)
-        return cls({**latest, **overrides}, "configured", window_seconds)
 
 
 @dataclass(frozen=True)

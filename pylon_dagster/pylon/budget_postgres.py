@@ -38,13 +38,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority, RateLimitConfig
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
+from pylon_dagster.catalog.state_tables import RATE_429S, RATE_LIMITS, RATE_SLOTS
+from pylon_dagster.pylon.budget import AdaptiveLimit, Grant, Priority
 from pylon_dagster.pylon.errors import PylonStoppedError
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
 from pylon_dagster.warehouse.engine import Waits, bounded_waits, connect, disconnects_reported
 from pylon_dagster.warehouse.engine import waiting_for as named_wait
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.state_tables import RATE_429S, RATE_LIMITS, RATE_SLOTS
 
 logger = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from typing import Any
 
 import httpx
 
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import Endpoint
 from pylon_dagster.progress.sink import NO_PROGRESS, ProgressSink
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.budget import Grant, Priority, RateBudget
-from pylon_dagster.pylon.endpoints import Endpoint
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonNotFoundError,

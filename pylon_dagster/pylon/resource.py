@@ -13,11 +13,12 @@ import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.dagster_adapter import interrupt_requested, on_stop_request
 from pylon_dagster.progress.lines import PeriodicLines
 from pylon_dagster.progress.relay import PROCESS_RELAY, WINDOW_TAG
 from pylon_dagster.progress.sink import NO_PROGRESS, ProgressFanOut, ProgressSink
-from pylon_dagster.pylon.budget import Priority, RateLimitConfig
+from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.client import (
     MAX_PAGE_SIZE,
@@ -25,7 +26,13 @@ from pylon_dagster.pylon.client import (
     PylonClient,
     RetrySettings,
 )
-from pylon_dagster.settings import DEFAULT_API_URL
+from pylon_dagster.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_BACKFILL_SHARE,
+    DEFAULT_PROGRESS_INTERVAL_SECONDS,
+    DEFAULT_RATE_LIMITS,
+    DEFAULT_RATE_WINDOW_SECONDS,
+)
 from pylon_dagster.warehouse import PostgresWarehouse
 
 PRIORITY_TAG = "pylon_dagster/priority"
@@ -83,7 +90,7 @@ class PylonResource(dg.ConfigurableResource):
     backoff_base_seconds: float = Field(default=1.0)
     backoff_max_seconds: float = Field(default=60.0)
     rate_limits: str = Field(
-        default="auto",
+        default=DEFAULT_RATE_LIMITS,
         description=(
             "Where the per-endpoint rates start: 'auto' (Pylon's newest published limits, then "
             "learned from headers and 429s), a preset ('2026-04', '2026-10'), or overrides such as "
@@ -91,11 +98,11 @@ class PylonResource(dg.ConfigurableResource):
         ),
     )
     rate_limit_window_seconds: float = Field(
-        default=60.0,
+        default=DEFAULT_RATE_WINDOW_SECONDS,
         description="Length of a rate-limit minute (shorter only against the emulator).",
     )
     backfill_share: float = Field(
-        default=0.5,
+        default=DEFAULT_BACKFILL_SHARE,
         description="Share of an endpoint's budget that bulk work may use while freshness work waits.",
     )
     page_size: int = Field(default=MAX_PAGE_SIZE, description="`limit` sent with list requests.")
@@ -103,7 +110,7 @@ class PylonResource(dg.ConfigurableResource):
         default=30, description="Longest updated_at window per issue search (Pylon caps it at 30)."
     )
     progress_interval_seconds: float = Field(
-        default=30.0,
+        default=DEFAULT_PROGRESS_INTERVAL_SECONDS,
         description="Least time between two progress lines in the run's event log.",
     )
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)

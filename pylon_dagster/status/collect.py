@@ -2,7 +2,7 @@
 
 Pylon is never called, and no warehouse table is created or written. The Dagster instance is the
 one the headless sync writes to (`DAGSTER_HOME`, by default in the state folder), set up the same
-way (`state.dagster_home`).
+way (`instance.dagster_home`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.partitions import day_runs, issue_partitions
+from pylon_dagster.catalog.streams import ISSUES_GROUP, STREAMS, Stream
 from pylon_dagster.dagster_adapter import cron_ticks_before
+from pylon_dagster.instance import dagster_home
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, REJECTIONS_TABLE
 from pylon_dagster.settings import Settings
-from pylon_dagster.state import dagster_home
 from pylon_dagster.status.report import (
     DayRanges,
     PartitionState,
@@ -31,7 +32,6 @@ from pylon_dagster.status.report import (
     StreamState,
 )
 from pylon_dagster.status.sizes import estimated_rows
-from pylon_dagster.streams import ISSUES_GROUP, STREAMS, Stream
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE, children_lost
 from pylon_dagster.warehouse.engine import (

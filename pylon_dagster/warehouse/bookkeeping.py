@@ -19,16 +19,21 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import DELETED_AT
-from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.state_tables import CHILD_FETCH_STATE
-from pylon_dagster.warehouse.tables import table_spec
+from pylon_dagster.catalog.state_tables import CHILD_FETCH_STATE
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import DELETED_AT
+from pylon_dagster.warehouse.sql import ident, qualified
 
 FETCH_STATE_TABLE = CHILD_FETCH_STATE.name
 
 
 def changed_parents(
-    connection: sa.Connection, stream: str, parent_table: str, start: datetime, end: datetime
+    connection: sa.Connection,
+    schema: str,
+    stream: str,
+    parent_table: str,
+    start: datetime,
+    end: datetime,
 ) -> list[tuple[str, datetime]]:
     """(key, version) of the stored parents with start <= version < end whose children for
     `stream` were never fetched, or were fetched when the parent had another version. A parent
@@ -39,7 +44,6 @@ def changed_parents(
     if table_spec(stream).parent_key is None:
         raise ValueError(f"{stream} is not a child table")
     key, version = ident(parent.key), ident(parent.version)
-    schema = schema_of(connection)
     live = f"AND p.{ident(DELETED_AT)} IS NULL" if parent.soft_delete else ""
     query = f"""
         SELECT p.{key}, p.{version}
@@ -68,14 +72,13 @@ def children_lost(schema: str, stream: str, state: str) -> str:
 
 
 def mark_fetched(
-    connection: sa.Connection, stream: str, parents: Iterable[tuple[str, datetime]]
+    connection: sa.Connection, schema: str, stream: str, parents: Iterable[tuple[str, datetime]]
 ) -> None:
     """Remember that the children of `parents` (key, version) were fetched for `stream`, and how
     many of them `stream`'s table holds now (call after their load, in its transaction)."""
     latest = dict(parents)  # one row per parent: ON CONFLICT cannot touch a row twice
     if not latest:
         return
-    schema = schema_of(connection)
     parent_key = table_spec(stream).parent_key
     if parent_key is None:
         raise ValueError(f"{stream} is not a child table")
@@ -99,35 +102,34 @@ def mark_fetched(
     )
 
 
-def forget_fetched(connection: sa.Connection, stream: str, parent_ids: Iterable[str]) -> None:
+def forget_fetched(
+    connection: sa.Connection, schema: str, stream: str, parent_ids: Iterable[str]
+) -> None:
     """Forget that the children of `parent_ids` were fetched for `stream`: fetch them next time."""
     ids = sorted(set(parent_ids))
     if not ids:
         return
     connection.execute(
         sa.text(
-            f"DELETE FROM {qualified(schema_of(connection), FETCH_STATE_TABLE)} "
+            f"DELETE FROM {qualified(schema, FETCH_STATE_TABLE)} "
             "WHERE stream = :stream AND parent_id = ANY(CAST(:ids AS text[]))"
         ),
         {"stream": stream, "ids": ids},
     )
 
 
-def known_parent_ids(connection: sa.Connection, table: str) -> list[str]:
+def known_parent_ids(connection: sa.Connection, schema: str, table: str) -> list[str]:
     """The keys stored in `table` (e.g. the knowledge bases whose contents to fetch)."""
     key = ident(table_spec(table).key)
-    query = f"SELECT {key} FROM {qualified(schema_of(connection), table)} ORDER BY {key}"
+    query = f"SELECT {key} FROM {qualified(schema, table)} ORDER BY {key}"
     return list(connection.execute(sa.text(query)).scalars())
 
 
-def stored_parent_ids(connection: sa.Connection, child_table: str) -> list[str]:
+def stored_parent_ids(connection: sa.Connection, schema: str, child_table: str) -> list[str]:
     """The parent keys that have children stored in `child_table`."""
     parent_key = table_spec(child_table).parent_key
     if parent_key is None:
         raise ValueError(f"{child_table} is not a child table")
     column = ident(parent_key)
-    query = (
-        f"SELECT DISTINCT {column} FROM {qualified(schema_of(connection), child_table)} "
-        f"ORDER BY {column}"
-    )
+    query = f"SELECT DISTINCT {column} FROM {qualified(schema, child_table)} ORDER BY {column}"
     return list(connection.execute(sa.text(query)).scalars())

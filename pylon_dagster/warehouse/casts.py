@@ -22,7 +22,7 @@ expression cannot hold a subquery.
 
 from __future__ import annotations
 
-from pylon_dagster.tablespec import Column
+from pylon_dagster.catalog.tablespec import Column
 from pylon_dagster.warehouse.sql import literal, qualified
 
 TIMESTAMPTZ_FUNCTION = "_jsonb_to_timestamptz"

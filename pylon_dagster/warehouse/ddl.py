@@ -22,7 +22,9 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import (
+from pylon_dagster.catalog.state_tables import SCHEMA_VERSIONS
+from pylon_dagster.catalog.tables import declared_tables
+from pylon_dagster.catalog.tablespec import (
     DELETED_AT,
     DESCENDING,
     Index,
@@ -32,8 +34,6 @@ from pylon_dagster.tablespec import (
 )
 from pylon_dagster.warehouse import casts
 from pylon_dagster.warehouse.sql import ident, literal, qualified
-from pylon_dagster.warehouse.state_tables import SCHEMA_VERSIONS
-from pylon_dagster.warehouse.tables import declared_tables
 
 log = logging.getLogger(__name__)
 

@@ -17,27 +17,32 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.state_tables import DELETION_SWEEP
-from pylon_dagster.warehouse.tables import table_spec
+from pylon_dagster.catalog.state_tables import DELETION_SWEEP
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.warehouse.sql import ident, qualified
 
 CREATED_AT = "created_at"
 
 
-def sweep_position(connection: sa.Connection, table: str) -> datetime | None:
+def sweep_position(connection: sa.Connection, schema: str, table: str) -> datetime | None:
     """The first `created_at` of the next slice of `table`; None: the next slice starts a cycle."""
-    query = f"SELECT created_from FROM {qualified(schema_of(connection), DELETION_SWEEP.name)} "
+    query = f"SELECT created_from FROM {qualified(schema, DELETION_SWEEP.name)} "
     query += "WHERE stream = :stream"
     return connection.execute(sa.text(query), {"stream": table}).scalar()
 
 
 def advance_sweep(
-    connection: sa.Connection, table: str, *, position: datetime | None, to: datetime | None
+    connection: sa.Connection,
+    schema: str,
+    table: str,
+    *,
+    position: datetime | None,
+    to: datetime | None,
 ) -> bool:
     """Move the sweep of `table` from `position` (what the pass read) to `to` (None: the cycle is
     done, the next starts over); False if another pass moved it meanwhile (then it stays)."""
     query = f"""
-        INSERT INTO {qualified(schema_of(connection), DELETION_SWEEP.name)} AS s
+        INSERT INTO {qualified(schema, DELETION_SWEEP.name)} AS s
             (stream, created_from) VALUES (:stream, :to)
         ON CONFLICT (stream) DO UPDATE SET created_from = :to, updated_at = clock_timestamp()
             WHERE s.created_from IS NOT DISTINCT FROM :position
@@ -48,6 +53,7 @@ def advance_sweep(
 
 def slice_end(
     connection: sa.Connection,
+    schema: str,
     table: str,
     *,
     version_from: datetime,
@@ -60,7 +66,7 @@ def slice_end(
     spec = table_spec(table)
     if spec.version is None:
         raise ValueError(f"{table} has no version column")
-    name, created = qualified(schema_of(connection), table), ident(CREATED_AT)
+    name, created = qualified(schema, table), ident(CREATED_AT)
     after = "" if created_from is None else f"AND {created} >= :created_from"
     query = f"""
         SELECT {created} FROM {name}

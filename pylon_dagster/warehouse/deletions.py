@@ -15,11 +15,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pylon_dagster.streams import children_of
-from pylon_dagster.tablespec import DELETED_AT, TableSpec
+from pylon_dagster.catalog.streams import children_of
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import DELETED_AT, TableSpec
 from pylon_dagster.warehouse.bookkeeping import FETCH_STATE_TABLE, forget_fetched
-from pylon_dagster.warehouse.sql import ident, qualified, schema_of
-from pylon_dagster.warehouse.tables import table_spec
+from pylon_dagster.warehouse.sql import ident, qualified
 
 _DELETED = ident(DELETED_AT)
 
@@ -33,6 +33,7 @@ def _soft_deleted_table(table: str) -> TableSpec:
 
 def live_keys(
     connection: sa.Connection,
+    schema: str,
     table: str,
     *,
     version_from: datetime,
@@ -52,7 +53,7 @@ def live_keys(
         *([] if created_before is None else ["created_at < :created_before"]),
     ]
     query = f"""
-        SELECT {key} FROM {qualified(schema_of(connection), table)}
+        SELECT {key} FROM {qualified(schema, table)}
         WHERE {_DELETED} IS NULL AND {ident(spec.version)} >= :version_from
             AND _synced_at < :synced_before {"".join(f" AND {c}" for c in conditions)}
         ORDER BY {key}
@@ -66,18 +67,22 @@ def live_keys(
     return list(connection.execute(sa.text(query), params).scalars())
 
 
-def marked_keys(connection: sa.Connection, table: str, marked_before: datetime) -> list[str]:
+def marked_keys(
+    connection: sa.Connection, schema: str, table: str, marked_before: datetime
+) -> list[str]:
     """Keys of the rows marked deleted before `marked_before`."""
     spec = _soft_deleted_table(table)
     key = ident(spec.key)
     query = f"""
-        SELECT {key} FROM {qualified(schema_of(connection), table)}
+        SELECT {key} FROM {qualified(schema, table)}
         WHERE {_DELETED} < :marked_before ORDER BY {key}
     """
     return list(connection.execute(sa.text(query), {"marked_before": marked_before}).scalars())
 
 
-def mark_deleted(connection: sa.Connection, table: str, keys: Collection[str]) -> list[str]:
+def mark_deleted(
+    connection: sa.Connection, schema: str, table: str, keys: Collection[str]
+) -> list[str]:
     """Set `_deleted_at` to now on the unmarked rows among `keys`; the keys newly marked.
 
     Rows are locked in key order first, so two transactions marking overlapping keys (the
@@ -86,7 +91,7 @@ def mark_deleted(connection: sa.Connection, table: str, keys: Collection[str]) -
     spec = _soft_deleted_table(table)
     if not keys:
         return []
-    key, name = ident(spec.key), qualified(schema_of(connection), table)
+    key, name = ident(spec.key), qualified(schema, table)
     query = f"""
         WITH locked AS (
             SELECT {key} FROM {name}
@@ -101,7 +106,12 @@ def mark_deleted(connection: sa.Connection, table: str, keys: Collection[str]) -
 
 
 def unmark(
-    connection: sa.Connection, table: str, keys: Collection[str], *, marked_before: datetime
+    connection: sa.Connection,
+    schema: str,
+    table: str,
+    keys: Collection[str],
+    *,
+    marked_before: datetime,
 ) -> list[str]:
     """Clear the mark of the rows among `keys` marked before `marked_before` (a listing started
     then shows them, so they exist); the keys un-marked. Their children were removed when they
@@ -111,26 +121,25 @@ def unmark(
         return []
     key = ident(spec.key)
     query = f"""
-        UPDATE {qualified(schema_of(connection), table)} SET {_DELETED} = NULL
+        UPDATE {qualified(schema, table)} SET {_DELETED} = NULL
         WHERE {key} = ANY(CAST(:keys AS text[])) AND {_DELETED} < :marked_before
         RETURNING {key}
     """
     params = {"keys": sorted(keys), "marked_before": marked_before}
     unmarked = sorted(connection.execute(sa.text(query), params).scalars())
     for child in children_of(table):
-        forget_fetched(connection, child.name, unmarked)
+        forget_fetched(connection, schema, child.name, unmarked)
     return unmarked
 
 
 def remove_children_of_deleted(
-    connection: sa.Connection, table: str, *, only: Collection[str] | None = None
+    connection: sa.Connection, schema: str, table: str, *, only: Collection[str] | None = None
 ) -> dict[str, int]:
     """Delete the children (of the child tables named in `only`, or all), and their fetch
     bookkeeping, of every row marked deleted; the rows removed per child table. Idempotent: a
     child stored after its parent was marked (a fetch that raced the marking) goes on the next
     call."""
     spec = _soft_deleted_table(table)
-    schema = schema_of(connection)
     marked = (
         f"SELECT {ident(spec.key)} FROM {qualified(schema, table)} WHERE {_DELETED} IS NOT NULL"
     )

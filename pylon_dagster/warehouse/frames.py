@@ -15,9 +15,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from pylon_dagster.tablespec import TableSpec
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import TableSpec
 from pylon_dagster.warehouse.sql import ident, literal, python_timestamp, qualified
-from pylon_dagster.warehouse.tables import table_spec
 
 ColumnKind = Literal["text", "category", "number", "time"]
 COPY_NULL = "\\N"

@@ -3,7 +3,7 @@ through `live_issues`, so what counts as live is decided here only."""
 
 from __future__ import annotations
 
-from pylon_dagster.tablespec import DELETED_AT
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import qualified
 
 LIVE_ISSUE_CONDITION = f"{DELETED_AT} IS NULL"

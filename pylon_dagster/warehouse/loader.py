@@ -30,11 +30,11 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import DELETED_AT, Column, TableSpec, WriteMode
+from pylon_dagster.catalog.tables import table_spec
+from pylon_dagster.catalog.tablespec import DELETED_AT, Column, TableSpec, WriteMode
 from pylon_dagster.warehouse.casts import typed_value
 from pylon_dagster.warehouse.sanitize import clean_text, encode_record
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import table_spec
 
 Record = Mapping[str, Any]
 STAGING = "pg_temp.pylon_staging"

@@ -14,13 +14,14 @@ from pydantic import Field
 
 from pylon_dagster.settings import (
     DEFAULT_SCHEMA,
+    DEFAULT_STATE_DIR,
     SCHEMA_VAR,
+    STATE_DIR_VAR,
     WAREHOUSE_URL_VAR,
     Settings,
     parse_warehouse_url,
     schema_name,
 )
-from pylon_dagster.state import STATE_DIR_VAR
 from pylon_dagster.warehouse import ddl, embedded, frames
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster.warehouse.engine import (
@@ -32,7 +33,6 @@ from pylon_dagster.warehouse.engine import (
     privileges_reported,
 )
 from pylon_dagster.warehouse.loader import LoadTransaction
-from pylon_dagster.warehouse.sql import bound_schema
 
 LOAD_WAITS = Waits(lock_seconds=600, statement_seconds=3600)
 """Loads and DDL wait for each other's row and advisory locks (a window's load may hold its rows
@@ -64,7 +64,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
         description=f"Schema holding the tables ({SCHEMA_VAR}, default {DEFAULT_SCHEMA!r}).",
     )
     state_dir: str = Field(
-        default=".state",
+        default=DEFAULT_STATE_DIR,
         description=f"The state folder ({STATE_DIR_VAR}) holding the embedded Postgres.",
     )
 
@@ -130,7 +130,8 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:
-        """A connection in one transaction, with the schema name checked and bound to it."""
+        """A connection in one transaction, the schema name checked (SQL names the schema itself:
+        `self.schema_name`)."""
         self.check_schema_name()
         with (
             privileges_reported(self.engine, self.schema_name),
@@ -139,6 +140,5 @@ class PostgresWarehouse(dg.ConfigurableResource):
             bounded_waits(
                 connection, LOAD_WAITS, f"a table of the warehouse schema {self.schema_name}"
             ),
-            bound_schema(connection, self.schema_name),
         ):
             yield connection

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse, WarehouseUnavailableError
 from pylon_dagster.warehouse.engine import database_error
-from pylon_dagster.webapp.events import WebhookEventStore
+from pylon_dagster.warehouse.webhook_events import WebhookEventStore
 from pylon_dagster.webapp.handshake import handshake_response
 from pylon_dagster.webapp.reader import SidebarReader
 from pylon_dagster.webapp.settings import AppSettings

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
-from pylon_dagster.analytics.tables import ACCOUNT_SUPPORT_SUMMARY
+from pylon_dagster.catalog.metric_tables import ACCOUNT_SUPPORT_SUMMARY
 from pylon_dagster.warehouse.live import live_issues
 from pylon_dagster.warehouse.sql import ident, python_timestamp
 
@@ -130,7 +130,7 @@ class RequesterMatch(Enum):
 LATEST_ISSUES = 5
 REQUESTER_ISSUES = 5
 LATEST_ORDER = "created_at DESC NULLS LAST, number DESC NULLS LAST"
-"""Newest first: the order of the declared `issues` indexes (`streams.py`)."""
+"""Newest first: the order of the declared `issues` indexes (`catalog/streams.py`)."""
 REQUESTER_FILTERS = {
     RequesterMatch.ID: "AND requester_id = CAST(:requester_id AS text)",
     RequesterMatch.EMAIL: "AND lower(requester_email) = lower(CAST(:requester_email AS text))",

@@ -17,7 +17,7 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
-from pylon_dagster.analytics.tables import ACCOUNT_SUPPORT_SUMMARY
+from pylon_dagster.catalog.metric_tables import ACCOUNT_SUPPORT_SUMMARY
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.engine import (
     Waits,

@@ -14,9 +14,10 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.analytics import build_deletions_metrics_sensor
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
-from pylon_dagster.tablespec import DELETED_AT
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster_tests.analytics.conftest import BOT_STATUS, DataDays, day_of, rows
 from pylon_dagster_tests.analytics.test_metrics import (
@@ -101,7 +102,8 @@ def open_issues_of(pipeline: Pipeline, account_id: str) -> int:
 
 def tick(instance: dg.DagsterInstance, cursor: str | None) -> Any:
     with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
-        return build_deletions_metrics_sensor(settings_with()).evaluate_tick(context)
+        sensor = build_deletions_metrics_sensor(issue_partitions(settings_with().start_date))
+        return sensor.evaluate_tick(context)
 
 
 def test_the_days_of_issues_marked_deleted_or_back_and_only_those_are_recomputed(

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from pylon_dagster.assets import build_assets
 from pylon_dagster.assets.deletion_budget import SliceBudget
 from pylon_dagster.assets.issue_deletions import SWEEP_TAG, WHOLE_SWEEP, build_issue_deletions
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.jobs import jobs
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletion_sweep import sweep_position
@@ -47,7 +48,7 @@ def small_budget(
     """The pipeline, told a search rate and a page size that cut its issues into several slices."""
     limits = f"{told_limits(emulator_server.emulator)}, {SEARCH}={SEARCHES_PER_WINDOW}"
     pylon = emulator_resource(emulator_server, warehouse, rate_limits=limits, page_size=PAGE_SIZE)
-    assets = build_assets(settings)
+    assets = build_assets(settings, issue_partitions(settings.start_date))
     defs = dg.Definitions(
         assets=assets.assets,
         asset_checks=assets.checks,
@@ -103,7 +104,7 @@ def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_bu
     assert marked_after[-1] == set(victims)
     # The cycle is over: the next pass starts another at the oldest issue.
     with pipeline.warehouse.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") is None
+        assert sweep_position(tx.connection, tx.schema, "issues") is None
 
 
 @pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
@@ -112,7 +113,7 @@ def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_b
     pipeline.sync(FULL_START, DATA_END)
     assert run_deletion_pass(pipeline).success  # the sweep's first slice: it moves on
     with pipeline.warehouse.transaction() as tx:
-        position = sweep_position(tx.connection, "issues")
+        position = sweep_position(tx.connection, tx.schema, "issues")
     assert position is not None
     stored = _by_creation(pipeline)
     victims = [stored[0], stored[-1]]
@@ -128,7 +129,7 @@ def test_the_sync_s_pass_judges_every_issue_at_once_and_leaves_the_sweep(small_b
     assert deletion_metadata(result)["slice"] == "open .. open"
     assert _searches(pipeline) - searches > BUDGET.searches
     with pipeline.warehouse.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") == position
+        assert sweep_position(tx.connection, tx.schema, "issues") == position
 
 
 def test_a_pass_sizes_its_slice_from_the_search_rate_pylon_announced(warehouse: PostgresWarehouse):

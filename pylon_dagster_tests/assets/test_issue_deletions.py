@@ -128,7 +128,7 @@ def test_a_child_stream_removes_its_rows_of_an_issue_the_other_stream_marked_bef
     threads = pipeline.emulator.truth("issue_threads")
     victim = next(i for i in sorted(threads) if threads[i])
     with pipeline.warehouse.transaction() as tx:
-        assert mark_deleted(tx.connection, "issues", [victim]) == [victim]
+        assert mark_deleted(tx.connection, tx.schema, "issues", [victim]) == [victim]
     assert _children_of(pipeline, victim)["issue_threads"] > 0
     today = datetime.now(UTC).date().isoformat()
     issues_job = pipeline.defs.resolve_job_def("pylon_issues_job")

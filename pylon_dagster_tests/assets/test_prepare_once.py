@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.catalog.tables import declared_tables
 from pylon_dagster.definitions import defs
 from pylon_dagster.jobs import account_summary_job
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.loader import STAGING
-from pylon_dagster.warehouse.tables import declared_tables
 from pylon_dagster_tests.automation.project_jobs import RESOURCE_VAR, reconstructable_job
 from pylon_dagster_tests.warehouse.catalog import function_versions, table_names
 

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
 from pylon_dagster.assets import build_assets
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import jobs
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.resources import build_warehouse
@@ -38,7 +39,7 @@ def definitions() -> dg.Definitions:
     settings = Settings.from_env(os.environ)
     warehouse = build_warehouse(settings)
     return dg.Definitions(
-        assets=build_assets(settings).assets,
+        assets=build_assets(settings, issue_partitions(settings.start_date)).assets,
         jobs=jobs,
         resources={
             "pylon": PylonResource(**pylon_settings, warehouse=warehouse),

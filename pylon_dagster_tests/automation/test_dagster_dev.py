@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.state import EVENT_BATCH_SIZE, EVENT_BATCH_SIZE_VAR
+from pylon_dagster.instance import EVENT_BATCH_SIZE, EVENT_BATCH_SIZE_VAR
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.webapp.events import WebhookEventStore
+from pylon_dagster.warehouse.webhook_events import WebhookEventStore
 from pylon_dagster_tests.automation.dagster_dev import REPO_ROOT, DagsterDev, dagster_dev, wait_for
 from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import make_emulator

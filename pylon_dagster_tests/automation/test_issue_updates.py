@@ -34,7 +34,8 @@ SEARCH = "POST /issues/search"
 
 
 def issue_updates_sensor() -> dg.SensorDefinition:
-    return build_issue_updates_sensor(settings_with())
+    settings = settings_with()
+    return build_issue_updates_sensor(settings, issue_partitions(settings.start_date))
 
 
 @pytest.fixture

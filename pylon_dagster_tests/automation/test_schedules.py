@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.schedules import build_schedules
 from pylon_dagster.definitions import defs
 from pylon_dagster.pylon.timestamps import parse_timestamp
@@ -28,7 +29,8 @@ def _tick(
     settings: Settings, name: str, at: datetime
 ) -> tuple[dg.ScheduleDefinition, dg.ScheduleExecutionData]:
     """The schedule `name` built from `settings`, and what its tick at `at` asks for."""
-    (schedule,) = [s for s in build_schedules(settings) if s.name == name]
+    schedules = build_schedules(settings, issue_partitions(settings.start_date))
+    (schedule,) = [s for s in schedules if s.name == name]
     return schedule, schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at))
 
 
@@ -48,15 +50,14 @@ def test_the_schedules_run_in_utc_and_start_running():
 
 
 def test_the_crons_come_from_the_settings():
+    settings = settings_with(
+        PYLON_ISSUES_SCHEDULE_CRON="5 1 * * *",
+        PYLON_REFERENCE_SCHEDULE_CRON="10  2 * * *",
+        PYLON_DELETIONS_SCHEDULE_CRON="0 */2 * * *",
+    )
     crons = {
         schedule.name: schedule.cron_schedule
-        for schedule in build_schedules(
-            settings_with(
-                PYLON_ISSUES_SCHEDULE_CRON="5 1 * * *",
-                PYLON_REFERENCE_SCHEDULE_CRON="10  2 * * *",
-                PYLON_DELETIONS_SCHEDULE_CRON="0 */2 * * *",
-            )
-        )
+        for schedule in build_schedules(settings, issue_partitions(settings.start_date))
     }
     assert crons == {
         "pylon_issues_daily": "5 1 * * *",

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pylon_dagster.pylon.endpoints import ALL_ENDPOINTS, Endpoint
+from pylon_dagster.catalog.endpoints import ALL_ENDPOINTS, Endpoint
 from pylon_dagster_tests.fixtures.emulator import make_emulator
 from pylon_emulator import EmulatorServer, PylonEmulator
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.progress.display import LineDisplay, LiveDisplay, sync_display
 from pylon_dagster.progress.relay import PROCESS_RELAY
-from pylon_dagster.pylon import endpoints
 from pylon_dagster_tests.progress.support import (
     ANSI_ESCAPE,
     FakeClock,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.progress.eta import EndpointPace, endpoint_seconds_left, seconds_left
 from pylon_dagster.progress.lines import PeriodicLines, format_duration, format_line
 from pylon_dagster.progress.tracker import ProgressTracker
-from pylon_dagster.pylon import endpoints
 from pylon_dagster_tests.progress.support import FakeClock
 
 MESSAGES = endpoints.ISSUE_MESSAGES.key

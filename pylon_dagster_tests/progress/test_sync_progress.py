@@ -16,8 +16,9 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.assets import build_assets
+from pylon_dagster.assets.partitions import issue_partitions
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.jobs import jobs
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.settings import Settings
 from pylon_dagster.sync import run_sync
 from pylon_dagster.warehouse import PostgresWarehouse
@@ -145,7 +146,8 @@ def test_a_dagster_run_writes_its_progress_to_the_run_event_log(
         "pylon": emulator_resource(pipeline.server, warehouse, progress_interval_seconds=0),
         "warehouse": warehouse,
     }
-    defs = dg.Definitions(assets=build_assets(settings).assets, jobs=jobs, resources=resources)
+    assets = build_assets(settings, issue_partitions(settings.start_date)).assets
+    defs = dg.Definitions(assets=assets, jobs=jobs, resources=resources)
     runs = run_sync(
         defs, pipeline.instance, start=date(2026, 2, 13), end=date(2026, 3, 14), echo=print
     )

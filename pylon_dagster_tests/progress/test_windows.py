@@ -7,9 +7,9 @@ import io
 from collections.abc import Callable
 from types import SimpleNamespace
 
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.progress.display import LineDisplay
 from pylon_dagster.progress.relay import WINDOW_TAG
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.progress.support import FakeClock, run_together

@@ -9,18 +9,18 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.catalog.endpoints import RATE_LIMITS_PER_MINUTE
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.pylon.budget import (
     PROBE_AFTER_WINDOWS,
     AdaptiveLimit,
     Priority,
-    RateLimitConfig,
 )
 from pylon_dagster.pylon.budget_postgres import (
     LIMITS_TABLE,
     REJECTIONS_TABLE,
     PostgresRateBudget,
 )
-from pylon_dagster.pylon.endpoints import RATE_LIMITS_PER_MINUTE
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders, parse_rate_limit_headers
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pylon_dagster.pylon import endpoints
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,

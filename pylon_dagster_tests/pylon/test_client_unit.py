@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from pylon_dagster.pylon import endpoints
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.pylon.budget import Grant, Priority
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
 from pylon_dagster.pylon.errors import (

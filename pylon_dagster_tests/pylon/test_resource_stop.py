@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.dagster_adapter import request_stop
-from pylon_dagster.pylon import endpoints
 from pylon_dagster.pylon.errors import PylonStoppedError
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import emulator_resource

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pylon_dagster.catalog.tables import TABLES
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster_tests.reliability.cli_process import cli_env, closed_port, run_cli
 from pylon_emulator import EmulatorServer
 

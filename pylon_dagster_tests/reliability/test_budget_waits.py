@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.pylon.budget import RateLimitConfig
+from pylon_dagster.catalog.endpoints import ACCOUNTS, ISSUE_MESSAGES, ISSUES_SEARCH, ME
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, SLOTS_TABLE, PostgresRateBudget
-from pylon_dagster.pylon.endpoints import ACCOUNTS, ISSUE_MESSAGES, ISSUES_SEARCH, ME
 from pylon_dagster.pylon.resource import api_host
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pylon_dagster.pylon.budget import RateLimitConfig
+from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
 from pylon_dagster.pylon.resource import api_host
 from pylon_dagster.warehouse import PostgresWarehouse

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
+from pylon_dagster.catalog.endpoints import LATEST_API_VERSION
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.pylon.timestamps import parse_timestamp
-from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.days import iso_days
 from pylon_dagster_tests.fixtures.emulator import make_emulator

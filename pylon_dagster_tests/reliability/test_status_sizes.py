@@ -2,9 +2,9 @@
 
 import sqlalchemy as sa
 
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.status.collect import _table_facts
 from pylon_dagster.status.sizes import estimated_rows
-from pylon_dagster.streams import STREAMS
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import ident, qualified
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pylon_dagster.pylon import endpoints
+from pylon_dagster.catalog import endpoints
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
 from pylon_dagster.pylon.errors import PylonResponseError, PylonUnavailableError
 from pylon_dagster.pylon.resource import PylonResource

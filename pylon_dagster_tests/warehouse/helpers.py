@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pylon_dagster.catalog.tables import TABLES, table_spec
 from pylon_dagster.warehouse import LoadResult, PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.tables import TABLES, table_spec
 
 
 def load(warehouse: PostgresWarehouse, table: str, batches: Iterable[Any]) -> LoadResult:

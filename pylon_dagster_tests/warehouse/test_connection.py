@@ -15,8 +15,13 @@ import dagster as dg
 import pytest
 
 from pylon_dagster.resources import build_warehouse
-from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError, Settings, parse_warehouse_url
-from pylon_dagster.state import STATE_DIR_VAR
+from pylon_dagster.settings import (
+    STATE_DIR_VAR,
+    WAREHOUSE_URL_VAR,
+    ConfigError,
+    Settings,
+    parse_warehouse_url,
+)
 from pylon_dagster.warehouse import PostgresWarehouse, WarehouseUnavailableError, embedded
 from pylon_dagster.warehouse.resource import EMBEDDED_DIR, SCHEMA_VAR
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres

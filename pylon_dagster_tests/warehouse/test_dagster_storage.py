@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pylon_dagster.instance import SQLITE_RUNS, instance_settings
 from pylon_dagster.settings import WAREHOUSE_URL_VAR
-from pylon_dagster.state import SQLITE_RUNS, instance_settings
 from pylon_dagster.warehouse.dagster_storage import STORAGE_CLASSES
 from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import TableSpec, WriteMode, col
+from pylon_dagster.catalog.state_tables import STATE_TABLES
+from pylon_dagster.catalog.tables import TABLES, declared_tables, table_schema
+from pylon_dagster.catalog.tablespec import TableSpec, WriteMode, col
 from pylon_dagster.warehouse import PostgresWarehouse
-from pylon_dagster.warehouse.state_tables import STATE_TABLES
-from pylon_dagster.warehouse.tables import TABLES, declared_tables, table_schema
 from pylon_dagster_tests.warehouse.helpers import column, issue, load, rows
 
 STREAMS = {

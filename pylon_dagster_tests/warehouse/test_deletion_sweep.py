@@ -41,7 +41,12 @@ def wh(warehouse: PostgresWarehouse) -> PostgresWarehouse:
 def _end(warehouse: PostgresWarehouse, created_from: datetime | None, rows: int) -> datetime | None:
     with warehouse.transaction() as tx:
         return slice_end(
-            tx.connection, "issues", version_from=SINCE, created_from=created_from, rows=rows
+            tx.connection,
+            tx.schema,
+            "issues",
+            version_from=SINCE,
+            created_from=created_from,
+            rows=rows,
         )
 
 
@@ -61,12 +66,14 @@ def test_a_slice_ends_after_its_rows_and_takes_every_row_of_an_instant_it_starts
 def test_the_sweep_starts_open_moves_on_once_per_position_and_starts_over(wh):
     mid = _at(CREATED["mid-1"])
     with wh.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") is None
-        assert advance_sweep(tx.connection, "issues", position=None, to=mid)
+        assert sweep_position(tx.connection, tx.schema, "issues") is None
+        assert advance_sweep(tx.connection, tx.schema, "issues", position=None, to=mid)
     with wh.transaction() as tx:
         # A second pass that read the same position finds the sweep moved: it stays.
-        assert not advance_sweep(tx.connection, "issues", position=None, to=_at(CREATED["new"]))
-        assert sweep_position(tx.connection, "issues") == mid
-        assert advance_sweep(tx.connection, "issues", position=mid, to=None)
+        assert not advance_sweep(
+            tx.connection, tx.schema, "issues", position=None, to=_at(CREATED["new"])
+        )
+        assert sweep_position(tx.connection, tx.schema, "issues") == mid
+        assert advance_sweep(tx.connection, tx.schema, "issues", position=mid, to=None)
     with wh.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") is None
+        assert sweep_position(tx.connection, tx.schema, "issues") is None

@@ -34,7 +34,9 @@ def _children(warehouse: PostgresWarehouse, table: str) -> dict[str, str]:
 
 def _fetched(warehouse: PostgresWarehouse, stream: str) -> list[str]:
     with warehouse.transaction() as tx:
-        return [i for i, _ in changed_parents(tx.connection, stream, "issues", START, END)]
+        return [
+            i for i, _ in changed_parents(tx.connection, tx.schema, stream, "issues", START, END)
+        ]
 
 
 @pytest.fixture
@@ -48,6 +50,7 @@ def wh(warehouse: PostgresWarehouse) -> PostgresWarehouse:
             tx.load(child, [ChildBatch(i, [{"id": f"{child}-{i}"}]) for i in IDS])
             mark_fetched(
                 tx.connection,
+                tx.schema,
                 child,
                 [(r["id"], r["updated_at"]) for r in rows(warehouse, "issues")],
             )
@@ -72,9 +75,9 @@ def test_an_existing_issues_table_gets_the_column_with_every_row_live(warehouse)
 def test_marking_sets_the_time_once_and_the_sweep_removes_children_and_bookkeeping(wh):
     before = _now(wh)
     with wh.transaction() as tx:
-        assert mark_deleted(tx.connection, "issues", ["b", "nope"]) == ["b"]
-        assert mark_deleted(tx.connection, "issues", ["b"]) == []  # already marked
-        removed = remove_children_of_deleted(tx.connection, "issues")
+        assert mark_deleted(tx.connection, tx.schema, "issues", ["b", "nope"]) == ["b"]
+        assert mark_deleted(tx.connection, tx.schema, "issues", ["b"]) == []  # already marked
+        removed = remove_children_of_deleted(tx.connection, tx.schema, "issues")
     marks = column(wh, "issues", "_deleted_at")
     assert marks["a"] is None and marks["c"] is None
     assert before <= marks["b"] <= _now(wh)
@@ -89,7 +92,9 @@ def test_marking_sets_the_time_once_and_the_sweep_removes_children_and_bookkeepi
         )
     assert _fetched(wh, "issue_messages") == ["a"]  # "b" is marked, "c" outside the window
     with wh.transaction() as tx:
-        assert live_keys(tx.connection, "issues", version_from=START, synced_before=_now(wh)) == [
+        assert live_keys(
+            tx.connection, tx.schema, "issues", version_from=START, synced_before=_now(wh)
+        ) == [
             "a",
             "c",
         ]
@@ -97,13 +102,15 @@ def test_marking_sets_the_time_once_and_the_sweep_removes_children_and_bookkeepi
 
 def test_unmarking_clears_only_marks_older_than_the_listing_and_refetches_children(wh):
     with wh.transaction() as tx:
-        mark_deleted(tx.connection, "issues", ["a", "b"])
-        remove_children_of_deleted(tx.connection, "issues")
+        mark_deleted(tx.connection, tx.schema, "issues", ["a", "b"])
+        remove_children_of_deleted(tx.connection, tx.schema, "issues")
     listing_started = _now(wh)
     with wh.transaction() as tx:
-        mark_deleted(tx.connection, "issues", ["c"])  # marked after the listing began
-        assert marked_keys(tx.connection, "issues", listing_started) == ["a", "b"]
-        assert unmark(tx.connection, "issues", ["a", "c"], marked_before=listing_started) == ["a"]
+        mark_deleted(tx.connection, tx.schema, "issues", ["c"])  # marked after the listing began
+        assert marked_keys(tx.connection, tx.schema, "issues", listing_started) == ["a", "b"]
+        assert unmark(
+            tx.connection, tx.schema, "issues", ["a", "c"], marked_before=listing_started
+        ) == ["a"]
     marks = column(wh, "issues", "_deleted_at")
     assert marks["a"] is None and marks["b"] is not None and marks["c"] is not None
     assert _fetched(wh, "issue_messages") == ["a"]  # its children come back on the next run
@@ -112,7 +119,7 @@ def test_unmarking_clears_only_marks_older_than_the_listing_and_refetches_childr
 
 def test_an_issue_loaded_again_is_unmarked_by_the_upsert_even_unchanged(wh):
     with wh.transaction() as tx:
-        mark_deleted(tx.connection, "issues", ["a", "b"])
+        mark_deleted(tx.connection, tx.schema, "issues", ["a", "b"])
     result = load(wh, "issues", [[issue("a", "2026-03-01T12:00:00Z")]])
     assert (result.updated, result.unchanged) == (1, 0)
     marks = column(wh, "issues", "_deleted_at")
@@ -125,6 +132,7 @@ def test_live_keys_leave_out_rows_written_after_the_listing_began(wh):
     with wh.transaction() as tx:
         found = live_keys(
             tx.connection,
+            tx.schema,
             "issues",
             version_from=START + timedelta(days=1),
             synced_before=listing_started,
@@ -134,4 +142,4 @@ def test_live_keys_leave_out_rows_written_after_the_listing_began(wh):
 
 def test_only_soft_deleted_tables_are_marked(wh):
     with wh.transaction() as tx, pytest.raises(ValueError, match="marked deleted"):
-        mark_deleted(tx.connection, "accounts", ["a"])
+        mark_deleted(tx.connection, tx.schema, "accounts", ["a"])

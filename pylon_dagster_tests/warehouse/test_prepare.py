@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.tablespec import StateColumn, StateTableSpec, col
+from pylon_dagster.catalog.state_tables import CHILD_FETCH_STATE, SCHEMA_VERSIONS, STATE_TABLES
+from pylon_dagster.catalog.tables import TABLES, declared_tables
+from pylon_dagster.catalog.tablespec import StateColumn, StateTableSpec, col
 from pylon_dagster.warehouse import PostgresWarehouse, ddl
 from pylon_dagster.warehouse.bookkeeping import changed_parents
 from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.state_tables import CHILD_FETCH_STATE, SCHEMA_VERSIONS, STATE_TABLES
-from pylon_dagster.warehouse.tables import TABLES, declared_tables
-from pylon_dagster.webapp.events import WebhookEventStore
+from pylon_dagster.warehouse.webhook_events import WebhookEventStore
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_dagster_tests.warehouse.catalog import function_versions, schema_structure, table_names
 from pylon_dagster_tests.warehouse.helpers import column, issue, load
@@ -192,7 +192,9 @@ def test_a_warehouse_made_by_the_previous_code_is_accepted_and_upgraded(
     assert [event.id for event in store.events_after(0, 10, 2**20)] == [1, 2]
     with warehouse.transaction() as tx:  # the fetch bookkeeping kept its row
         start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
-        assert changed_parents(tx.connection, "issue_messages", "issues", start, end) == []
+        assert (
+            changed_parents(tx.connection, tx.schema, "issue_messages", "issues", start, end) == []
+        )
 
 
 @pytest.mark.parametrize(

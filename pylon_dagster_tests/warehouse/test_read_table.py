@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from pylon_dagster.catalog.tables import table_spec
 from pylon_dagster.pylon.timestamps import parse_timestamp
 from pylon_dagster.warehouse import ChildBatch, PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.tables import table_spec
 from pylon_emulator import generate
 
 NOW = datetime(2026, 3, 14, 12, tzinfo=UTC)

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from pylon_dagster.assets.analytics import build_account_summary
-from pylon_dagster.serving import AppServer
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.app import CUSTOM_APP_PATH, create_app
 from pylon_dagster.webapp.settings import AppSettings
 from pylon_dagster.webapp.signatures import go_query_json, sign
 from pylon_emulator import Dataset, generate
+from pylon_emulator.serving import AppServer
 
 APP_SECRET = "app-secret-for-tests"
 HEADER = ("X-App-Token", "header-secret-for-tests")

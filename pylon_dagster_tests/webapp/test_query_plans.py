@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pylon_dagster.streams import children_of
-from pylon_dagster.tablespec import DELETED_AT
+from pylon_dagster.catalog.streams import children_of
+from pylon_dagster.catalog.tables import TABLES
+from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.deletions import remove_children_of_deleted
 from pylon_dagster.warehouse.sql import ident, qualified
-from pylon_dagster.warehouse.tables import TABLES
 from pylon_dagster.webapp.queries import SidebarQueries
 from pylon_dagster.webapp.sidebar import FetchRequest, render
 from pylon_dagster_tests.webapp.conftest import load
@@ -139,7 +139,7 @@ def test_the_children_of_deleted_issues_are_found_through_the_deleted_at_index(
         )
         tx.connection.exec_driver_sql(f"ANALYZE {issues}")
     with analyzed.transaction() as tx, recording(tx.connection, ("DELETE",)) as statements:
-        remove_children_of_deleted(tx.connection, "issues")
+        remove_children_of_deleted(tx.connection, tx.schema, "issues")
     assert len(statements) == 2 * len(children_of("issues")), statements
 
     index = next(i.name for i in ISSUES.all_indexes if i.terms == (DELETED_AT,))

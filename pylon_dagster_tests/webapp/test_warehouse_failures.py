@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from pylon_dagster.analytics.tables import ACCOUNT_SUPPORT_SUMMARY
+from pylon_dagster.catalog.metric_tables import ACCOUNT_SUPPORT_SUMMARY
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster_tests.webapp.conftest import PylonCaller, load

@@ -10,6 +10,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.automation.webhooks import (
     BYTES_PER_TICK,
     build_webhook_events_sensor,
@@ -17,8 +18,8 @@ from pylon_dagster.automation.webhooks import (
 )
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.webhook_events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.app import MAX_WEBHOOK_BYTES, WEBHOOK_PATH
-from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
 from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.fixtures.settings import settings_with
 from pylon_dagster_tests.webapp.conftest import WEBHOOK_SECRET
@@ -52,7 +53,9 @@ def evaluate(
     context = dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"warehouse": warehouse}
     )
-    return build_webhook_events_sensor(settings or settings_with())(context)
+    settings = settings or settings_with()
+    sensor = build_webhook_events_sensor(settings, issue_partitions(settings.start_date))
+    return sensor(context)
 
 
 def test_bad_signatures_are_refused_and_nothing_is_stored(

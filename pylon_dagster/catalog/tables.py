@@ -1,16 +1,16 @@
-"""The warehouse tables: every stream's table (declared in `pylon_dagster/streams.py`), the
-history of `issues` and the metric tables (`pylon_dagster/analytics/tables.py`). The DDL, the
-loader and the bookkeeping look tables up here by name. With the state tables
+"""The warehouse tables: every stream's table (declared in `streams.py`), the history of `issues`
+and the metric tables (`metric_tables.py`). The DDL, the loader and the bookkeeping look tables up
+here by name. With the state tables
 (`state_tables.py`) they are every table the warehouse schema holds."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pylon_dagster.analytics.tables import METRIC_TABLES
-from pylon_dagster.streams import ISSUES_HISTORY, STREAMS
-from pylon_dagster.tablespec import StateTableSpec, TableSpec, column_schema
-from pylon_dagster.warehouse.state_tables import STATE_TABLES
+from pylon_dagster.catalog.metric_tables import METRIC_TABLES
+from pylon_dagster.catalog.state_tables import STATE_TABLES
+from pylon_dagster.catalog.streams import ISSUES_HISTORY, STREAMS
+from pylon_dagster.catalog.tablespec import StateTableSpec, TableSpec, column_schema
 
 TABLES: dict[str, TableSpec] = {
     **{stream.name: stream.table for stream in STREAMS.values()},

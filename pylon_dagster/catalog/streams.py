@@ -2,7 +2,7 @@
 
 A `Stream` names the endpoint it is read from, how it is written (its `WriteMode`, key, typed
 columns), its parent (children are fetched once per parent record), its Dagster group and its
-description. From it come the warehouse table (`warehouse/tables.py`), the asset spec (key,
+description. From it come the warehouse table (`tables.py`), the asset spec (key,
 description, group, column schema), the asset checks (unique key; children belong to a known
 parent) and, for full-refresh streams, the asset itself (`assets/reference.py`). Adding a stream
 is adding one declaration here (see "Adding a stream" in docs/architecture.md).
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pylon_dagster.pylon import endpoints
-from pylon_dagster.pylon.endpoints import Endpoint
-from pylon_dagster.tablespec import Column, TableSpec, WriteMode, col, ts
+from pylon_dagster.catalog import endpoints
+from pylon_dagster.catalog.endpoints import Endpoint
+from pylon_dagster.catalog.tablespec import Column, TableSpec, WriteMode, col, ts
 
 ISSUES_GROUP = "pylon_issues"
 REFERENCE_GROUP = "pylon_reference"

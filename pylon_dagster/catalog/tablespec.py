@@ -1,10 +1,10 @@
 """What a warehouse table is: its key, write mode, parent key and typed columns.
 
 The DDL, the Dagster column schema and the load SQL are all derived from a `TableSpec`. Typed
-columns are computed in SQL from `raw` (see `casts.py`), so adding a column to a spec is all it
-takes: `ensure_tables()` adds it to the existing table and fills it from the rows already stored.
-The specs themselves are declared with their streams in `pylon_dagster/streams.py`; this module
-depends on nothing of the project, so the stream catalog and the warehouse can both use it.
+columns are computed in SQL from `raw` (see `warehouse/casts.py`), so adding a column to a spec
+is all it takes: `ensure_tables()` adds it to the existing table and fills it from the rows already
+stored. The specs themselves are declared beside this module (`streams.py`, `metric_tables.py`,
+`state_tables.py`).
 
 The project's own state (fetch bookkeeping, webhook events, the rate budget) is kept in tables
 declared by a `StateTableSpec`: columns as Postgres stores them, written by the project's own SQL,

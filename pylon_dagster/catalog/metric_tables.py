@@ -8,7 +8,7 @@ docs/metrics.md). Days are UTC days; a "live" issue is one not deleted in Pylon.
 
 from __future__ import annotations
 
-from pylon_dagster.tablespec import TableSpec, WriteMode, col, ts
+from pylon_dagster.catalog.tablespec import TableSpec, WriteMode, col, ts
 
 ANALYTICS_GROUP = "pylon_analytics"
 RAW_DESCRIPTION = "The row as computed, as JSON (the typed columns are read from it)."

@@ -1,5 +1,5 @@
 """Durable storage of received webhook events, in table `webhook_events` of the warehouse schema
-(declared in `warehouse/state_tables.py`, created when the warehouse is prepared).
+(declared in `catalog/state_tables.py`, created when the warehouse is prepared).
 
 An event is stored once per distinct body (SHA-256 of the raw bytes), so a redelivery adds
 nothing. Ids are handed out and committed strictly in order (inserts take a transaction-level
@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
+from pylon_dagster.catalog.state_tables import WEBHOOK_EVENTS
 from pylon_dagster.warehouse.engine import connect
 from pylon_dagster.warehouse.sql import qualified
-from pylon_dagster.warehouse.state_tables import WEBHOOK_EVENTS
 
 TABLE = WEBHOOK_EVENTS.name
 

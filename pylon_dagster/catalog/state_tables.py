@@ -1,11 +1,12 @@
 """The tables of the project's own state, declared once like the stream tables: `ddl.py` creates
-them with the rest, and the code that reads and writes them (`bookkeeping.py`, `deletion_sweep.py`,
-`webapp/events.py`, `pylon/budget_postgres.py`, the preparation record in `ddl.py`) takes their
-names from here."""
+them with the rest (`warehouse/ddl.py`), and the code that reads and writes them
+(`warehouse/bookkeeping.py`, `warehouse/deletion_sweep.py`, `warehouse/webhook_events.py`,
+`pylon/budget_postgres.py`, the preparation record in `warehouse/ddl.py`) takes their names from
+here."""
 
 from __future__ import annotations
 
-from pylon_dagster.tablespec import StateColumn, StateTableSpec
+from pylon_dagster.catalog.tablespec import StateColumn, StateTableSpec
 
 CHILD_FETCH_STATE = StateTableSpec(
     "child_fetch_state",

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from pylon_dagster.serving import AppServer
+from pylon_emulator.serving import AppServer
 
 
 def _hello(request: object) -> PlainTextResponse:

@@ -1,8 +1,5 @@
-"""The local state folder: embedded Postgres data, the Dagster instance and remembered defaults.
-
-`PYLON_DAGSTER_STATE` when set, else `.state/` in the current directory (the project root when run
-through the README commands or `dagster dev`).
-"""
+"""The Dagster instance's home: `DAGSTER_HOME` (by default in the state folder) and its
+`dagster.yaml`, with Dagster's storage in the embedded Postgres when the warehouse is embedded."""
 
 from __future__ import annotations
 
@@ -13,7 +10,10 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-STATE_DIR_VAR = "PYLON_DAGSTER_STATE"
+from pylon_dagster.settings import WAREHOUSE_URL_VAR, state_dir
+from pylon_dagster.warehouse.dagster_storage import storage_settings
+from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
+
 DAGSTER_HOME_VAR = "DAGSTER_HOME"
 INSTANCE_SETTINGS_FILE = "dagster.yaml"
 EVENT_BATCH_SIZE_VAR = "DAGSTER_EVENT_BATCH_SIZE"
@@ -22,11 +22,6 @@ EVENT_BATCH_SIZE = "1000"
 materializations per asset) in one insert instead of one each; only Postgres storage batches."""
 SQLITE_RUNS = Path("history") / "runs.db"
 """Where Dagster's SQLite storage keeps its runs, inside DAGSTER_HOME."""
-
-
-def state_dir(environ: Mapping[str, str]) -> Path:
-    """The state folder `environ` names (not created here: whatever writes into it creates it)."""
-    return Path(environ.get(STATE_DIR_VAR) or Path.cwd() / ".state").resolve()
 
 
 def dagster_home() -> Path:
@@ -59,8 +54,6 @@ def instance_settings(home: Path, environ: Mapping[str, str]) -> str:
     databases on a server you run. A home whose runs are already in SQLite (made before the
     storage moved to Postgres) keeps them there, and says so once per command.
     """
-    from pylon_dagster.settings import WAREHOUSE_URL_VAR  # settings imports this module
-
     settings = project_instance_settings()
     if environ.get(WAREHOUSE_URL_VAR, "").strip():
         return settings
@@ -73,9 +66,6 @@ def instance_settings(home: Path, environ: Mapping[str, str]) -> str:
             file=sys.stderr,
         )
         return settings
-    from pylon_dagster.warehouse.dagster_storage import storage_settings
-    from pylon_dagster.warehouse.embedded import EMBEDDED_DIR
-
     storage = storage_settings(state_dir(environ) / EMBEDDED_DIR)
     # JSON is YAML: the block needs no YAML library to write.
     lines = [f"{section}: {json.dumps(value)}" for section, value in storage.items()]
