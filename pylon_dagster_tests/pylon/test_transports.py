@@ -361,3 +361,33 @@ def test_a_deadline_that_is_no_positive_number_is_refused(seconds: float):
         WholeBodyTransport(
             httpx.MockTransport(lambda _: httpx.Response(200)), deadline_seconds=seconds
         )
+
+
+def test_a_truncated_body_is_retried_on_a_new_slot_and_its_slot_dated_without_a_status():
+    """The stack as the client builds it: retry, then budget, then the body read whole."""
+
+    class Truncated(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield b'{"data": ['
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+    answers = _answers(
+        httpx.Response(200, stream=Truncated()), httpx.Response(200, json={"data": []})
+    )
+    budget = RecordingBudget()
+    stats = RequestStats()
+    waits = Waits()
+    stack = _retrying(
+        _budgeted(
+            WholeBodyTransport(httpx.MockTransport(answers)),
+            budget,
+            stats=stats,
+            progress=Reports(),
+        ),
+        waits,
+        stats=stats,
+    )
+
+    assert stack.handle_request(_request()).json() == {"data": []}
+    assert [status for status, _, _ in budget.released] == [None, 200]
+    assert (stats.requests, stats.transport_errors, stats.retries) == (2, 1, 1)
