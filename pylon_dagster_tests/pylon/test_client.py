@@ -84,7 +84,7 @@ def test_a_429_storm_is_survived_by_waiting_what_retry_after_says(
 ):
     emulator.set_faults(rate_limit_storm=3, storm_retry_after=0.15)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.client"):
+    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.retry"):
         assert pylon_client.me()["name"]
     elapsed = time.monotonic() - started
 
@@ -101,7 +101,7 @@ def test_without_retry_after_a_429_falls_back_to_the_clients_backoff(
     pylon_client: PylonClient, emulator: PylonEmulator, caplog: pytest.LogCaptureFixture
 ):
     emulator.set_faults(rate_limit_storm=2, storm_retry_after=None)
-    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.client"):
+    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.retry"):
         pylon_client.me()
     waits = [float(w) for w in re.findall(r"retrying in ([\d.]+)s", caplog.text)]
     assert len(waits) == 2 and all(wait <= 0.05 for wait in waits)

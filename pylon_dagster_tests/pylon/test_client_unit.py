@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from pylon_dagster.catalog import endpoints
-from pylon_dagster.pylon.budget import Grant, Priority
+from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import PylonClient, RetrySettings
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
@@ -23,34 +22,10 @@ from pylon_dagster.pylon.errors import (
     PylonUnavailableError,
 )
 from pylon_dagster.pylon.ratelimit_headers import RateLimitHeaders
+from pylon_dagster_tests.pylon.fake_budget import RecordingBudget
 
 TOKEN = "unit-test-token"
 NO_WAIT = RetrySettings(max_attempts=3, backoff_base_seconds=0.0, backoff_max_seconds=0.0)
-
-
-@dataclass
-class RecordingBudget:
-    """A budget that grants every slot at once and records what each response taught."""
-
-    window_seconds: float = 60.0
-    acquired: list[tuple[str, Priority]] = field(default_factory=list)
-    released: list[tuple[int | None, RateLimitHeaders, float | None]] = field(default_factory=list)
-
-    def acquire(
-        self, endpoint_key: str, priority: Priority, *, stop: threading.Event | None = None
-    ) -> Grant:
-        self.acquired.append((endpoint_key, priority))
-        return Grant(endpoint_key, len(self.acquired), 0.0, 120.0, "published 2026-10", 0.0)
-
-    def release(
-        self,
-        grant: Grant,
-        *,
-        status_code: int | None,
-        headers: RateLimitHeaders,
-        retry_after: float | None,
-    ) -> None:
-        self.released.append((status_code, headers, retry_after))
 
 
 def _client(

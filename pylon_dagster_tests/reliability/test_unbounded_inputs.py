@@ -90,7 +90,7 @@ def test_a_retry_after_that_is_not_a_number_of_seconds_falls_back_to_backoff(
     emulator.set_faults(
         rate_limit_storm=2, storm_retry_after=None, extra_headers={"Retry-After": value}
     )
-    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.client"):
+    with caplog.at_level(logging.WARNING, logger="pylon_dagster.pylon.retry"):
         assert pylon_client.me()["name"]
 
     waits = re.findall(r"retrying in (\S+)s \(attempt", caplog.text)
