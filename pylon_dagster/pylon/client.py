@@ -36,6 +36,7 @@ from pylon_dagster.pylon.endpoints import Endpoint
 from pylon_dagster.pylon.errors import (
     PylonAuthenticationError,
     PylonNotFoundError,
+    PylonPageLimitReached,
     PylonRequestError,
     PylonResponseError,
     PylonStoppedError,
@@ -372,8 +373,12 @@ class PylonClient:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
+        page_limit: int | None = None,
     ) -> Iterator[list[Record]]:
         """Yield the `data` list of each page until Pylon says there is no next page.
+
+        With a `page_limit`, a next page after that many raises `PylonPageLimitReached` instead of
+        being requested.
 
         GET endpoints take `cursor`/`limit` as query parameters, POST searches in the JSON body.
         Paging stops when `has_next_page` is false, the cursor is empty, or `pagination` is missing;
@@ -387,7 +392,7 @@ class PylonClient:
         seen_cursors: set[str] = set()
         seen_pages: set[bytes] = set()
         cursor: str | None = None
-        for _ in range(self.max_pages):
+        for _ in range(self.max_pages if page_limit is None else page_limit):
             page_args = dict(base) if cursor is None else {**base, "cursor": cursor}
             envelope = self.request(
                 endpoint,
@@ -413,6 +418,8 @@ class PylonClient:
                 )
             seen_cursors.add(cursor)
             seen_pages.add(fingerprint)
+        if page_limit is not None:
+            raise PylonPageLimitReached(f"{endpoint.key} had more than {page_limit} pages")
         raise PylonResponseError(
             f"{endpoint.key} still had more pages after {self.max_pages} pages; stopped as a guard."
         )
@@ -478,9 +485,11 @@ class PylonClient:
         *,
         created_from: datetime | None = None,
         created_before: datetime | None = None,
+        page_limit: int | None = None,
     ) -> Iterator[list[Record]]:
         """Pages of every issue with `updated_at >= start` (widened by `window_overlap`) and, when
-        given, `created_from <= created_at < created_before` (a slice of the deletion sweep).
+        given, `created_from <= created_at < created_before` (a slice of the deletion sweep); more
+        than `page_limit` pages raise `PylonPageLimitReached` (see `iter_pages`).
 
         One search with no upper `updated_at` bound: an issue updated while the listing pages
         along only moves later (its `updated_at` grows), so it is listed all the same, which a
@@ -505,7 +514,9 @@ class PylonClient:
             }
             # Shaped like the windows' filter, the one Pylon is known to take: an `and` on top.
             since = {"operator": "and", "subfilters": [*created, after]}
-            searched = self.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
+            searched = self.iter_pages(
+                endpoints.ISSUES_SEARCH, json_body={"filter": since}, page_limit=page_limit
+            )
             try:
                 first_page = next(searched, [])
             except PylonRequestError as exc:
@@ -520,7 +531,7 @@ class PylonClient:
                 pages = itertools.chain([first_page], searched)
         if pages is None:
             body = {"filter": {"operator": "and", "subfilters": created}} if created else None
-            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body=body)
+            pages = self.iter_pages(endpoints.ISSUES_SEARCH, json_body=body, page_limit=page_limit)
         for page in pages:
             yield [i for i in page if _created_in(i, created_from, created_before)]
 
