@@ -5,6 +5,7 @@ sync's pass judges every issue at once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -68,6 +69,15 @@ def _searches(pipeline: Pipeline) -> int:
     return pipeline.emulator.counters().requests.get(SEARCH, 0)
 
 
+def _pass_within_budget(pipeline: Pipeline) -> dict[str, Any]:
+    """Run a scheduled deletion pass; it succeeds within its search budget. Its metadata."""
+    searches = _searches(pipeline)
+    result = run_deletion_pass(pipeline)
+    assert result.success
+    assert _searches(pipeline) - searches <= BUDGET.searches
+    return deletion_metadata(result)
+
+
 @pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_budget: Pipeline):
     pipeline = small_budget
@@ -82,11 +92,7 @@ def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_bu
     slices: list[str] = []
     marked_after: list[set[str]] = []
     for _ in range(cycle):
-        searches = _searches(pipeline)
-        result = run_deletion_pass(pipeline)
-        assert result.success
-        assert _searches(pipeline) - searches <= BUDGET.searches
-        metadata = deletion_metadata(result)
+        metadata = _pass_within_budget(pipeline)
         assert metadata["sweep_moved_on"] is True
         slices.append(metadata["slice"])
         marks = deletion_marks(pipeline)
@@ -175,11 +181,7 @@ def test_a_slice_pylon_holds_more_of_than_stored_stays_within_the_budget(small_b
             f"DELETE FROM {issues} WHERE id <> ALL(%(held)s)", {"held": held}
         )
 
-    searches = _searches(pipeline)
-    result = run_deletion_pass(pipeline)
-    assert result.success
-    assert _searches(pipeline) - searches <= BUDGET.searches
-    metadata = deletion_metadata(result)
+    metadata = _pass_within_budget(pipeline)
     assert metadata["listing_cut_short"] is True
     assert metadata["slice"] == "open .. open"
     assert metadata["sweep_moved_on"] is False
@@ -189,11 +191,7 @@ def test_a_slice_pylon_holds_more_of_than_stored_stays_within_the_budget(small_b
 
     with pipeline.warehouse.transaction() as tx:  # the sync stored the rest
         tx.connection.exec_driver_sql(f"INSERT INTO {issues} SELECT * FROM {issues}_aside")
-    searches = _searches(pipeline)
-    result = run_deletion_pass(pipeline)
-    assert result.success
-    assert _searches(pipeline) - searches <= BUDGET.searches
-    metadata = deletion_metadata(result)
+    metadata = _pass_within_budget(pipeline)
     assert metadata["listing_cut_short"] is False
     assert metadata["sweep_moved_on"] is True
     assert deletion_marks(pipeline)[victim] is not None
