@@ -6,8 +6,9 @@ Per size, issues are generated in SQL as `benchmark_metrics.py` does (730 days, 
 with 3 messages each and their fetch state as `benchmark_checks.py` adds them. Then, each in its
 own subprocess so that peak RSS is per step:
 
-- the 2-day `support_daily_metrics` run with its check, the 730-day backfill, the full
-  `account_support_summary` and the summary after 100 issues changed (`benchmark_metrics.py`);
+- the 2-day `support_daily_metrics` run with its check (the best of 3), the 730-day backfill,
+  the full `account_support_summary` and the summary after 100 issues changed
+  (`benchmark_metrics.py`);
 - the asset checks of a 2-day `issues` run, run by Dagster (`benchmark_checks.py`): the seconds of
   its check steps;
 - `collect_status`, what `pylon-dagster status` gathers;
@@ -18,8 +19,10 @@ marked. Prints seconds, peak RSS (and over the imports) and the rows the pandas 
 against the targets, then the 2-day run at the larger size over the smaller. Uses
 PYLON_WAREHOUSE_URL or the embedded server, in a schema of its own per size, dropped afterwards.
 
-    .venv/bin/python scripts/benchmark_scale.py                  # 100,000 and 1,000,000 issues
+    .venv/bin/python scripts/benchmark_scale.py 2>/dev/null      # 100,000 and 1,000,000 issues
     .venv/bin/python scripts/benchmark_scale.py --quick          # 2,000 and 20,000: a smoke run
+
+(Dagster logs each run on stderr.)
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ LABELS = {
     "status": "status (collect_status)",
 }
 METRIC_STEPS = ("daily", "backfill", "summary", "changed")
+DAILY_ROUNDS = 3
 
 
 def run_own_step(step: str, schema: str, end: datetime) -> dict[str, Any]:
@@ -134,7 +138,11 @@ def measure_size(size: int) -> dict[str, dict[str, Any]]:
         figures: dict[str, dict[str, Any]] = {}
         mark_file = Path(tempfile.gettempdir()) / f"{schema}-mark.json"
         for step in (*METRIC_STEPS, *OWN_STEPS):
-            if step in METRIC_STEPS:
+            if step == "daily":
+                # Seconds this short move with the machine's load: the best of a few runs.
+                rounds = [measure_step(step, schema, end, mark_file) for _ in range(DAILY_ROUNDS)]
+                f = min(rounds, key=lambda r: r["seconds"])
+            elif step in METRIC_STEPS:
                 f = measure_step(step, schema, end, mark_file)
             else:
                 f = measure_own_step(step, schema, end)

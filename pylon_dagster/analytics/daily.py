@@ -4,7 +4,7 @@ descriptions in `catalog/metric_tables.py`, and docs/metrics.md)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,13 @@ import pandas as pd
 import sqlalchemy as sa
 from pandas.api.typing import DataFrameGroupBy
 
-from pylon_dagster.analytics.day_scope import ISSUE_TIMES, issues_in_days, open_states, versions_of
+from pylon_dagster.analytics.day_scope import (
+    ISSUE_TIMES,
+    issues_in_days,
+    open_states,
+    steady_backlog,
+    versions_of,
+)
 from pylon_dagster.analytics.states import closed_states, is_open
 from pylon_dagster.warehouse.frames import ColumnKind, copy_frame, frame_records
 from pylon_dagster.warehouse.sql import python_timestamp, qualified
@@ -21,7 +27,7 @@ from pylon_dagster.warehouse.sql import python_timestamp, qualified
 COUNTS = ("issues_created", "issues_resolved", "open_at_end_of_day", "reopened")
 ISSUE_COLUMNS: dict[str, ColumnKind] = {
     "id": "text",
-    "team_id": "category",
+    "team_id": "text",
     **dict.fromkeys(ISSUE_TIMES, "time"),
     "first_response_seconds": "number",
     "resolution_seconds": "number",
@@ -36,6 +42,9 @@ class DailyInputs:
     versions: pd.DataFrame
     """`issues_history` (id, updated_at, state) of those issues."""
     closed: frozenset[str]
+    steady_open: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    """Per team (the index, missing for no team): issues open at the end of every day that are
+    not in `issues` (`day_scope.steady_backlog`)."""
 
 
 def read_daily_inputs(
@@ -49,9 +58,16 @@ def read_daily_inputs(
     versions they need (`day_scope.py`), or of the issues named (marked deleted or not)."""
     bounds = {"start": day_start(first), "end": day_start(last) + timedelta(days=1)}
     closed = closed_states(connection, schema)
+    steady = pd.Series(dtype="int64")
     if issue_ids is None:
         source = issues_in_days(schema, list(ISSUE_COLUMNS))
         params = {**bounds, "open_states": open_states(connection, schema, closed)}
+        counts = connection.execute(
+            sa.text(steady_backlog(schema)), {**params, "closed": sorted(closed)}
+        ).all()
+        steady = pd.Series(
+            [count for _, count in counts], index=[team for team, _ in counts], dtype="int64"
+        )
     else:
         source = (
             f"(SELECT * FROM {qualified(schema, 'issues')} WHERE id = ANY(CAST(:ids AS text[])))"
@@ -73,7 +89,7 @@ def read_daily_inputs(
     ids = pd.Index(issues["id"])
     issues["id"] = pd.Categorical.from_codes(np.arange(len(ids)), categories=ids)
     versions["id"] = pd.Categorical.from_codes(ids.get_indexer(versions["id"]), categories=ids)
-    return DailyInputs(issues, versions, closed)
+    return DailyInputs(issues, versions, closed, steady)
 
 
 def day_start(day: date) -> datetime:
@@ -185,10 +201,19 @@ def _open_at_end_of_day(inputs: DailyInputs, starts: pd.DatetimeIndex) -> pd.Ser
     until = intervals["until"]
     past_last_day = np.where(until.isna(), len(ends), ends.searchsorted(until, side="right"))
     counted = first_day < past_last_day
-    teams, team_ids = pd.factorize(intervals["team_id"], use_na_sentinel=False)
+    steady = inputs.steady_open
+    teams, team_ids = pd.factorize(
+        np.concatenate(
+            [intervals["team_id"].to_numpy(dtype=object), steady.index.to_numpy(object)]
+        ),
+        use_na_sentinel=False,
+    )
     steps = np.zeros((len(team_ids), len(ends) + 1), dtype="int64")
-    np.add.at(steps, (teams[counted], first_day[counted]), 1)
-    np.add.at(steps, (teams[counted], past_last_day[counted]), -1)
+    of_intervals, of_steady = teams[: len(intervals)], teams[len(intervals) :]
+    np.add.at(steps, (of_intervals[counted], first_day[counted]), 1)
+    np.add.at(steps, (of_intervals[counted], past_last_day[counted]), -1)
+    # Open from the first day on, to the last.
+    np.add.at(steps, (of_steady, 0), steady.to_numpy())
     open_counts = pd.DataFrame(steps[:, :-1].cumsum(axis=1))
     open_counts["team_id"] = team_ids
     long = open_counts.melt(id_vars="team_id", var_name="day", value_name="open")

@@ -51,7 +51,7 @@ from pylon_dagster.assets.partitions import day_stretches
 from pylon_dagster.catalog import endpoints
 from pylon_dagster.catalog.tablespec import DELETED_AT
 from pylon_dagster.pylon.client import PylonClient, Record
-from pylon_dagster.pylon.errors import PylonNotFoundError
+from pylon_dagster.pylon.errors import PylonNotFoundError, PylonPageLimitReached
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.pylon.timestamps import format_timestamp
 from pylon_dagster.warehouse import PostgresWarehouse
@@ -193,13 +193,24 @@ def issue_deletions(
         # Rows written after this (by a run going on meanwhile) are not judged by this listing.
         started = _transaction_time(tx.connection)
         part = Slice.to_judge(tx.connection, tx.schema, since, budget)
+    page_limit = None if budget is None else budget.searches
     with fail_fast_on_permanent_errors(pylon), pylon.get_client() as client:
         created_from, created_before = part.bounds
-        listing = Listing.of(
-            client.iter_issue_pages_updated_since(
-                since, created_from=created_from, created_before=created_before
+        # The slice was sized from the issues the warehouse holds; Pylon may hold many more of
+        # them (during a first load): the listing stops at the pass's budget, and is judged
+        # incomplete then.
+        try:
+            listing = Listing.of(
+                client.iter_issue_pages_updated_since(
+                    since,
+                    created_from=created_from,
+                    created_before=created_before,
+                    page_limit=page_limit,
+                )
             )
-        )
+            cut_short = False
+        except PylonPageLimitReached:
+            listing, cut_short = Listing(frozenset(), 0), True
         with warehouse.transaction() as tx:
             stored = live_keys(
                 tx.connection,
@@ -210,11 +221,11 @@ def issue_deletions(
                 created=part.bounds,
             )
         missing = sorted(set(stored) - listing.ids)
-        if listing.unidentified:
+        if listing.unidentified or cut_short:
             confirmation = Confirmation(unchecked=len(missing))
         else:
             confirmation = confirm_gone(client, missing)
-        complete = confirmation.listing_complete and not listing.unidentified
+        complete = confirmation.listing_complete and not listing.unidentified and not cut_short
         with warehouse.transaction() as tx:
             back = sorted(
                 set(marked_keys(tx.connection, tx.schema, "issues", started)) & listing.ids
@@ -243,7 +254,14 @@ def issue_deletions(
                 first=since.date(),
                 last=_transaction_time(tx.connection).astimezone(UTC).date(),
             )
-    if not complete:
+    if cut_short:
+        context.log.warning(
+            f"Slice {part.describe()}: Pylon has more of its issues than {page_limit} search "
+            "requests list (the warehouse holds fewer of them, e.g. during a first load): "
+            "nothing was judged. The sweep stays on this slice, which shrinks as the sync stores "
+            "its issues."
+        )
+    elif not complete:
         context.log.warning(
             f"The listing of live issues was incomplete ({listing.unidentified} records without "
             f"an id; issues missing from it but still in Pylon: {confirmation.alive[:5]}): "
@@ -265,6 +283,7 @@ def issue_deletions(
             "issues_confirmed_alive": len(confirmation.alive),
             "issues_unchecked": confirmation.unchecked,
             "listing_complete": complete,
+            "listing_cut_short": cut_short,
             "listing_since": format_timestamp(since),
             "slice": part.describe(),
             "slice_search_budget": budget.searches if budget else None,

@@ -164,8 +164,12 @@ class PylonClient:
         *,
         created_from: datetime | None = None,
         created_before: datetime | None = None,
+        page_limit: int | None = None,
     ) -> Iterator[list[Record]]:
         """See `IssueSearch.pages_updated_since`."""
         return self._search.pages_updated_since(
-            start, created_from=created_from, created_before=created_before
+            start,
+            created_from=created_from,
+            created_before=created_before,
+            page_limit=page_limit,
         )

@@ -82,6 +82,11 @@ class PylonResponseError(PylonError):
     """A 2xx response that is not the JSON envelope Pylon documents, or a pagination that never ends."""
 
 
+class PylonPageLimitReached(PylonError):
+    """A listing had more pages than its caller allowed it (`page_limit`): what it listed is not
+    all there is. The page past the limit was not requested."""
+
+
 class PylonStoppedError(PylonError):
     """The sync was asked to stop (a signal, Ctrl-C) while this request waited for its turn."""
 

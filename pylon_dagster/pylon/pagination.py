@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pylon_dagster.catalog.endpoints import Endpoint
-from pylon_dagster.pylon.errors import PylonResponseError
+from pylon_dagster.pylon.errors import PylonPageLimitReached, PylonResponseError
 from pylon_dagster.pylon.http_client import PylonHttpClient
 
 Record = dict[str, Any]
@@ -34,8 +34,12 @@ class Pager:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
+        page_limit: int | None = None,
     ) -> Iterator[list[Record]]:
         """Yield the `data` list of each page until Pylon says there is no next page.
+
+        With a `page_limit`, a next page after that many raises `PylonPageLimitReached` instead of
+        being requested.
 
         GET endpoints take `cursor`/`limit` as query parameters, POST searches in the JSON body.
         Paging stops when `has_next_page` is false, the cursor is empty, or `pagination` is missing;
@@ -49,7 +53,7 @@ class Pager:
         seen_cursors: set[str] = set()
         seen_pages: set[bytes] = set()
         cursor: str | None = None
-        for _ in range(self.max_pages):
+        for _ in range(self.max_pages if page_limit is None else page_limit):
             page_args = dict(base) if cursor is None else {**base, "cursor": cursor}
             envelope = self.http.send(
                 endpoint,
@@ -75,6 +79,8 @@ class Pager:
                 )
             seen_cursors.add(cursor)
             seen_pages.add(fingerprint)
+        if page_limit is not None:
+            raise PylonPageLimitReached(f"{endpoint.key} had more than {page_limit} pages")
         raise PylonResponseError(
             f"{endpoint.key} still had more pages after {self.max_pages} pages; stopped as a guard."
         )

@@ -88,9 +88,11 @@ class IssueSearch:
         *,
         created_from: datetime | None = None,
         created_before: datetime | None = None,
+        page_limit: int | None = None,
     ) -> Iterator[list[Record]]:
         """Pages of every issue with `updated_at >= start` (widened by `overlap`) and, when
-        given, `created_from <= created_at < created_before` (a slice of the deletion sweep).
+        given, `created_from <= created_at < created_before` (a slice of the deletion sweep); more
+        than `page_limit` pages raise `PylonPageLimitReached` (see `Pager.iter_pages`).
 
         One search with no upper `updated_at` bound: an issue updated while the listing pages
         along only moves later (its `updated_at` grows), so it is listed all the same, which a
@@ -114,7 +116,9 @@ class IssueSearch:
             }
             # Shaped like the windows' filter, the one Pylon is known to take: an `and` on top.
             since = {"operator": "and", "subfilters": [*created, after]}
-            searched = self.pager.iter_pages(endpoints.ISSUES_SEARCH, json_body={"filter": since})
+            searched = self.pager.iter_pages(
+                endpoints.ISSUES_SEARCH, json_body={"filter": since}, page_limit=page_limit
+            )
             try:
                 first_page = next(searched, [])
             except PylonRequestError as exc:
@@ -129,7 +133,9 @@ class IssueSearch:
                 pages = itertools.chain([first_page], searched)
         if pages is None:
             body = {"filter": {"operator": "and", "subfilters": created}} if created else None
-            pages = self.pager.iter_pages(endpoints.ISSUES_SEARCH, json_body=body)
+            pages = self.pager.iter_pages(
+                endpoints.ISSUES_SEARCH, json_body=body, page_limit=page_limit
+            )
         for page in pages:
             yield [i for i in page if _created_in(i, created_from, created_before)]
 

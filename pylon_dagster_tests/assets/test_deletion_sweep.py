@@ -5,6 +5,7 @@ sync's pass judges every issue at once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -69,6 +70,15 @@ def _searches(pipeline: Pipeline) -> int:
     return pipeline.emulator.counters().requests.get(SEARCH, 0)
 
 
+def _pass_within_budget(pipeline: Pipeline) -> dict[str, Any]:
+    """Run a scheduled deletion pass; it succeeds within its search budget. Its metadata."""
+    searches = _searches(pipeline)
+    result = run_deletion_pass(pipeline)
+    assert result.success
+    assert _searches(pipeline) - searches <= BUDGET.searches
+    return deletion_metadata(result)
+
+
 @pytest.mark.slow  # whole syncs, faults and reruns: left out of the quick loop (`-m "not slow"`)
 def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_budget: Pipeline):
     pipeline = small_budget
@@ -83,11 +93,7 @@ def test_a_deletion_anywhere_among_the_issues_is_found_within_one_cycle(small_bu
     slices: list[str] = []
     marked_after: list[set[str]] = []
     for _ in range(cycle):
-        searches = _searches(pipeline)
-        result = run_deletion_pass(pipeline)
-        assert result.success
-        assert _searches(pipeline) - searches <= BUDGET.searches
-        metadata = deletion_metadata(result)
+        metadata = _pass_within_budget(pipeline)
         assert metadata["sweep_moved_on"] is True
         slices.append(metadata["slice"])
         marks = deletion_marks(pipeline)
@@ -152,3 +158,41 @@ def test_a_pass_sizes_its_slice_from_the_search_rate_pylon_announced(warehouse: 
     )
     assert october > april
     assert budgets == [october, april]
+
+
+@pytest.mark.slow  # whole syncs: left out of the quick loop (`-m "not slow"`)
+def test_a_slice_pylon_holds_more_of_than_stored_stays_within_the_budget(small_budget: Pipeline):
+    """During a first load the warehouse holds a few of the issues Pylon has: the slice sized
+    from them holds many more in Pylon. Its listing stops at the pass's budget and judges
+    nothing; once the issues are stored, the same sweep position takes a slice that fits."""
+    pipeline = small_budget
+    pipeline.sync(FULL_START, DATA_END)
+    stored = _by_creation(pipeline)
+    assert len(stored) > 2 * BUDGET.searches * PAGE_SIZE, "the premise: Pylon's issues overflow"
+    victim = stored[0]
+    pipeline.emulator.delete_issue(victim)
+    issues = f'"{pipeline.warehouse.schema_name}".issues'
+    held = stored[:2]  # the oldest two: the sweep's first slice, sized from them, is every issue
+    with pipeline.warehouse.transaction() as tx:
+        tx.connection.exec_driver_sql(
+            f"CREATE TABLE {issues}_aside AS SELECT * FROM {issues} WHERE id <> ALL(%(held)s)",
+            {"held": held},
+        )
+        tx.connection.exec_driver_sql(
+            f"DELETE FROM {issues} WHERE id <> ALL(%(held)s)", {"held": held}
+        )
+
+    metadata = _pass_within_budget(pipeline)
+    assert metadata["listing_cut_short"] is True
+    assert metadata["slice"] == "open .. open"
+    assert metadata["sweep_moved_on"] is False
+    assert deletion_marks(pipeline)[victim] is None
+    with pipeline.warehouse.transaction() as tx:
+        assert sweep_position(tx.connection, "issues") is None
+
+    with pipeline.warehouse.transaction() as tx:  # the sync stored the rest
+        tx.connection.exec_driver_sql(f"INSERT INTO {issues} SELECT * FROM {issues}_aside")
+    metadata = _pass_within_budget(pipeline)
+    assert metadata["listing_cut_short"] is False
+    assert metadata["sweep_moved_on"] is True
+    assert deletion_marks(pipeline)[victim] is not None
