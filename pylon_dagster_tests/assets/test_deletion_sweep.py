@@ -188,7 +188,7 @@ def test_a_slice_pylon_holds_more_of_than_stored_stays_within_the_budget(small_b
     assert metadata["sweep_moved_on"] is False
     assert deletion_marks(pipeline)[victim] is None
     with pipeline.warehouse.transaction() as tx:
-        assert sweep_position(tx.connection, "issues") is None
+        assert sweep_position(tx.connection, tx.schema, "issues") is None
 
     with pipeline.warehouse.transaction() as tx:  # the sync stored the rest
         tx.connection.exec_driver_sql(f"INSERT INTO {issues} SELECT * FROM {issues}_aside")
