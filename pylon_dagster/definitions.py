@@ -15,11 +15,16 @@ from pylon_dagster.automation.schedules import build_schedules
 from pylon_dagster.automation.sensors import build_sensors
 from pylon_dagster.jobs import RUN_EXECUTOR, jobs
 from pylon_dagster.resources import build_resources
-from pylon_dagster.settings import Settings
+from pylon_dagster.settings import API_TOKEN_VAR, WAREHOUSE_URL_VAR, Settings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """The code location for `settings`: what `defs()` loads, and what the CLI commands run."""
+def build_definitions(
+    settings: Settings,
+    api_token: str = dg.EnvVar(API_TOKEN_VAR),
+    warehouse_url: str | None = dg.EnvVar(WAREHOUSE_URL_VAR),
+) -> dg.Definitions:
+    """The code location for `settings`: what `defs()` loads, and what the CLI commands run.
+    `api_token` and `warehouse_url` go to the resources as given (`build_resources`)."""
     assets = build_assets(settings)
     return dg.Definitions(
         assets=assets.assets,
@@ -27,11 +32,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=jobs,
         schedules=build_schedules(settings),
         sensors=build_sensors(settings),
-        resources=build_resources(settings),
+        resources=build_resources(settings, api_token, warehouse_url),
         executor=RUN_EXECUTOR,
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(Settings.from_env(os.environ))
+    """The code location: a `PylonComponent` described by the environment (`PYLON_*`)."""
+    # Imported here: the component module builds on `build_definitions` above.
+    from pylon_dagster.component import PylonComponent
+
+    return PylonComponent.from_environment(os.environ).definitions(os.environ, by_variable=True)
