@@ -8,7 +8,7 @@ attributes:
   start_date: "2024-01-01"
   warehouse_url: "{{ env.ANALYTICS_DB_URL }}"
   warehouse_schema: pylon_us
-  key_prefix: pylon
+  key_prefix: pylon_us
 ```
 
 It is also how this project's own code location is built (`definitions.py`:
@@ -35,6 +35,7 @@ import dagster as dg
 from pydantic import ConfigDict
 
 from pylon_dagster.definitions import build_definitions
+from pylon_dagster.namespace import DEFAULT_PREFIX, namespaced
 from pylon_dagster.settings import (
     API_TOKEN_VAR,
     API_URL_VAR,
@@ -55,11 +56,10 @@ from pylon_dagster.settings import (
     ConfigError,
     Settings,
     parse_warehouse_url,
+    schema_name,
 )
 from pylon_dagster.state import STATE_DIR_VAR
-
-DEFAULT_KEY_PREFIX = "pylon"
-"""The asset keys' first part today (`pylon/issues`); other prefixes are not supported yet."""
+from pylon_dagster.tablespec import is_plain_name
 
 _ENV_REFERENCE = re.compile(r"^\s*\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 
@@ -115,8 +115,15 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     in the state folder."""
     warehouse_schema: str = DEFAULT_SCHEMA
     """Schema holding the tables and the sync's own state."""
-    key_prefix: str = DEFAULT_KEY_PREFIX
-    """First part of every asset key (`pylon/issues`)."""
+    budget_schema: str | None = None
+    """Schema (in the warehouse's database) keeping the rate budget; default: `warehouse_schema`.
+    Pylon limits each organization's requests, whoever sends them: instances syncing one
+    organization into different schemas name one budget schema to share its budget. Two
+    organizations never share one, whichever schema keeps it (it is keyed by API host and a
+    fingerprint of the token)."""
+    key_prefix: str = DEFAULT_PREFIX
+    """First part of every asset key (`pylon_us/issues`) and of the job, schedule, sensor and
+    resource names (`pylon_us_issues_job`): two instances in one code location need two."""
     rate_limits: str = "auto"
     """Where the per-endpoint rates start: `auto`, a preset, or per-endpoint overrides."""
     issues_cron: str = DEFAULT_ISSUES_CRON
@@ -143,6 +150,11 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
         try:
             check_key_prefix(self.key_prefix)
             settings = Settings.from_env(ChainMap(self._environment(environ), environ))
+            settings = replace(
+                settings,
+                key_prefix=self.key_prefix,
+                budget_schema=self.budget_schema and budget_schema_name(self.budget_schema),
+            )
         except ConfigError as error:
             if by_variable:
                 raise
@@ -181,9 +193,10 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
                 'in YAML or dg.EnvVar("PYLON_API_TOKEN") in Python: a token written out would '
                 "show in the run config and the UI."
             )
-        defs = build_definitions(
+        built = build_definitions(
             self.settings(environ, by_variable=by_variable), self.api_token, self.warehouse_url
         )
+        defs = namespaced(built, self.key_prefix)
         return dg.Definitions(
             assets=defs.assets,
             asset_checks=defs.asset_checks,
@@ -212,12 +225,20 @@ def declared_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def check_key_prefix(prefix: str) -> None:
-    if prefix != DEFAULT_KEY_PREFIX:
+    """A plain lower-case name: it starts every asset key and job, schedule and sensor name."""
+    if not is_plain_name(prefix):
         raise ConfigError(
-            f"key_prefix={prefix!r}: only {DEFAULT_KEY_PREFIX!r} is supported in this version "
-            "(the asset keys, job, schedule and sensor names are still fixed); remove the "
-            "attribute or set it to pylon."
+            f"key_prefix={prefix!r} is not a plain lower-case name (letters, digits, "
+            "underscores; at most 63), e.g. pylon_us."
         )
+
+
+def budget_schema_name(name: str) -> str:
+    """`budget_schema`, checked like the warehouse schema."""
+    try:
+        return schema_name(name)
+    except ConfigError as error:
+        raise ConfigError(str(error).replace(SCHEMA_VAR, "budget_schema")) from None
 
 
 def attribute_message(message: str) -> str:

@@ -34,6 +34,7 @@ def build_pylon_resource(
         rate_limit_window_seconds=settings.rate_limit_window_seconds,
         backfill_share=settings.backfill_share,
         progress_interval_seconds=settings.progress_interval_seconds,
+        budget_schema=settings.budget_schema,
     )
 
 

@@ -26,7 +26,7 @@ from pylon_dagster.analytics.tables import (
     ANALYTICS_GROUP,
     SUPPORT_DAILY_METRICS,
 )
-from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
+from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata, sibling_key
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.warehouse import ChildBatch, LoadResult, PostgresWarehouse
@@ -132,7 +132,7 @@ class SummaryBuild:
 def account_support_summary(
     context: dg.AssetExecutionContext, config: SummaryConfig, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
-    previous = None if config.full else previous_mark(context.instance)
+    previous = None if config.full else previous_mark(context.instance, context.asset_key)
     build = build_account_summary(warehouse, datetime.now(UTC), previous)
     return dg.MaterializeResult(
         metadata={
@@ -144,17 +144,22 @@ def account_support_summary(
     )
 
 
-def previous_mark(instance: dg.DagsterInstance) -> SummaryMark | None:
-    """The mark the summary's latest materialization recorded; None (recompute every account)
-    when a deletion pass may have un-marked issues since, which changes no stamp the mark
-    follows."""
+def previous_mark(
+    instance: dg.DagsterInstance, summary: dg.AssetKey = ACCOUNT_SUMMARY
+) -> SummaryMark | None:
+    """The mark the latest materialization of the summary (`summary`: its key in this
+    instance) recorded; None (recompute every account) when a deletion pass may have un-marked
+    issues since, which changes no stamp the mark follows."""
     latest = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ACCOUNT_SUMMARY), limit=1
+        dg.AssetRecordsFilter(asset_key=summary), limit=1
     ).records
     if not latest or latest[0].asset_materialization is None:
         return None
     passes = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=latest[0].storage_id),
+        dg.AssetRecordsFilter(
+            asset_key=sibling_key(summary, ISSUE_DELETIONS.path[-1]),
+            after_storage_id=latest[0].storage_id,
+        ),
         limit=PASSES_LIMIT,
     )
     unmarked = [

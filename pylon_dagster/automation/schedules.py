@@ -19,6 +19,7 @@ from pylon_dagster.jobs import (
     reference_job,
     warehouse_checks_job,
 )
+from pylon_dagster.namespace import instance_name
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.resource import PRIORITY_TAG
 from pylon_dagster.settings import Settings
@@ -46,7 +47,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     issue_days = issue_partitions(settings.start_date)
 
     @dg.schedule(
-        name="pylon_issues_daily",
+        name=instance_name(settings.key_prefix, "pylon_issues_daily"),
         job=issues_job,
         cron_schedule=settings.issues_cron,
         execution_timezone="UTC",
@@ -60,7 +61,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         return issues_daily_tick(context, issue_days)
 
     reference_daily_schedule = dg.ScheduleDefinition(
-        name="pylon_reference_daily",
+        name=instance_name(settings.key_prefix, "pylon_reference_daily"),
         job=reference_job,
         cron_schedule=settings.reference_cron,
         execution_timezone="UTC",
@@ -68,7 +69,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
     )
     issue_deletions_schedule = dg.ScheduleDefinition(
-        name="pylon_issue_deletions",
+        name=instance_name(settings.key_prefix, "pylon_issue_deletions"),
         job=issue_deletions_job,
         cron_schedule=settings.deletions_cron,
         execution_timezone="UTC",
@@ -81,7 +82,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         "hourly by default.",
     )
     warehouse_checks_schedule = dg.ScheduleDefinition(
-        name="pylon_warehouse_checks",
+        name=instance_name(settings.key_prefix, "pylon_warehouse_checks"),
         job=warehouse_checks_job,
         cron_schedule=WAREHOUSE_CHECKS_CRON,
         execution_timezone="UTC",

@@ -2,8 +2,11 @@
 
 import dagster as dg
 
-from pylon_dagster.automation.analytics import analytics_sensor, build_deletions_metrics_sensor
-from pylon_dagster.automation.children import automation_sensor
+from pylon_dagster.automation.analytics import (
+    build_analytics_sensor,
+    build_deletions_metrics_sensor,
+)
+from pylon_dagster.automation.children import build_children_sensor
 from pylon_dagster.automation.failures import build_run_failure_sensor
 from pylon_dagster.automation.issue_updates import build_issue_updates_sensor
 from pylon_dagster.automation.webhooks import build_webhook_events_sensor
@@ -13,8 +16,8 @@ from pylon_dagster.settings import Settings
 def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     return [
         build_issue_updates_sensor(settings),
-        automation_sensor,
-        analytics_sensor,
+        build_children_sensor(settings),
+        build_analytics_sensor(settings),
         build_deletions_metrics_sensor(settings),
         build_run_failure_sensor(settings),
         build_webhook_events_sensor(settings),

@@ -16,6 +16,7 @@ import dagster as dg
 
 from pylon_dagster.assets.partitions import issue_partitions
 from pylon_dagster.jobs import issues_job
+from pylon_dagster.namespace import instance_name, instance_resources
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.webapp.events import StoredEvent, WebhookEventStore
@@ -106,7 +107,7 @@ def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
     issue_days = issue_partitions(settings.start_date)
 
     @dg.sensor(
-        name="webhook_events_sensor",
+        name=instance_name(settings.key_prefix, "webhook_events_sensor"),
         job=issues_job,
         # The daemon evaluates sensors every 5 s at most: a webhook's run is requested within
         # seconds. A tick is one indexed read of the events table.
@@ -117,6 +118,7 @@ def build_webhook_events_sensor(settings: Settings) -> dg.SensorDefinition:
             "they arrived on. The cursor is the id of the last event processed."
         ),
     )
+    @instance_resources(settings.key_prefix)
     def webhook_events_sensor(
         context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
     ) -> dg.SensorResult | dg.SkipReason:
