@@ -15,3 +15,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(component, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # `dg` looks for component types in `dir(pylon_dagster)`.
+    return sorted([*globals(), *__all__])

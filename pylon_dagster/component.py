@@ -91,7 +91,10 @@ def _resolve_secret(context: dg.ResolutionContext, raw: str) -> str:
     return dg.EnvVar(name) if name else context.resolve_value(raw, as_type=str)
 
 
-Secret = Annotated[dg.EnvVar | str, dg.Resolver(_resolve_secret, model_field_type=str)]
+Secret = Annotated[
+    dg.EnvVar | str,
+    dg.Resolver(_resolve_secret, model_field_type=str, inject_before_resolve=False),
+]
 """A string attribute that may be a secret: `{{ env.NAME }}` stays an `EnvVar`."""
 
 

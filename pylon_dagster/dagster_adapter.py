@@ -174,7 +174,7 @@ def with_renamed_node(
         description=op.description,
         tags=op.tags,
         required_resource_keys={resource_keys.get(k, k) for k in op.required_resource_keys},
-        code_version=op.version,
+        code_version=op._version,  # its only public reader, `version`, is deprecated
         retry_policy=op.retry_policy,
         version=None,
         pool=op.pool,
