@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from pylon_dagster import PylonComponent, build_pylon_definitions
+from pylon_dagster.automation.issue_updates import UpdatesCursor
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.endpoints import ISSUES_SEARCH
 from pylon_dagster.pylon.resource import PylonResource
@@ -310,3 +311,28 @@ def test_the_code_location_is_a_component_from_the_environment() -> None:
     assert isinstance(component.api_token, dg.EnvVar)
     assert component.api_token.env_var_name == "PYLON_API_TOKEN"
     assert component.key_prefix == "pylon"
+
+
+def test_an_instances_sensor_asks_pylon_through_the_instances_resource(
+    example_environment: EmulatorServer,
+) -> None:
+    """`pylon_us_issue_updates` takes `pylon_us_pylon` (its function's `pylon` renamed) and
+    requests runs of `pylon_us_issues_job`."""
+    from pylon_two_orgs.definitions import defs as example_defs
+
+    defs = example_defs()
+    sensor = defs.resolve_sensor_def("pylon_us_issue_updates")
+    assert sensor.job_name == "pylon_us_issues_job"
+    cursor = UpdatesCursor(EMULATOR_NOW - timedelta(days=2)).dumps()
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            definitions=defs,
+            resources={"pylon_us_pylon": (defs.resources or {})["pylon_us_pylon"]},
+        ) as context,
+    ):
+        result = sensor.evaluate_tick(context)
+    assert result.run_requests
+    assert result.cursor != cursor
