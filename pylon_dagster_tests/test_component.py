@@ -16,8 +16,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import sql
 
 from pylon_dagster import PylonComponent, build_pylon_definitions
 from pylon_dagster.automation.issue_updates import UpdatesCursor
@@ -158,25 +160,37 @@ def test_two_instances_in_python_have_distinct_keys_names_and_resources() -> Non
 
 
 @pytest.fixture
+def example_database(embedded_postgres: EmbeddedPostgres) -> Iterator[str]:
+    """The URL of a database of this test's on the embedded server (the example's schemas have
+    fixed names; a process prepares each database's schemas once), dropped after."""
+    database = f"example_{uuid.uuid4().hex[:12]}"
+    admin_url = sa.make_url(embedded_postgres.url).set(drivername="postgresql")
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    yield (
+        sa.make_url(embedded_postgres.url)
+        .set(database=database)
+        .render_as_string(hide_password=False)
+    )
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
+@pytest.fixture
 def example_environment(
-    embedded_postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+    example_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EmulatorServer]:
     """The emulator (for the US organization's token) and the environment the example's YAML
-    reads: both instances in the test's embedded Postgres, the US one aimed at the emulator."""
+    reads: both instances in the test's database, the US one aimed at the emulator."""
     with EmulatorServer(make_emulator(token=US_TOKEN)) as server:
         monkeypatch.setenv("PYLON_US_TOKEN", US_TOKEN)
         monkeypatch.setenv("PYLON_EU_TOKEN", EU_TOKEN)
         monkeypatch.setenv("PYLON_US_API_URL", server.url)
-        monkeypatch.setenv("ANALYTICS_DB_URL", embedded_postgres.url)
+        monkeypatch.setenv("ANALYTICS_DB_URL", example_database)
         monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
         yield server
-    engine = sa.create_engine(
-        sa.make_url(embedded_postgres.url).set(drivername="postgresql+psycopg")
-    )
-    with engine.begin() as connection:
-        for schema in (*INSTANCES, BUDGET_SCHEMA):
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {ident(schema)} CASCADE")
-    engine.dispose()
 
 
 def busiest_day(server: EmulatorServer) -> date:
@@ -199,11 +213,9 @@ def issues_updated_on(server: EmulatorServer, day: date) -> dict[str, dict]:
     }
 
 
-def schema_rows(embedded_postgres: EmbeddedPostgres, schema: str) -> int:
+def schema_rows(url: str, schema: str) -> int:
     """Rows in every table of `schema` (0 when the schema does not exist)."""
-    engine = sa.create_engine(
-        sa.make_url(embedded_postgres.url).set(drivername="postgresql+psycopg")
-    )
+    engine = sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg"))
     with engine.connect() as connection:
         tables = connection.execute(
             sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
@@ -221,7 +233,7 @@ def schema_rows(embedded_postgres: EmbeddedPostgres, schema: str) -> int:
 
 def test_materializing_one_instances_issues_partition_fills_only_its_schema(
     example_environment: EmulatorServer,
-    embedded_postgres: EmbeddedPostgres,
+    example_database: str,
     postgres_instance: dg.DagsterInstance,
 ) -> None:
     from pylon_two_orgs.definitions import defs as example_defs
@@ -238,9 +250,9 @@ def test_materializing_one_instances_issues_partition_fills_only_its_schema(
 
     expected = issues_updated_on(server, day)
     assert expected
-    stored = rows_of(PostgresWarehouse(url=embedded_postgres.url, schema_name="pylon_us"), "issues")
+    stored = rows_of(PostgresWarehouse(url=example_database, schema_name="pylon_us"), "issues")
     assert stored == expected
-    assert schema_rows(embedded_postgres, "pylon_eu") == 0
+    assert schema_rows(example_database, "pylon_eu") == 0
 
     run = postgres_instance.get_run_by_id(result.run_id)
     assert run is not None
