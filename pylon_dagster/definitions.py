@@ -7,6 +7,7 @@ builds the assets, schedules, sensors and resources from it.
 """
 
 import os
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -37,10 +38,15 @@ def build_definitions(
     )
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    """The code location: a `PylonComponent` described by the environment (`PYLON_*`)."""
+def code_location(environ: Mapping[str, str]) -> dg.Definitions:
+    """The code location `environ` describes (`PYLON_*`), built as a `PylonComponent` is: what
+    `defs()` loads and the headless sync and the demo run."""
     # Imported here: the component module builds on `build_definitions` above.
     from pylon_dagster.component import PylonComponent
 
-    return PylonComponent.from_environment(os.environ).definitions(os.environ, by_variable=True)
+    return PylonComponent.from_environment(environ).definitions(environ, by_variable=True)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return code_location(os.environ)

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import dagster as dg
 
-from pylon_dagster.definitions import build_definitions
+from pylon_dagster.definitions import code_location
 from pylon_dagster.pylon.endpoints import LATEST_API_VERSION
 from pylon_dagster.settings import Settings, remember_default_start_date
 from pylon_dagster.state import dagster_home, state_dir
@@ -70,7 +70,7 @@ def run_demo(
         # Dagster's UI and daemon, which inherit the environment.
         today = dataset.now.date()
         settings = Settings.from_env(os.environ, today=today)
-        if not _first_sync(build_definitions(settings), settings, today):
+        if not _first_sync(code_location(os.environ), settings, today):
             return 1
         if not open_ui:
             return 0
