@@ -161,12 +161,22 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
         except ConfigError as error:
             if by_variable:
                 raise
-            raise ConfigError(attribute_message(str(error))) from None
+            raise ConfigError(attribute_message(str(error), self._names())) from None
         if self.warehouse_url is None:
             return settings
         # A URL given by reference may be unset where the definitions are only checked (CI's
         # `dg check defs`); the resource reads it when a run starts.
         return replace(settings, warehouse_url=settings.warehouse_url or self.warehouse_url)
+
+    def _names(self) -> dict[str, str]:
+        """What a settings error calls each variable: the attribute, or for a secret given as
+        `{{ env.NAME }}` the variable NAME its value came from."""
+        names = {var: attribute for attribute, var in ATTRIBUTE_VARS.items()}
+        for attribute in SECRET_ATTRIBUTES:
+            value = getattr(self, attribute)
+            if isinstance(value, dg.EnvVar):
+                names[ATTRIBUTE_VARS[attribute]] = value.env_var_name
+        return names
 
     def _environment(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The attributes set as the variables `Settings.from_env` reads (an attribute left out
@@ -244,10 +254,11 @@ def budget_schema_name(name: str) -> str:
         raise ConfigError(str(error).replace(SCHEMA_VAR, "budget_schema")) from None
 
 
-def attribute_message(message: str) -> str:
-    """A settings error in the attributes' names: `start_date=...`, not `PYLON_START_DATE=...`."""
-    for attribute, var in ATTRIBUTE_VARS.items():
-        message = message.replace(var, attribute)
+def attribute_message(message: str, names: Mapping[str, str]) -> str:
+    """A settings error in the component's terms (`names`: variable to what the user wrote):
+    `start_date=...`, not `PYLON_START_DATE=...`."""
+    for var, name in names.items():
+        message = message.replace(var, name)
     return message
 
 

@@ -348,3 +348,16 @@ def test_an_instances_sensor_asks_pylon_through_the_instances_resource(
         result = sensor.evaluate_tick(context)
     assert result.run_requests
     assert result.cursor != cursor
+
+
+def test_a_bad_secret_is_named_by_the_variable_it_came_from() -> None:
+    component = PylonComponent(
+        api_token=dg.EnvVar("PYLON_US_TOKEN"), warehouse_url=dg.EnvVar("ANALYTICS_DB_URL")
+    )
+    with pytest.raises(ConfigError) as token_error:
+        component.settings({"PYLON_US_TOKEN": f"{US_TOKEN}\n"})
+    assert str(token_error.value).startswith("PYLON_US_TOKEN holds whitespace")
+    assert US_TOKEN not in str(token_error.value)
+    with pytest.raises(ConfigError) as url_error:
+        component.settings({"PYLON_US_TOKEN": US_TOKEN, "ANALYTICS_DB_URL": "mysql://a:b@h/d"})
+    assert str(url_error.value).startswith("ANALYTICS_DB_URL must point at PostgreSQL")
