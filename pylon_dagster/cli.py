@@ -50,7 +50,7 @@ def main() -> None:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of issues to sync.")
 def sync(start: datetime | None, end: datetime | None) -> None:
     """Materialize every asset now (issues in runs of at most 30 days), without the daemon."""
-    from pylon_dagster.definitions import build_definitions
+    from pylon_dagster.component import code_location
     from pylon_dagster.instance import dagster_home
     from pylon_dagster.progress.display import sync_display
     from pylon_dagster.settings import ConfigError, Settings, remember_default_start_date
@@ -62,7 +62,7 @@ def sync(start: datetime | None, end: datetime | None) -> None:
         remember_default_start_date(os.environ)
         settings = Settings.from_env(os.environ)
         runs = headless_sync(
-            build_definitions(settings),
+            code_location(os.environ),
             settings,
             start=start.date() if start else None,
             end=end.date() if end else None,

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import (
@@ -38,10 +39,12 @@ __all__ = [
     "interrupt_requested",
     "is_valid_cron",
     "on_stop_request",
+    "op_function",
     "partition_range",
     "request_stop",
     "runs_side_by_side",
     "threaded_runs_instance",
+    "with_renamed_node",
 ]
 
 _stop_requested = threading.Event()
@@ -147,3 +150,43 @@ def runs_side_by_side(instance: dg.DagsterInstance) -> bool:
     storage. SQLite (a state folder's home made before its storage moved to Postgres, or an
     ephemeral instance in memory) takes one writer at a time."""
     return isinstance(instance.event_log_storage, PostgresEventLogStorage)
+
+
+def with_renamed_node(
+    assets_def: dg.AssetsDefinition,
+    name: str,
+    resource_keys: dict[str, str],
+    compute: Callable[..., object],
+) -> dg.AssetsDefinition:
+    """`assets_def` whose op is called `name` and asks for its resources under new keys
+    (`resource_keys`: old to new), running `compute` (the op's function, its resource parameters
+    renamed accordingly). Dagster has no public way to rename an op or its resource keys; two
+    copies of one asset graph in one code location need both (`namespace.py`)."""
+    op = assets_def.node_def
+    if not isinstance(op, dg.OpDefinition):
+        raise TypeError(f"{assets_def.keys} is not computed by a single op")
+    renamed = dg.OpDefinition.dagster_internal_init(
+        name=name,
+        ins={input_def.name: dg.In.from_definition(input_def) for input_def in op.input_defs},
+        outs={output.name: dg.Out.from_definition(output) for output in op.output_defs},
+        compute_fn=DecoratedOpFunction(compute),
+        config_schema=op.config_schema,
+        description=op.description,
+        tags=op.tags,
+        required_resource_keys={resource_keys.get(k, k) for k in op.required_resource_keys},
+        code_version=op._version,  # its only public reader, `version`, is deprecated
+        retry_policy=op.retry_policy,
+        version=None,
+        pool=op.pool,
+    )
+    return type(assets_def).dagster_internal_init(
+        **{**assets_def.get_attributes_dict(), "node_def": renamed}
+    )
+
+
+def op_function(assets_def: dg.AssetsDefinition) -> Callable[..., object]:
+    """The function an asset's (or asset check's) op runs."""
+    compute = assets_def.op.compute_fn
+    if not isinstance(compute, DecoratedOpFunction):
+        raise TypeError(f"{assets_def.keys} is not computed by a decorated function")
+    return compute.decorated_fn

@@ -22,7 +22,7 @@ import click
 import dagster as dg
 
 from pylon_dagster.catalog.endpoints import LATEST_API_VERSION
-from pylon_dagster.definitions import build_definitions
+from pylon_dagster.component import code_location
 from pylon_dagster.instance import dagster_home
 from pylon_dagster.settings import (
     API_TOKEN_VAR,
@@ -79,7 +79,7 @@ def run_demo(
         # Dagster's UI and daemon, which inherit the environment.
         today = dataset.now.date()
         settings = Settings.from_env(os.environ, today=today)
-        if not _first_sync(build_definitions(settings), settings, today):
+        if not _first_sync(code_location(os.environ), settings, today):
             return 1
         if not open_ui:
             return 0

@@ -97,6 +97,12 @@ class Settings:
     """`PYLON_WAREHOUSE_URL`, password included; None: the embedded Postgres in `state_dir`."""
     alert_webhook_url: str | None = field(default=None, repr=False)
     """A chat webhook URL usually carries a secret of its own."""
+    key_prefix: str = "pylon"
+    """The first part of every asset key and of the job, schedule, sensor and resource names
+    (`namespace.py`): a `PylonComponent` attribute, no variable (the code location's is `pylon`)."""
+    budget_schema: str | None = None
+    """The schema keeping the rate budget (`PylonResource.budget_schema`); None: the warehouse
+    schema. A `PylonComponent` attribute, no variable."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, today: date | None = None) -> Settings:

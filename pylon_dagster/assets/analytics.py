@@ -21,7 +21,7 @@ from pylon_dagster.analytics.summary_scope import (
     changes_from,
     delete_vanished,
 )
-from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata
+from pylon_dagster.assets.common import OWNERS, asset_key, load_metadata, sibling_key
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS
 from pylon_dagster.assets.issues import ISSUES
 from pylon_dagster.catalog.metric_tables import (
@@ -49,7 +49,8 @@ PASSES_LIMIT = 1000
 DAILY_CONDITION = (
     dg.AutomationCondition.eager()
     .without(dg.AutomationCondition.in_latest_time_window())
-    .ignore(dg.AssetSelection.assets(ISSUE_STATUSES))
+    # By table, not key: the condition is shared by every instance's metrics (`namespace.py`).
+    .ignore(dg.AssetSelection.key_substring(f"/{ISSUE_STATUSES.path[-1]}"))
     .with_label("eager (every issues partition)")
 )
 # The summary reads every partition of `issues`: it follows any of them, and is not held back by
@@ -132,7 +133,7 @@ class SummaryBuild:
 def account_support_summary(
     context: dg.AssetExecutionContext, config: SummaryConfig, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
-    previous = None if config.full else previous_mark(context.instance)
+    previous = None if config.full else previous_mark(context.instance, context.asset_key)
     build = build_account_summary(warehouse, datetime.now(UTC), previous)
     return dg.MaterializeResult(
         metadata={
@@ -144,17 +145,22 @@ def account_support_summary(
     )
 
 
-def previous_mark(instance: dg.DagsterInstance) -> SummaryMark | None:
-    """The mark the summary's latest materialization recorded; None (recompute every account)
-    when a deletion pass may have un-marked issues since, which changes no stamp the mark
-    follows."""
+def previous_mark(
+    instance: dg.DagsterInstance, summary: dg.AssetKey = ACCOUNT_SUMMARY
+) -> SummaryMark | None:
+    """The mark the latest materialization of the summary (`summary`: its key in this
+    instance) recorded; None (recompute every account) when a deletion pass may have un-marked
+    issues since, which changes no stamp the mark follows."""
     latest = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ACCOUNT_SUMMARY), limit=1
+        dg.AssetRecordsFilter(asset_key=summary), limit=1
     ).records
     if not latest or latest[0].asset_materialization is None:
         return None
     passes = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=latest[0].storage_id),
+        dg.AssetRecordsFilter(
+            asset_key=sibling_key(summary, ISSUE_DELETIONS.path[-1]),
+            after_storage_id=latest[0].storage_id,
+        ),
         limit=PASSES_LIMIT,
     )
     unmarked = [

@@ -66,6 +66,17 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([KEY_PREFIX, table])
 
 
+def selected_keys(context: dg.AssetExecutionContext) -> dict[str, dg.AssetKey]:
+    """The keys this run materializes, by table (the key's last part): the code names tables,
+    the keys carry the instance's prefix (`namespace.py`)."""
+    return {key.path[-1]: key for key in context.selected_asset_keys}
+
+
+def sibling_key(key: dg.AssetKey, table: str) -> dg.AssetKey:
+    """The key of `table` in the same instance as `key`."""
+    return dg.AssetKey([*key.path[:-1], table])
+
+
 def child_table_spec(stream: Stream, **extra: Any) -> dg.AssetSpec:
     """The spec of one child stream of a multi-asset that fetches children per parent record."""
     if stream.parent is None:

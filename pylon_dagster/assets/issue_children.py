@@ -20,10 +20,10 @@ import dagster as dg
 from pylon_dagster.assets.common import (
     PYLON_POOL,
     PYLON_RETRY_POLICY,
-    asset_key,
     child_table_spec,
     fail_fast_on_permanent_errors,
     materialization_metadata,
+    selected_keys,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
 from pylon_dagster.catalog.streams import children_of, stream
@@ -91,7 +91,11 @@ def _fetch_children(client: PylonClient, fetch: _ChildFetch) -> Iterator[ChildBa
 
 
 def _sync_stream(
-    stream: str, pylon: PylonResource, warehouse: PostgresWarehouse, window: dg.TimeWindow
+    stream: str,
+    key: dg.AssetKey,
+    pylon: PylonResource,
+    warehouse: PostgresWarehouse,
+    window: dg.TimeWindow,
 ) -> dg.MaterializeResult:
     with (
         fail_fast_on_permanent_errors(),
@@ -112,7 +116,7 @@ def _sync_stream(
         # were not asked for again, so their rows here would otherwise stay.
         remove_children_of_deleted(tx.connection, tx.schema, "issues", only=[stream])
     return dg.MaterializeResult(
-        asset_key=asset_key(stream),
+        asset_key=key,
         metadata=materialization_metadata(
             load,
             client.stats,
@@ -127,11 +131,14 @@ def issue_children(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
     window = context.partition_time_window
-    streams = [s.name for s in CHILD_STREAMS if asset_key(s.name) in context.selected_asset_keys]
+    selected = selected_keys(context)
+    streams = [s.name for s in CHILD_STREAMS if s.name in selected]
     for name in streams:  # fetched together: no time left until every one has counted its work
         pylon.progress.planned(name, None)
     with ThreadPoolExecutor(len(streams)) as pool:
-        futures = [pool.submit(_sync_stream, s, pylon, warehouse, window) for s in streams]
+        futures = [
+            pool.submit(_sync_stream, s, selected[s], pylon, warehouse, window) for s in streams
+        ]
         # Stopped: the other stream's thread stops at its next request instead of fetching every
         # child first, and its transaction rolls back.
         with fail_fast_on_permanent_errors(pylon):

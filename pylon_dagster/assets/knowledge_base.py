@@ -7,10 +7,10 @@ import dagster as dg
 from pylon_dagster.assets.common import (
     PYLON_POOL,
     PYLON_RETRY_POLICY,
-    asset_key,
     child_table_spec,
     fail_fast_on_permanent_errors,
     materialization_metadata,
+    selected_keys,
 )
 from pylon_dagster.catalog.streams import Stream, children_of
 from pylon_dagster.pylon.client import PylonClient
@@ -43,8 +43,9 @@ def _kb_batches(
 def knowledge_base_contents(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
+    selected = selected_keys(context)
     for child in KB_STREAMS:
-        if asset_key(child.name) not in context.selected_asset_keys:
+        if child.name not in selected:
             continue
         with (
             fail_fast_on_permanent_errors(pylon),
@@ -58,6 +59,6 @@ def knowledge_base_contents(
             client.progress.planned(child.name, len(current))
             load = tx.load(child.name, _kb_batches(client, child, current, vanished))
         yield dg.MaterializeResult(
-            asset_key=asset_key(child.name),
+            asset_key=selected[child.name],
             metadata=materialization_metadata(load, client.stats, knowledge_bases=len(current)),
         )

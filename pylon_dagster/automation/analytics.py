@@ -17,28 +17,38 @@ from pylon_dagster.assets.partitions import stretch_days
 from pylon_dagster.automation.run_requests import day_run_requests
 from pylon_dagster.catalog.metric_tables import ANALYTICS_GROUP
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
+from pylon_dagster.namespace import DEFAULT_PREFIX, instance_key, instance_name
+from pylon_dagster.settings import Settings
 
 PASSES_PER_TICK = 100
 CHANGE_COUNTS = ("issues_marked_deleted", "issues_unmarked")
 
-analytics_sensor = dg.AutomationConditionSensorDefinition(
-    "pylon_analytics_follow_inputs",
-    target=dg.AssetSelection.groups(ANALYTICS_GROUP),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Recomputes the support metrics of every day whose `issues` changed, and the "
-    "account summary when issues, accounts or statuses change.",
-)
+
+def build_analytics_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The sensor of the instance `settings.key_prefix`."""
+    prefix = settings.key_prefix
+    return dg.AutomationConditionSensorDefinition(
+        instance_name(prefix, "pylon_analytics_follow_inputs"),
+        target=dg.AssetSelection.groups(instance_name(prefix, ANALYTICS_GROUP)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Recomputes the support metrics of every day whose `issues` changed, and "
+        "the account summary when issues, accounts or statuses change.",
+    )
 
 
 def deletions_metrics_tick(
-    context: dg.SensorEvaluationContext, issue_days: dg.PartitionsDefinition
+    context: dg.SensorEvaluationContext,
+    issue_days: dg.PartitionsDefinition,
+    prefix: str = DEFAULT_PREFIX,
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick of the sensor, on the daily partitions `issue_days` the metrics share with
-    `issues`."""
+    """One tick of the sensor of the instance `prefix`, on the daily partitions `issue_days` the
+    metrics share with `issues`."""
     after = int(context.cursor) if context.cursor else None
     passes = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ISSUE_DELETIONS, after_storage_id=after),
+        dg.AssetRecordsFilter(
+            asset_key=instance_key(prefix, ISSUE_DELETIONS.path[-1]), after_storage_id=after
+        ),
         limit=PASSES_PER_TICK,
         ascending=True,
     ).records
@@ -59,19 +69,27 @@ def deletions_metrics_tick(
     return dg.SensorResult(
         run_requests=[
             *day_run_requests(
-                days, run_key_suffix=suffix, max_days=None, job_name=daily_metrics_job.name
+                days,
+                run_key_suffix=suffix,
+                max_days=None,
+                job_name=instance_name(prefix, daily_metrics_job.name),
             ),
-            dg.RunRequest(run_key=f"summary@{suffix}", job_name=account_summary_job.name),
+            dg.RunRequest(
+                run_key=f"summary@{suffix}",
+                job_name=instance_name(prefix, account_summary_job.name),
+            ),
         ],
         cursor=cursor,
     )
 
 
-def build_deletions_metrics_sensor(issue_days: dg.PartitionsDefinition) -> dg.SensorDefinition:
+def build_deletions_metrics_sensor(
+    settings: Settings, issue_days: dg.PartitionsDefinition
+) -> dg.SensorDefinition:
     """The sensor on the daily partitions `issue_days` the metrics share with `issues`."""
 
     @dg.sensor(
-        name="pylon_metrics_follow_deletions",
+        name=instance_name(settings.key_prefix, "pylon_metrics_follow_deletions"),
         jobs=[daily_metrics_job, account_summary_job],
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -84,6 +102,6 @@ def build_deletions_metrics_sensor(issue_days: dg.PartitionsDefinition) -> dg.Se
     def deletions_metrics_sensor(
         context: dg.SensorEvaluationContext,
     ) -> dg.SensorResult | dg.SkipReason:
-        return deletions_metrics_tick(context, issue_days)
+        return deletions_metrics_tick(context, issue_days, settings.key_prefix)
 
     return deletions_metrics_sensor

@@ -7,13 +7,18 @@ deployments).
 
 import dagster as dg
 
-from pylon_dagster.assets.common import asset_key
 from pylon_dagster.assets.issue_children import CHILD_STREAMS
+from pylon_dagster.namespace import instance_key, instance_name
+from pylon_dagster.settings import Settings
 
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "pylon_children_follow_issues",
-    target=dg.AssetSelection.assets(*(asset_key(child.name) for child in CHILD_STREAMS)),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Requests messages and threads for every `issues` partition that materialized.",
-)
+
+def build_children_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    """The sensor of the instance `settings.key_prefix`."""
+    prefix = settings.key_prefix
+    return dg.AutomationConditionSensorDefinition(
+        instance_name(prefix, "pylon_children_follow_issues"),
+        target=dg.AssetSelection.assets(*(instance_key(prefix, c.name) for c in CHILD_STREAMS)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Requests messages and threads for every `issues` partition that materialized.",
+    )

@@ -13,6 +13,7 @@ import dagster as dg
 import httpx
 
 from pylon_dagster.dagster_adapter import SerializableErrorInfo, partition_range
+from pylon_dagster.namespace import DEFAULT_PREFIX, instance_name
 from pylon_dagster.redaction import redact, url_forms
 from pylon_dagster.settings import ALERT_WEBHOOK_VAR, Settings
 
@@ -78,12 +79,21 @@ def targeted_assets(context: dg.RunFailureSensorContext) -> list[dg.AssetKey]:
     return sorted((key for key in keys if key is not None), key=lambda key: key.to_string())
 
 
-def record_run_failure(context: dg.RunFailureSensorContext, alert_webhook_url: str | None) -> None:
-    """Observe the failure on every asset the run targeted; POST it to `alert_webhook_url`, if
-    one is configured."""
+def record_run_failure(
+    context: dg.RunFailureSensorContext,
+    alert_webhook_url: str | None,
+    prefix: str = DEFAULT_PREFIX,
+) -> None:
+    """Observe the failure on every asset of the instance `prefix` the run targeted; POST it to
+    `alert_webhook_url`, if one is configured. A run of another instance in the same code
+    location (no asset under `prefix`) is that instance's sensor's to record."""
+    targeted = targeted_assets(context)
+    keys = [key for key in targeted if key.has_prefix([prefix])]
+    if targeted and not keys:
+        return
     summary = failure_summary(context)
     context.log.error(f"Pylon run failed: {summary}")
-    for key in targeted_assets(context):
+    for key in keys:
         context.instance.report_runless_asset_event(
             dg.AssetObservation(
                 asset_key=key, metadata={f"last_failure_{k}": v for k, v in summary.items()}
@@ -114,12 +124,12 @@ def post_alert(url: str, payload: dict[str, str]) -> None:
 
 def build_run_failure_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
-        name="pylon_run_failures",
+        name=instance_name(settings.key_prefix, "pylon_run_failures"),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Records failed Pylon runs on the assets they targeted, and alerts if "
         "configured.",
     )
     def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
-        record_run_failure(context, settings.alert_webhook_url)
+        record_run_failure(context, settings.alert_webhook_url, settings.key_prefix)
 
     return run_failure_sensor

@@ -20,6 +20,7 @@ import dagster as dg
 from pylon_dagster.automation.run_requests import day_run_requests
 from pylon_dagster.catalog import endpoints
 from pylon_dagster.jobs import issues_job
+from pylon_dagster.namespace import instance_name, instance_resources
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.client import MAX_PAGE_SIZE, Record
 from pylon_dagster.pylon.resource import PylonResource
@@ -140,7 +141,7 @@ def build_issue_updates_sensor(
     `PYLON_ISSUE_SENSOR_INTERVAL_SECONDS`."""
 
     @dg.sensor(
-        name="pylon_issue_updates",
+        name=instance_name(settings.key_prefix, "pylon_issue_updates"),
         job=issues_job,
         minimum_interval_seconds=settings.issue_sensor_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -149,6 +150,7 @@ def build_issue_updates_sensor(
             "refreshes only the daily partitions they fall in."
         ),
     )
+    @instance_resources(settings.key_prefix)
     def issue_updates_sensor(
         context: dg.SensorEvaluationContext, pylon: PylonResource
     ) -> dg.SensorResult | dg.SkipReason:

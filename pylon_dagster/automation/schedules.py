@@ -18,6 +18,7 @@ from pylon_dagster.jobs import (
     reference_job,
     warehouse_checks_job,
 )
+from pylon_dagster.namespace import instance_name
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.resource import PRIORITY_TAG
 from pylon_dagster.settings import Settings
@@ -47,7 +48,7 @@ def build_schedules(
     """`issue_days`: the daily partitions of `issues`, which the issues schedule runs."""
 
     @dg.schedule(
-        name="pylon_issues_daily",
+        name=instance_name(settings.key_prefix, "pylon_issues_daily"),
         job=issues_job,
         cron_schedule=settings.issues_cron,
         execution_timezone="UTC",
@@ -61,7 +62,7 @@ def build_schedules(
         return issues_daily_tick(context, issue_days)
 
     reference_daily_schedule = dg.ScheduleDefinition(
-        name="pylon_reference_daily",
+        name=instance_name(settings.key_prefix, "pylon_reference_daily"),
         job=reference_job,
         cron_schedule=settings.reference_cron,
         execution_timezone="UTC",
@@ -69,7 +70,7 @@ def build_schedules(
         description="Daily full refresh of accounts, contacts, users, ... and the knowledge base.",
     )
     issue_deletions_schedule = dg.ScheduleDefinition(
-        name="pylon_issue_deletions",
+        name=instance_name(settings.key_prefix, "pylon_issue_deletions"),
         job=issue_deletions_job,
         cron_schedule=settings.deletions_cron,
         execution_timezone="UTC",
@@ -82,7 +83,7 @@ def build_schedules(
         "hourly by default.",
     )
     warehouse_checks_schedule = dg.ScheduleDefinition(
-        name="pylon_warehouse_checks",
+        name=instance_name(settings.key_prefix, "pylon_warehouse_checks"),
         job=warehouse_checks_job,
         cron_schedule=WAREHOUSE_CHECKS_CRON,
         execution_timezone="UTC",

@@ -2,8 +2,11 @@
 
 import dagster as dg
 
-from pylon_dagster.automation.analytics import analytics_sensor, build_deletions_metrics_sensor
-from pylon_dagster.automation.children import automation_sensor
+from pylon_dagster.automation.analytics import (
+    build_analytics_sensor,
+    build_deletions_metrics_sensor,
+)
+from pylon_dagster.automation.children import build_children_sensor
 from pylon_dagster.automation.failures import build_run_failure_sensor
 from pylon_dagster.automation.issue_updates import build_issue_updates_sensor
 from pylon_dagster.automation.webhooks import build_webhook_events_sensor
@@ -16,9 +19,9 @@ def build_sensors(
     """`issue_days`: the daily partitions of `issues`, which the sensors request runs of."""
     return [
         build_issue_updates_sensor(settings, issue_days),
-        automation_sensor,
-        analytics_sensor,
-        build_deletions_metrics_sensor(issue_days),
+        build_children_sensor(settings),
+        build_analytics_sensor(settings),
+        build_deletions_metrics_sensor(settings, issue_days),
         build_run_failure_sensor(settings),
         build_webhook_events_sensor(settings, issue_days),
     ]

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from pylon_dagster.jobs import issues_job
+from pylon_dagster.namespace import instance_name, instance_resources
 from pylon_dagster.settings import Settings
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.webhook_events import StoredEvent, WebhookEventStore
@@ -107,7 +108,7 @@ def build_webhook_events_sensor(
     """The sensor on the daily partitions `issue_days` of `issues`."""
 
     @dg.sensor(
-        name="webhook_events_sensor",
+        name=instance_name(settings.key_prefix, "webhook_events_sensor"),
         job=issues_job,
         # The daemon evaluates sensors every 5 s at most: a webhook's run is requested within
         # seconds. A tick is one indexed read of the events table.
@@ -118,6 +119,7 @@ def build_webhook_events_sensor(
             "they arrived on. The cursor is the id of the last event processed."
         ),
     )
+    @instance_resources(settings.key_prefix)
     def webhook_events_sensor(
         context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse
     ) -> dg.SensorResult | dg.SkipReason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,15 @@ def api_host(base_url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
+def organization_key(base_url: str, api_token: str) -> str:
+    """The budget's name for one organization: Pylon counts requests per organization, and a
+    token belongs to one, so the API host and a fingerprint of the token. Two syncs of one
+    organization share a budget; two organizations on one host never do. The fingerprint is a
+    truncated hash (64 bits), which tells tokens apart and cannot give the token back."""
+    digest = hashlib.sha256(f"pylon-dagster rate budget\0{api_token}".encode()).hexdigest()
+    return f"{api_host(base_url)}#{digest[:16]}"
+
+
 class PylonResource(dg.ConfigurableResource):
     """Pylon's REST API over httpx: one shared rate budget, retried with backoff, paginated lazily.
 
@@ -113,6 +123,12 @@ class PylonResource(dg.ConfigurableResource):
         default=DEFAULT_PROGRESS_INTERVAL_SECONDS,
         description="Least time between two progress lines in the run's event log.",
     )
+    budget_schema: str | None = Field(
+        default=None,
+        description="Schema of the warehouse's database keeping the rate budget (default: the "
+        "warehouse's schema). Instances syncing one organization into different schemas share "
+        "a budget by naming the same one.",
+    )
     _run_priority: Priority = PrivateAttr(default=Priority.BULK)
     _stop: threading.Event = PrivateAttr(default_factory=threading.Event)
     _run_log_lines: PeriodicLines | None = PrivateAttr(default=None)
@@ -159,14 +175,19 @@ class PylonResource(dg.ConfigurableResource):
         )
 
     def budget(self) -> PostgresRateBudget:
-        """The shared budget of this API host, in the warehouse (prepared first, once per process:
-        a resource built outside Dagster's execution has not been set up)."""
+        """The shared budget of this organization, in the warehouse or its `budget_schema`
+        (prepared first, once per process: a resource built outside Dagster's execution has not
+        been set up)."""
         warehouse = self.warehouse
+        if self.budget_schema and self.budget_schema != warehouse.schema_name:
+            warehouse = PostgresWarehouse(
+                url=warehouse.url, schema_name=self.budget_schema, state_dir=warehouse.state_dir
+            )
         warehouse.prepare()
         return PostgresRateBudget(
             warehouse.engine,
             warehouse.schema_name,
-            api_host=api_host(self.base_url),
+            api_host=organization_key(self.base_url, self.api_token),
             config=self.rate_limit_config(),
             bulk_share=self.backfill_share,
             lease_seconds=2 * (self.timeout_seconds + self.connect_timeout_seconds),
