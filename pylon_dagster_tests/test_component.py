@@ -23,8 +23,8 @@ from psycopg import sql
 
 from pylon_dagster import PylonComponent, build_pylon_definitions
 from pylon_dagster.automation.issue_updates import UpdatesCursor
+from pylon_dagster.catalog.endpoints import ISSUES_SEARCH
 from pylon_dagster.pylon.budget import Priority
-from pylon_dagster.pylon.endpoints import ISSUES_SEARCH
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.settings import ConfigError
 from pylon_dagster.warehouse import PostgresWarehouse
