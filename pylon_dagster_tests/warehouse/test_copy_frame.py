@@ -36,3 +36,13 @@ def test_copy_frame_reads_what_read_frame_reads(warehouse: PostgresWarehouse) ->
     assert pd.isna(copied["note"][3])
     assert empty.empty and list(empty.columns) == list(COLUMNS)
     assert str(empty["at"].dtype) == "datetime64[us, UTC]"
+
+
+def test_a_category_column_holds_the_strings_text_reads(warehouse: PostgresWarehouse) -> None:
+    params = {"ids": ["a", "b", "c", "d"], "never": datetime(2000, 1, 1, tzinfo=UTC)}
+    with warehouse.engine.connect() as connection:
+        text = copy_frame(connection, ROWS, params, COLUMNS)
+        categories = copy_frame(connection, ROWS, params, {**COLUMNS, "note": "category"})
+    assert isinstance(categories["note"].dtype, pd.CategoricalDtype)
+    assert categories["note"].astype(object).tolist()[:3] == text["note"].tolist()[:3]
+    assert pd.isna(categories["note"][3])
