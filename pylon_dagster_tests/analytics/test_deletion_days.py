@@ -102,7 +102,8 @@ def open_issues_of(pipeline: Pipeline, account_id: str) -> int:
 
 def tick(instance: dg.DagsterInstance, cursor: str | None) -> Any:
     with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
-        sensor = build_deletions_metrics_sensor(issue_partitions(settings_with().start_date))
+        settings = settings_with()
+        sensor = build_deletions_metrics_sensor(settings, issue_partitions(settings.start_date))
         return sensor.evaluate_tick(context)
 
 
