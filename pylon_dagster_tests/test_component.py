@@ -101,7 +101,11 @@ def test_dg_list_defs_shows_both_instances_under_their_prefixes_without_the_toke
     ("change", "named"),
     [
         (("  api_token:", "  api_tokn:"), "attributes.api_tokn at"),
-        (('  start_date: "2024-01-01"', '  start_date: "2024-13-01"'), "start_date='2024-13-01'"),
+        pytest.param(  # Settings' own check, tested in-process too: with the whole suite
+            ('  start_date: "2024-01-01"', '  start_date: "2024-13-01"'),
+            "start_date='2024-13-01'",
+            marks=pytest.mark.slow,
+        ),
         (("  key_prefix: pylon_us", "  key_prefix: Pylon-US"), "key_prefix='Pylon-US'"),
     ],
 )
