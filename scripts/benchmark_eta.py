@@ -2,9 +2,11 @@
 """How good the sync's ETA is: the first time left each issues window shows, against the time
 that window then actually took, with the emulator time-scaled and the default settings.
 
-For every issues window of a full in-process sync this prints the first known ETA (from the rate
-budget, see "Progress and ETA" in docs/architecture.md), the seconds the window then still took,
-and their ratio (actual / ETA; 1.0 is exact, above 1 the ETA was short). Two servers:
+For every issues window of a full headless sync (run in this process, with the progress display
+replaced by a recorder) this prints the first known ETA (from the rate budget, see "Progress and
+ETA" in docs/architecture.md), the seconds the window then still took, and their ratio
+(actual / ETA; 1.0 is exact, above 1 the ETA was short). Two servers, each synced in a state
+folder of its own whose embedded Postgres is started beforehand:
 
   (a) October 2026 limits: the client starts at the right rates
   (b) April 2026 limits: the client starts at October's and learns the server's from 429s, so the
@@ -17,37 +19,27 @@ and their ratio (actual / ETA; 1.0 is exact, above 1 the ETA was short). Two ser
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from benchmark_sync import DAYS, UNSET, Bench, Code, benchmark_root, serve, sync_environment
 
-class EtaProbe:
-    """A progress sink noting when its window's time left is first known, and its value."""
+from pylon_dagster.component import code_location
+from pylon_dagster.instance import dagster_home
+from pylon_dagster.progress.relay import PROCESS_RELAY
+from pylon_dagster.progress.sink import ThenCall
+from pylon_dagster.progress.tracker import ProgressTracker
+from pylon_dagster.settings import Settings
+from pylon_dagster.sync import headless_sync
+from pylon_emulator import EmulatorServer
 
-    def __init__(self) -> None:
-        from pylon_dagster.progress.tracker import ProgressTracker
+PRESETS = {"a": "2026-10", "b": "2026-04"}
 
-        self.tracker = ProgressTracker()
-        self.first: tuple[float, float] | None = None
-
-    def planned(self, stream: str, fetches: int | None) -> None:
-        self.tracker.planned(stream, fetches)
-        self._sample()
-
-    def advanced(self, stream: str, *, records: int = 0, fetches: int = 0) -> None:
-        self.tracker.advanced(stream, records=records, fetches=fetches)
-        self._sample()
-
-    def requested(self, endpoint: str, rate: float | None, window_seconds: float) -> None:
-        self.tracker.requested(endpoint, rate, window_seconds)
-        self._sample()
-
-    def _sample(self) -> None:
-        if self.first is None:
-            left = self.tracker.snapshot().seconds_left
-            if left:
-                self.first = (time.monotonic(), left)
+FirstEta = tuple[float, float]
+"""(when, on `time.monotonic`, seconds left): a window's first known ETA."""
 
 
 class EtaRecorder:
@@ -55,16 +47,33 @@ class EtaRecorder:
     may be open at once, from several threads: `list.append` is atomic)."""
 
     def __init__(self) -> None:
-        self.windows: list[tuple[str, tuple[float, float] | None, float]] = []
+        self.windows: list[tuple[str, FirstEta | None, float]] = []
 
     @contextmanager
     def window(self, label: str) -> Iterator[None]:
-        from pylon_dagster.progress.relay import PROCESS_RELAY
+        tracker = ProgressTracker()
+        first: list[FirstEta] = []
 
-        probe = EtaProbe()
-        with PROCESS_RELAY.listening(label, probe):
+        def sample() -> None:
+            if not first and (left := tracker.snapshot().seconds_left):
+                first.append((time.monotonic(), left))
+
+        with PROCESS_RELAY.listening(label, ThenCall(tracker, sample)):
             yield
-        self.windows.append((label, probe.first, time.monotonic()))
+        self.windows.append((label, first[0] if first else None, time.monotonic()))
+
+
+def sync_in_process(server: EmulatorServer, state: Path, recorder: EtaRecorder) -> None:
+    """`pylon-dagster sync` in this process (as `cli.sync` runs it), in `state` against `server`,
+    showing its progress on `recorder`; exits if a run fails."""
+    for name in UNSET:
+        os.environ.pop(name, None)
+    os.environ.update(sync_environment(server, state))
+    dagster_home()
+    settings = Settings.from_env(os.environ)
+    runs = headless_sync(code_location(os.environ), settings, echo=lambda _: None, display=recorder)
+    if not all(run.success for run in runs):
+        raise SystemExit(f"sync failed: {[run.error for run in runs if run.error]}")
 
 
 def main() -> None:
@@ -77,38 +86,36 @@ def main() -> None:
         "--scenarios", default="ab", help="which of (a) and (b) to run, e.g. a or ab"
     )
     args = parser.parse_args()
-    # This folder is on sys.path when run as a script.
-    from benchmark_sync import DAYS, aim_at, benchmark_environment, sync_in_process
-
-    benchmark_environment()
-
-    from pylon_emulator import EmulatorServer, PylonEmulator, generate
-
-    dataset = generate(1, issues=args.issues, days=DAYS)
+    if unknown := set(args.scenarios) - set(PRESETS):
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from a, b")
     print(
         f"{args.issues} issues over {DAYS} days; a rate-limit minute lasts "
         f"{60 / args.time_scale:g} s\n"
     )
-    for scenario, preset in (("a", "2026-10"), ("b", "2026-04")):
-        if scenario not in args.scenarios:
-            continue
-        emulator = PylonEmulator(dataset, time_scale=args.time_scale, rate_limit_preset=preset)
-        recorder = EtaRecorder()
-        with EmulatorServer(emulator) as server:
-            aim_at(server, f"benchmark_eta_{scenario}")
-            sync_in_process(with_checks=False, display=recorder)
-        print(f"({scenario}) server with {preset} limits, 429s: {emulator.counters().rate_limited}")
-        print(f"  {'window':<48} {'first ETA':>10} {'took':>8} {'took / ETA':>11}")
-        for label, first, ended in recorder.windows:
-            if first is None or not label.split("] ")[1].startswith("issues"):
+    with benchmark_root() as root:
+        bench = Bench(Code("this"), root)
+        for scenario, preset in PRESETS.items():
+            if scenario not in args.scenarios:
                 continue
-            seen_at, eta = first
-            took = ended - seen_at
-            print(f"  {label:<48} {eta:9.1f}s {took:7.1f}s {took / eta:11.2f}")
-        print()
+            recorder = EtaRecorder()
+            state = bench.state(scenario)
+            server = serve(args.issues, args.time_scale, preset)
+            try:
+                print(f"({scenario}) load average {os.getloadavg()[0]:.2f}")
+                sync_in_process(server, state, recorder)
+            finally:
+                server.__exit__(None, None, None)
+            rate_limited = server.emulator.counters().rate_limited
+            print(f"({scenario}) server with {preset} limits, 429s: {rate_limited}")
+            print(f"  {'window':<48} {'first ETA':>10} {'took':>8} {'took / ETA':>11}")
+            for label, first, ended in recorder.windows:
+                if first is None or not label.split("] ")[1].startswith("issues"):
+                    continue
+                seen_at, eta = first
+                took = ended - seen_at
+                print(f"  {label:<48} {eta:9.1f}s {took:7.1f}s {took / eta:11.2f}")
+            print()
 
 
 if __name__ == "__main__":
-    from benchmark_sync import run
-
-    run(main)
+    main()

@@ -35,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,8 @@ SCENARIOS = ("small", "october", "april", "two-hosts")
 """`small` is followed by `incremental` on its warehouse."""
 SYNC_TIMEOUT_SECONDS = 1800
 CHILD_ENDPOINTS = "GET /issues/{id}/"
+UNSET = {"DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"}
+"""Left out of a sync's environment: it gets its own Dagster home and the default settings."""
 
 
 @dataclass(frozen=True)
@@ -97,44 +100,61 @@ class Bench:
         embedded.server_url(state / EMBEDDED_DIR)
         return state
 
+    def start(
+        self, server: EmulatorServer, state: Path, *arguments: str, **overrides: str
+    ) -> subprocess.Popen[str]:
+        """`pylon-dagster sync` in `state` against `server`, started (output piped), with the
+        settings `overrides` on top."""
+        return subprocess.Popen(
+            self.code.command(*arguments),
+            # Not this checkout: `python -c` looks for modules in its working directory first.
+            cwd=state,
+            env=sync_environment(server, state) | self.code.env() | overrides,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def sync(self, server: EmulatorServer, states: list[Path], *arguments: str) -> float:
         """Wall time of `pylon-dagster sync` in each of `states` at once (processes of their own),
         against `server`; exits if one fails."""
-        start_date = (datetime.now(UTC).date() - timedelta(days=DAYS + 1)).isoformat()
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DAGSTER_HOME", "PYLON_RATE_LIMITS", "PYLON_WAREHOUSE_URL"}
-        }
-        base |= self.code.env() | {
-            "PYLON_API_URL": server.url,
-            "PYLON_API_TOKEN": server.emulator.token,
-            # Exact: a client whose minute is shorter than the server's earns 429s.
-            "PYLON_RATE_LIMIT_WINDOW_SECONDS": repr(server.emulator.window_seconds),
-            "PYLON_START_DATE": start_date,
-        }
         shared = {}
         if len(states) > 1:  # hosts share the first one's warehouse
             url = embedded.server_url(states[0] / EMBEDDED_DIR)
             shared = {"PYLON_WAREHOUSE_URL": url.render_as_string(hide_password=False)}
         started = time.perf_counter()
-        hosts = [
-            subprocess.Popen(
-                self.code.command(*arguments),
-                # Not this checkout: `python -c` looks for modules in its working directory first.
-                cwd=state,
-                env={**base, **shared, "PYLON_DAGSTER_STATE": str(state)},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for state in states
-        ]
+        hosts = [self.start(server, state, *arguments, **shared) for state in states]
         for host in hosts:
             output = host.communicate(timeout=SYNC_TIMEOUT_SECONDS)[0]
             if host.returncode:
                 raise SystemExit(f"{self.code.name}: a sync failed:\n{output}")
         return time.perf_counter() - started
+
+
+def sync_environment(server: EmulatorServer, state: Path) -> dict[str, str]:
+    """This process's environment for a sync in the state folder `state` against `server`:
+    partitions covering the `DAYS` of data, the default settings otherwise."""
+    start_date = (datetime.now(UTC).date() - timedelta(days=DAYS + 1)).isoformat()
+    return {key: value for key, value in os.environ.items() if key not in UNSET} | {
+        "PYLON_API_URL": server.url,
+        "PYLON_API_TOKEN": server.emulator.token,
+        # Exact: a client whose minute is shorter than the server's earns 429s.
+        "PYLON_RATE_LIMIT_WINDOW_SECONDS": repr(server.emulator.window_seconds),
+        "PYLON_START_DATE": start_date,
+        "PYLON_DAGSTER_STATE": str(state),
+    }
+
+
+@contextmanager
+def benchmark_root() -> Iterator[Path]:
+    """A temporary folder for `Bench`es; the embedded servers of their state folders are stopped
+    when it is removed."""
+    with tempfile.TemporaryDirectory(prefix="pylon-benchmark-") as root:
+        try:
+            yield Path(root)
+        finally:
+            for data_dir in Path(root).glob(f"*/*/{EMBEDDED_DIR}"):
+                embedded.stop_server(data_dir)
 
 
 def serve(issues: int, time_scale: float, preset: str) -> EmulatorServer:
@@ -231,15 +251,11 @@ def main() -> None:
                     lambda bench, s=scenario: measure_large(bench, s, args.issues, args.time_scale),
                 )
             )
-    with tempfile.TemporaryDirectory(prefix="pylon-benchmark-") as root:
-        try:
-            for title, run in runs:
-                print(f"{title}; load average {os.getloadavg()[0]:.2f}")
-                for code in codes:
-                    run(Bench(code, Path(root)))
-        finally:
-            for data_dir in Path(root).glob(f"*/*/{EMBEDDED_DIR}"):
-                embedded.stop_server(data_dir)
+    with benchmark_root() as root:
+        for title, run in runs:
+            print(f"{title}; load average {os.getloadavg()[0]:.2f}")
+            for code in codes:
+                run(Bench(code, root))
 
 
 if __name__ == "__main__":
