@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pylon_dagster.catalog.endpoints import ACCOUNTS, ISSUE_MESSAGES, ISSUES_SEARCH, ME
 from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import LIMITS_TABLE, SLOTS_TABLE, PostgresRateBudget
-from pylon_dagster.pylon.resource import api_host
+from pylon_dagster.pylon.resource import organization_key
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster.warehouse.sql import qualified
 from pylon_dagster_tests.reliability.cli_process import cli_env, run_cli
@@ -29,11 +29,15 @@ TAMPERED_SLOTS = 400
 
 
 def _budget(server: EmulatorServer, warehouse: PostgresWarehouse) -> PostgresRateBudget:
-    """The budget the command uses: this API host, the limits it starts from by default."""
+    """The budget the command uses: this organization's (the API host and the token it syncs with),
+    the limits it starts from by default."""
     warehouse.ensure_tables()
     config = RateLimitConfig.parse("auto", window_seconds=server.emulator.window_seconds)
     return PostgresRateBudget(
-        warehouse.engine, warehouse.schema_name, api_host=api_host(server.url), config=config
+        warehouse.engine,
+        warehouse.schema_name,
+        api_host=organization_key(server.url, server.emulator.token),
+        config=config,
     )
 
 

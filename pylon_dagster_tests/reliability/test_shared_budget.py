@@ -19,7 +19,7 @@ import pytest
 
 from pylon_dagster.catalog.rate_limits import RateLimitConfig
 from pylon_dagster.pylon.budget_postgres import PostgresRateBudget
-from pylon_dagster.pylon.resource import api_host
+from pylon_dagster.pylon.resource import organization_key
 from pylon_dagster.warehouse import PostgresWarehouse
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_DAYS, EMULATOR_NOW, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
@@ -111,7 +111,7 @@ def test_a_sync_converges_on_limits_it_was_not_told(
         budget = PostgresRateBudget(
             warehouse.engine,
             warehouse.schema_name,
-            api_host=api_host(server.url),
+            api_host=organization_key(server.url, emulator.token),
             config=RateLimitConfig.parse("auto", window_seconds=emulator.window_seconds),
         )
         learned = budget.current(MESSAGES)
