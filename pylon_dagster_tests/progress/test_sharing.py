@@ -4,7 +4,8 @@ on an injected clock."""
 from __future__ import annotations
 
 import io
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -70,14 +71,20 @@ def test_sharers_with_the_same_work_take_as_many_times_as_long(count):
     assert alone.snapshot().seconds_left == pytest.approx(27.0)
 
 
-def test_a_sharer_that_finishes_early_holds_us_up_only_until_then_and_leaves():
-    clock = FakeClock()
+@contextmanager
+def ours_and_another() -> Iterator[tuple[BudgetSharers, ProgressTracker, ProgressTracker]]:
+    """Two windows open side by side; ours has sent the first of its 10 message fetches."""
     sharers = BudgetSharers()
-    ours, short = windows(2, clock, sharers)
-    with sharers.joined(ours), sharers.joined(short):
+    ours, other = windows(2, FakeClock(), sharers)
+    with sharers.joined(ours), sharers.joined(other):
         ours.planned("issue_messages", 10)
-        short.planned("issue_messages", 3)
         send(ours, 1)
+        yield sharers, ours, other
+
+
+def test_a_sharer_that_finishes_early_holds_us_up_only_until_then_and_leaves():
+    with ours_and_another() as (sharers, ours, short):
+        short.planned("issue_messages", 3)
         send(short, 1)
         # Ours: 9 left, the short one 2, both of which go before our last.
         assert ours.snapshot().seconds_left == pytest.approx(3.0 + (8 + 2) * 3.0)
@@ -93,12 +100,7 @@ def test_a_sharer_that_finishes_early_holds_us_up_only_until_then_and_leaves():
 
 
 def test_only_the_same_endpoint_is_shared_and_an_uncounted_sharer_makes_it_unknown():
-    clock = FakeClock()
-    sharers = BudgetSharers()
-    ours, other = windows(2, clock, sharers)
-    with sharers.joined(ours), sharers.joined(other):
-        ours.planned("issue_messages", 10)
-        send(ours, 1)
+    with ours_and_another() as (_, ours, other):
         other.planned("issue_threads", 50)
         send(other, 1, THREADS)
         assert ours.snapshot().seconds_left == pytest.approx(27.0)
