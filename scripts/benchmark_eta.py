@@ -31,7 +31,7 @@ from pylon_dagster.component import code_location
 from pylon_dagster.instance import dagster_home
 from pylon_dagster.progress.relay import PROCESS_RELAY
 from pylon_dagster.progress.sink import ThenCall
-from pylon_dagster.progress.tracker import ProgressTracker
+from pylon_dagster.progress.tracker import BudgetSharers, ProgressTracker
 from pylon_dagster.settings import Settings
 from pylon_dagster.sync import headless_sync
 from pylon_emulator import EmulatorServer
@@ -48,17 +48,21 @@ class EtaRecorder:
 
     def __init__(self) -> None:
         self.windows: list[tuple[str, FirstEta | None, float]] = []
+        self.sharers = BudgetSharers()
 
     @contextmanager
     def window(self, label: str) -> Iterator[None]:
-        tracker = ProgressTracker()
+        tracker = ProgressTracker(sharers=self.sharers)
         first: list[FirstEta] = []
 
         def sample() -> None:
             if not first and (left := tracker.snapshot().seconds_left):
                 first.append((time.monotonic(), left))
 
-        with PROCESS_RELAY.listening(label, ThenCall(tracker, sample)):
+        with (
+            self.sharers.joined(tracker),
+            PROCESS_RELAY.listening(label, ThenCall(tracker, sample)),
+        ):
             yield
         self.windows.append((label, first[0] if first else None, time.monotonic()))
 

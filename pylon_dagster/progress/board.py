@@ -21,7 +21,7 @@ from typing import TextIO
 
 from pylon_dagster.progress.relay import PROCESS_RELAY
 from pylon_dagster.progress.sink import ProgressSink
-from pylon_dagster.progress.tracker import Clock, ProgressTracker
+from pylon_dagster.progress.tracker import BudgetSharers, Clock, ProgressTracker
 
 
 @contextmanager
@@ -59,6 +59,8 @@ class WindowBoard(ABC):
         self._lock = threading.Lock()
         self._windows: tuple[Window, ...] = ()
         self._output = ExitStack()
+        # The windows open together share each endpoint's rate budget, so each one's time left.
+        self._sharers = BudgetSharers()
 
     @property
     def windows(self) -> tuple[Window, ...]:
@@ -68,10 +70,13 @@ class WindowBoard(ABC):
     @contextmanager
     def window(self, label: str) -> Iterator[None]:
         """Show the progress of the run tagged `WINDOW_TAG: label` while the block runs."""
-        window = Window(label, ProgressTracker(self.clock))
+        window = Window(label, ProgressTracker(self.clock, self._sharers))
         self._open(window)
         try:
-            with PROCESS_RELAY.listening(label, self._sink(window)):
+            with (
+                self._sharers.joined(window.tracker),
+                PROCESS_RELAY.listening(label, self._sink(window)),
+            ):
                 yield
         finally:
             self._close(window)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 from pylon_dagster.catalog.streams import stream as stream_named
-from pylon_dagster.progress.eta import EndpointPace, endpoint_seconds_left, seconds_left
+from pylon_dagster.progress.eta import (
+    EndpointPace,
+    endpoint_seconds_left,
+    requests_ahead,
+    seconds_left,
+)
 
 Clock = Callable[[], float]
 DEFAULT_WINDOW_SECONDS = 60.0
@@ -35,14 +41,17 @@ class _Endpoint:
     expected: bool = False
     """A stream of this endpoint has fetches to do (`planned` is None until it knows how many)."""
 
-    def pace(self) -> EndpointPace:
+    def remaining(self) -> int | None:
         done = self.requests - self.requests_at_plan
-        return EndpointPace(
-            remaining=None if self.planned is None else max(0, self.planned - done),
-            rate=self.rate,
-            window_seconds=self.window_seconds,
-            last_request_at=self.last_request_at,
-        )
+        return None if self.planned is None else max(0, self.planned - done)
+
+    def pace(self, sharers: Sequence[int | None]) -> EndpointPace:
+        """Its pace, behind the requests left of the windows in `sharers` (see `eta.py`)."""
+        remaining = self.remaining()
+        pace = EndpointPace(remaining, self.rate, self.window_seconds, self.last_request_at)
+        if remaining is None or not sharers:
+            return pace
+        return replace(pace, ahead=requests_ahead(remaining, sharers))
 
 
 @dataclass(frozen=True)
@@ -71,16 +80,52 @@ class ProgressSnapshot:
     """The window's time left (see `eta.py`); None with nothing planned or a rate unknown."""
 
 
+SharersLeft = dict[str, list[int | None]]
+"""Per endpoint, the requests left of each other window with work for it."""
+
+
+class BudgetSharers:
+    """The windows open side by side in this process, whose runs share each endpoint's rate
+    budget: a tracker's time left counts the others' requests left (see `eta.py`). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._trackers: tuple[ProgressTracker, ...] = ()
+
+    @contextmanager
+    def joined(self, tracker: ProgressTracker) -> Iterator[None]:
+        """`tracker` shares the budget while the block runs (its window is open)."""
+        with self._lock:
+            self._trackers = (*self._trackers, tracker)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._trackers = tuple(t for t in self._trackers if t is not tracker)
+
+    def left_besides(self, tracker: ProgressTracker) -> SharersLeft:
+        """The requests left of the windows other than `tracker`'s, per endpoint."""
+        with self._lock:
+            others = [t for t in self._trackers if t is not tracker]
+        left: SharersLeft = {}
+        for other in others:  # outside the lock: each tracker takes its own
+            for endpoint, remaining in other.requests_left().items():
+                left.setdefault(endpoint, []).append(remaining)
+        return left
+
+
 class ProgressTracker:
     """A `ProgressSink` that keeps count, for one sync window (one Dagster run). Thread-safe.
 
     Requests count against a stream's plan from the moment it is planned: the endpoint's remaining
     requests are its planned fetches minus the requests sent to it since (a child that needs a
-    second page so counts one request early). `clock` is injectable for tests.
+    second page so counts one request early). With `sharers`, the time left counts the requests
+    left of the other windows open beside it. `clock` is injectable for tests.
     """
 
-    def __init__(self, clock: Clock = time.monotonic):
+    def __init__(self, clock: Clock = time.monotonic, sharers: BudgetSharers | None = None):
         self.clock = clock
+        self.sharers = sharers
         self._lock = threading.Lock()
         self._streams: dict[str, _Stream] = {}
         self._endpoints: dict[str, _Endpoint] = {}
@@ -106,15 +151,29 @@ class ProgressTracker:
             state.rate, state.window_seconds = rate, window_seconds
             state.last_request_at = self.clock()
 
+    def requests_left(self) -> dict[str, int | None]:
+        """Per endpoint with work to do, the requests still to make (None: not counted yet)."""
+        with self._lock:
+            return {key: e.remaining() for key, e in self._endpoints.items() if e.expected}
+
     def snapshot(self) -> ProgressSnapshot:
+        # The sharers' counts first, without our lock: they may be taking their snapshots too.
+        sharers = self.sharers.left_besides(self) if self.sharers is not None else {}
         with self._lock:
             now = self.clock()
-            rows = tuple(self._row(name, state, now) for name, state in self._streams.items())
-            paces = [e.pace() for e in self._endpoints.values() if e.expected]
-        return ProgressSnapshot(rows, seconds_left(paces, now))
+            paces = {
+                key: e.pace(sharers.get(key, []))
+                for key, e in self._endpoints.items()
+                if e.expected
+            }
+            rows = tuple(self._row(name, s, paces, now) for name, s in self._streams.items())
+        return ProgressSnapshot(rows, seconds_left(paces.values(), now))
 
-    def _row(self, name: str, state: _Stream, now: float) -> StreamProgress:
+    def _row(
+        self, name: str, state: _Stream, paces: dict[str, EndpointPace], now: float
+    ) -> StreamProgress:
         endpoint = self._endpoints[state.endpoint]
+        pace = paces.get(state.endpoint)
         return StreamProgress(
             stream=name,
             endpoint=state.endpoint,
@@ -125,7 +184,7 @@ class ProgressTracker:
             requests=endpoint.requests,
             rate=endpoint.rate,
             window_seconds=endpoint.window_seconds,
-            seconds_left=endpoint_seconds_left(endpoint.pace(), now) if endpoint.expected else None,
+            seconds_left=None if pace is None else endpoint_seconds_left(pace, now),
         )
 
     def _stream(self, name: str) -> _Stream:
