@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -26,13 +27,18 @@ from pylon_dagster.automation.issue_updates import UpdatesCursor
 from pylon_dagster.catalog.endpoints import ISSUES_SEARCH
 from pylon_dagster.pylon.budget import Priority
 from pylon_dagster.pylon.resource import PylonResource
-from pylon_dagster.settings import ConfigError
+from pylon_dagster.settings import WAREHOUSE_URL_VAR, ConfigError
 from pylon_dagster.warehouse import PostgresWarehouse
+from pylon_dagster.warehouse.resource import SCHEMA_VAR
 from pylon_dagster.warehouse.sql import ident
+from pylon_dagster.webapp.app import WEBHOOK_PATH, app_from_env
+from pylon_dagster.webapp.settings import WEBHOOK_SECRET_VAR
+from pylon_dagster.webapp.signatures import sign
 from pylon_dagster_tests.fixtures.emulator import EMULATOR_NOW, make_emulator
 from pylon_dagster_tests.fixtures.pipeline import rows_of
 from pylon_dagster_tests.fixtures.postgres import EmbeddedPostgres
 from pylon_emulator import EmulatorServer
+from pylon_emulator.serving import AppServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pylon_two_orgs"
@@ -264,6 +270,54 @@ def test_materializing_one_instances_issues_partition_fills_only_its_schema(
     events = postgres_instance.all_logs(result.run_id)
     assert events
     assert not any(US_TOKEN in entry.to_json() for entry in events)
+
+
+# -- the web service, for either instance -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("served", "other"), [INSTANCES, INSTANCES[::-1]])
+def test_the_web_service_serves_the_instance_its_settings_name(
+    example_environment: EmulatorServer,
+    example_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    served: str,
+    other: str,
+) -> None:
+    """`pylon-dagster app` with one instance's warehouse schema (as the README deploys it, one
+    service per instance): a signed webhook becomes a run request of that instance's `issues`
+    job, and the other instance's sensor has nothing to do."""
+    from pylon_two_orgs.definitions import defs as example_defs
+
+    defs = example_defs()
+    secret = f"webhook-secret-of-{served}"
+    monkeypatch.setenv(WAREHOUSE_URL_VAR, example_database)
+    monkeypatch.setenv(SCHEMA_VAR, served)
+    monkeypatch.setenv(WEBHOOK_SECRET_VAR, secret)
+    body = json.dumps({"event": "issue_updated", "issue_id": "issue-1"}).encode()
+    with AppServer(app_from_env(), lifespan="on") as server:
+        response = httpx.post(
+            f"{server.url}{WEBHOOK_PATH}",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Pylon-Signature": sign(secret, body)},
+        )
+    assert response.json() == {"stored": True}
+
+    def tick(prefix: str) -> dg.SensorResult | dg.SkipReason:
+        warehouse = f"{prefix}_warehouse"
+        sensor = defs.resolve_sensor_def(f"{prefix}_webhook_events_sensor")
+        assert sensor.job_name == f"{prefix}_issues_job"
+        with dg.build_sensor_context(
+            instance=dg.DagsterInstance.ephemeral(),
+            definitions=defs,
+            resources={warehouse: (defs.resources or {})[warehouse]},
+        ) as context:
+            return sensor(context)
+
+    requested = tick(served)
+    assert isinstance(requested, dg.SensorResult)
+    assert requested.run_requests
+    ignored = tick(other)
+    assert isinstance(ignored, dg.SkipReason) or not ignored.run_requests
 
 
 # -- the rate budget: one per organization ---------------------------------------------------------
