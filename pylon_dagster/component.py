@@ -32,9 +32,10 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import dagster as dg
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from pylon_dagster.assemble import build_definitions
+from pylon_dagster.attribute_errors import with_attribute_errors
 from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.namespace import DEFAULT_PREFIX, namespaced
 from pylon_dagster.settings import (
@@ -138,6 +139,12 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     """Include the schedules (daily issues, reference refresh, deletions, checks)."""
     sensors: bool = True
     """Include the sensors (issue updates, webhooks, children, metrics, run failures)."""
+
+    @classmethod
+    def model(cls) -> type[BaseModel]:
+        """Dagster's model of the attributes, with one error per mistake that shows no secret
+        (`attribute_errors`)."""
+        return with_attribute_errors(super().model(), frozenset(SECRET_ATTRIBUTES))
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> PylonComponent:

@@ -1,0 +1,70 @@
+"""A `PylonComponent`'s attribute mistakes, validated as Dagster validates a `defs.yaml`: one error
+an attribute, a misspelling named with the attribute it was meant to be, no value of a secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from pylon_dagster import PylonComponent
+
+TOKEN = "{{ env.PYLON_US_TOKEN }}"
+LITERAL_SECRET = "literal-secret-d41d8cd98f00b204"
+
+
+def validation_error(attributes: dict[str, Any]) -> ValidationError:
+    """What Dagster's `TypeAdapter(model).validate_python(attributes)` raises for `attributes`."""
+    with pytest.raises(ValidationError) as raised:
+        TypeAdapter(PylonComponent.model()).validate_python(attributes)
+    return raised.value
+
+
+def test_a_misspelled_attribute_is_one_error_naming_the_attribute_it_was_meant_to_be() -> None:
+    error = validation_error({"api_tokn": TOKEN, "key_prefix": "pylon_us"})
+    (detail,) = error.errors()
+    assert detail["loc"] == ("api_tokn",)
+    assert "did you mean 'api_token'?" in detail["msg"]
+
+
+def test_an_unknown_attribute_like_none_lists_the_known_ones() -> None:
+    (detail,) = validation_error({"api_token": TOKEN, "colour": "blue"}).errors()
+    assert detail["loc"] == ("colour",)
+    assert "known: api_token, api_url, budget_schema" in detail["msg"]
+
+
+def test_a_missing_attribute_is_one_error() -> None:
+    (detail,) = validation_error({"key_prefix": "pylon_us"}).errors()
+    assert detail["loc"] == ("api_token",)
+    assert detail["msg"] == "Value error, 'api_token' is required"
+
+
+def test_a_wrongly_typed_attribute_is_one_error_not_one_a_union_member() -> None:
+    (detail,) = validation_error(
+        {"api_token": TOKEN, "issue_sensor_interval_seconds": [30]}
+    ).errors()
+    assert detail["loc"] == ("issue_sensor_interval_seconds",)
+    assert detail["input"] == [30]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"api_tokn": LITERAL_SECRET},
+        {"api_token": [LITERAL_SECRET]},
+        {"api_token": TOKEN, "warehouse_url": [f"postgresql://u:{LITERAL_SECRET}@db/x"]},
+    ],
+)
+def test_no_error_shows_a_secret_or_the_value_of_an_unknown_attribute(
+    attributes: dict[str, Any],
+) -> None:
+    error = validation_error(attributes)
+    assert LITERAL_SECRET not in str(error)
+    assert LITERAL_SECRET not in repr(error.errors())
+
+
+def test_valid_attributes_still_validate() -> None:
+    attributes = {"api_token": TOKEN, "key_prefix": "pylon_us", "schedules": False}
+    validated = TypeAdapter(PylonComponent.model()).validate_python(attributes)
+    assert validated.model_dump(exclude_unset=True) == attributes
