@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from pylon_dagster.assemble import build_definitions
 from pylon_dagster.attribute_errors import with_attribute_errors
 from pylon_dagster.catalog.tablespec import is_plain_name
+from pylon_dagster.component_scaffold import PylonComponentScaffolder
 from pylon_dagster.namespace import DEFAULT_PREFIX, namespaced
 from pylon_dagster.settings import (
     API_TOKEN_VAR,
@@ -99,6 +100,7 @@ Secret = Annotated[
 """A string attribute that may be a secret: `{{ env.NAME }}` stays an `EnvVar`."""
 
 
+@dg.scaffold_with(PylonComponentScaffolder)
 class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     """Pylon's issues, messages, threads, knowledge base and reference streams synced into a
     Postgres schema, with the support metrics computed there, and the schedules and sensors that

@@ -103,6 +103,18 @@ def test_dg_list_defs_shows_both_instances_under_their_prefixes_without_the_toke
     assert "pylon_eu_issue_updates" in names
 
 
+def test_a_scaffolded_instance_loads_once_its_token_variable_is_set(tmp_path: Path) -> None:
+    """`dg scaffold defs pylon_dagster.PylonComponent pylon-ca`, as the README starts one."""
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLE, project)
+    scaffolded = dg_command(project, "scaffold", "defs", "pylon_dagster.PylonComponent", "pylon-ca")
+    assert scaffolded.returncode == 0, scaffolded.stdout + scaffolded.stderr
+    listed = dg_command(project, "list", "defs", "--json", env={"PYLON_CA_API_TOKEN": "ca-token"})
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
+    assert {"pylon_ca/issues", "pylon_us/issues", "pylon_eu/issues"} <= keys
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
