@@ -35,8 +35,8 @@ import dagster as dg
 from pydantic import BaseModel, ConfigDict
 
 from pylon_dagster.assemble import build_definitions
-from pylon_dagster.attribute_errors import with_attribute_errors
 from pylon_dagster.catalog.tablespec import is_plain_name
+from pylon_dagster.component_model import attributes_model
 from pylon_dagster.component_scaffold import PylonComponentScaffolder
 from pylon_dagster.namespace import DEFAULT_PREFIX, namespaced
 from pylon_dagster.settings import (
@@ -107,7 +107,9 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     keep them fresh."""
 
     # `EnvVar` is a `str`: allowed as its own type, so validation keeps it an `EnvVar`.
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, use_attribute_docstrings=True
+    )
 
     api_token: Secret
     """Pylon API token, as `{{ env.NAME }}` (kept an `EnvVar`: never in run config or the UI)."""
@@ -133,8 +135,12 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     rate_limits: str = "auto"
     """Where the per-endpoint rates start: `auto`, a preset, or per-endpoint overrides."""
     issues_cron: str = DEFAULT_ISSUES_CRON
+    """When the daily `issues` run starts (cron, UTC)."""
     reference_cron: str = DEFAULT_REFERENCE_CRON
+    """When the daily refresh of the reference streams and the knowledge base starts (UTC)."""
     deletions_cron: str = DEFAULT_DELETIONS_CRON
+    """When the deletion pass marks the issues Pylon no longer has (UTC); each pass spends at
+    most 4% of an hour's search budget."""
     issue_sensor_interval_seconds: int = DEFAULT_ISSUE_SENSOR_INTERVAL_SECONDS
     """How often the issue-updates sensor asks Pylon what changed."""
     schedules: bool = True
@@ -144,9 +150,9 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
 
     @classmethod
     def model(cls) -> type[BaseModel]:
-        """Dagster's model of the attributes, with one error per mistake that shows no secret
-        (`attribute_errors`)."""
-        return with_attribute_errors(super().model(), frozenset(SECRET_ATTRIBUTES))
+        """Dagster's model of the attributes, each described, with one error per mistake that
+        shows no secret (`component_model`)."""
+        return attributes_model(super().model(), cls, frozenset(SECRET_ATTRIBUTES))
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> PylonComponent:

@@ -118,7 +118,7 @@ def test_a_scaffolded_instance_loads_once_its_token_variable_is_set(tmp_path: Pa
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        # dg's YAML check or, past it, the load names it (`test_attribute_errors.py`)
+        # dg's YAML check or, past it, the load names it (`test_component_model.py`)
         (("  api_token:", "  api_tokn:"), "attributes.api_tokn"),
         pytest.param(  # Settings' own check, tested in-process too: with the whole suite
             ('  start_date: "2024-01-01"', '  start_date: "2024-13-01"'),

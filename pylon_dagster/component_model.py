@@ -1,10 +1,12 @@
-"""A component's attribute mistakes, one error each, in the words of the YAML that made them.
+"""The model Dagster validates a component's `defs.yaml` attributes with, made for people.
 
-Dagster validates a `defs.yaml`'s attributes against the model it derives from the component and
-reports pydantic's errors with each one's file and line. Pydantic reports a misspelled attribute
-twice (the unknown name, and the attribute it was meant to be as missing) and echoes the values
-it was given, secrets included. `with_attribute_errors(model, secret)` is the same model, whose
-errors name an unknown attribute once with the closest known one, and never show a value of a
+Dagster derives the model from the component's fields, but drops the description of a field that
+has a default, and reports pydantic's errors as they come: a misspelled attribute twice (the
+unknown name, and the attribute it was meant to be as missing), a union's members once each, and
+the values it was given, secrets included. `attributes_model(derived, component, secret)` is the
+same model with every field described by the component's field docstring (what `dg utils
+inspect-component` and an editor with the component's JSON schema show), and whose errors name
+each mistake once, an unknown attribute with the closest known one, never showing a value of a
 `secret` attribute or of an unknown one (it may be a token under a misspelled name).
 """
 
@@ -16,12 +18,16 @@ from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, create_model, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 
 
 @functools.cache
-def with_attribute_errors(model: type[BaseModel], secret: frozenset[str]) -> type[BaseModel]:
-    """`model`, validating the same, with its errors rewritten by `attribute_errors`."""
+def attributes_model(
+    derived: type[BaseModel], component: type[BaseModel], secret: frozenset[str]
+) -> type[BaseModel]:
+    """`derived` (Dagster's model of `component`), validating the same, with the descriptions of
+    `component`'s fields and its errors rewritten by `attribute_errors`."""
 
     def one_error_per_mistake(cls: type[BaseModel], data: Any, handler: Any) -> Any:
         try:
@@ -30,11 +36,17 @@ def with_attribute_errors(model: type[BaseModel], secret: frozenset[str]) -> typ
             raise attribute_errors(error, cls.model_fields, secret) from None
 
     validator = model_validator(mode="wrap")(classmethod(one_error_per_mistake))
+    described = {
+        name: (field.annotation, FieldInfo.merge_field_infos(field, description=documented))
+        for name, field in derived.model_fields.items()
+        if (documented := component.model_fields[name].description) and not field.description
+    }
     return create_model(
-        model.__name__,
-        __base__=model,
-        __module__=model.__module__,
+        derived.__name__,
+        __base__=derived,
+        __module__=derived.__module__,
         __validators__={"one_error_per_mistake": validator},
+        **described,
     )
 
 

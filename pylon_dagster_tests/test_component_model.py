@@ -1,5 +1,6 @@
-"""A `PylonComponent`'s attribute mistakes, validated as Dagster validates a `defs.yaml`: one error
-an attribute, a misspelling named with the attribute it was meant to be, no value of a secret."""
+"""The model Dagster validates a `PylonComponent`'s `defs.yaml` with: every attribute described,
+one error an attribute mistake, a misspelling named with the attribute it was meant to be, no
+value of a secret."""
 
 from __future__ import annotations
 
@@ -68,3 +69,15 @@ def test_valid_attributes_still_validate() -> None:
     attributes = {"api_token": TOKEN, "key_prefix": "pylon_us", "schedules": False}
     validated = TypeAdapter(PylonComponent.model()).validate_python(attributes)
     assert validated.model_dump(exclude_unset=True) == attributes
+
+
+def test_every_documented_attribute_is_described_in_the_schema() -> None:
+    """What `dg utils inspect-component` and an editor with the component's schema show."""
+    properties = PylonComponent.model().model_json_schema()["properties"]
+    documented = {
+        name: field.description
+        for name, field in PylonComponent.model_fields.items()
+        if field.description
+    }
+    assert {"api_token", "api_url", "key_prefix", "schedules"} <= set(documented)
+    assert {name: properties[name].get("description") for name in documented} == documented
