@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -35,10 +35,11 @@ import dagster as dg
 from pydantic import BaseModel, ConfigDict
 
 from pylon_dagster.assemble import build_definitions
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.component_model import attributes_model
 from pylon_dagster.component_scaffold import PylonComponentScaffolder
-from pylon_dagster.namespace import DEFAULT_PREFIX, namespaced
+from pylon_dagster.namespace import DEFAULT_PREFIX
 from pylon_dagster.settings import (
     API_TOKEN_VAR,
     API_URL_VAR,
@@ -147,6 +148,22 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     """Include the schedules (daily issues, reference refresh, deletions, checks)."""
     sensors: bool = True
     """Include the sensors (issue updates, webhooks, children, metrics, run failures)."""
+    streams: list[str] | None = None
+    """The streams to sync (the tables of `catalog/streams.py`: issues, issue_messages,
+    accounts, ...); default: all. A stream left out that an included asset reads is an error,
+    never left out silently: issue_messages and issue_threads need issues, the knowledge base's
+    articles and collections need knowledge_bases, and the metrics need issues, issue_statuses
+    and accounts (or `metrics: false`). The deletion pass comes with issues. Jobs, schedules and
+    sensors left with nothing to run are left out."""
+    metrics: bool = True
+    """Compute the support metrics: `support_daily_metrics` and `account_support_summary`, with
+    their checks, jobs and sensors. Off: the Custom App's sidebar shows no account numbers (it
+    reads them from `account_support_summary`; it says "not computed yet") and lists the
+    account's latest issues from `issues`."""
+    group_name: str | None = None
+    """The one Dagster group every asset of this instance is in (letters, digits, underscores;
+    segments separated by `/`); default: the instance's own groups, `<key_prefix>_issues`,
+    `<key_prefix>_reference`, `<key_prefix>_knowledge_base` and `<key_prefix>_analytics`."""
 
     @classmethod
     def model(cls) -> type[BaseModel]:
@@ -172,6 +189,9 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
                 settings,
                 key_prefix=self.key_prefix,
                 budget_schema=self.budget_schema and budget_schema_name(self.budget_schema),
+                streams=included_streams(self.streams),
+                metrics=self.metrics,
+                group_name=None if self.group_name is None else checked_group_name(self.group_name),
             )
         except ConfigError as error:
             if by_variable:
@@ -221,10 +241,9 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
                 'in YAML or dg.EnvVar("PYLON_API_TOKEN") in Python: a token written out would '
                 "show in the run config and the UI."
             )
-        built = build_definitions(
+        defs = build_definitions(
             self.settings(environ, by_variable=by_variable), self.api_token, self.warehouse_url
         )
-        defs = namespaced(built, self.key_prefix)
         return dg.Definitions(
             assets=defs.assets,
             asset_checks=defs.asset_checks,
@@ -265,6 +284,31 @@ def check_key_prefix(prefix: str) -> None:
             f"key_prefix={prefix!r} is not a plain lower-case name (letters, digits, "
             "underscores; at most 63), e.g. pylon_us."
         )
+
+
+def included_streams(names: Sequence[str] | None) -> frozenset[str]:
+    """`streams`, checked: every name a stream's; None: every stream."""
+    if names is None:
+        return frozenset(STREAMS)
+    unknown = [name for name in names if name not in STREAMS]
+    if unknown or not names:
+        raise ConfigError(
+            f"streams={list(names)!r} must name one or more of the streams "
+            f"{', '.join(STREAMS)} (or be left out: all of them)."
+        )
+    return frozenset(names)
+
+
+def checked_group_name(name: str) -> str:
+    """`group_name`, if Dagster takes it as an asset group's name."""
+    try:
+        dg.AssetSpec("group_name_check", group_name=name)
+    except dg.DagsterInvalidDefinitionError:
+        raise ConfigError(
+            f"group_name={name!r} is not a Dagster group name (letters, digits and underscores; "
+            "segments separated by '/'), e.g. pylon_us."
+        ) from None
+    return name
 
 
 def budget_schema_name(name: str) -> str:

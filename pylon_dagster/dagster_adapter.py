@@ -1,9 +1,9 @@
 """The few Dagster internals this project relies on, in one place.
 
 Dagster has no public names for the run tags that make one run cover a partition range, for its
-cron validation and tick arithmetic, for the signal it holds back during a step, nor for an
-instance without compute-log capture; they are imported here only, so a Dagster upgrade that
-moves them breaks one small module.
+cron validation and tick arithmetic, for the asset graph a `Definitions` resolves to, for the
+signal it holds back during a step, nor for an instance without compute-log capture; they are
+imported here only, so a Dagster upgrade that moves them breaks one small module.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
@@ -33,6 +34,7 @@ STOP_SIGNALS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 __all__ = [
     "POOLED_CONNECTIONS",
     "STOP_SIGNALS",
+    "AssetGraph",
     "SerializableErrorInfo",
     "cron_ticks_before",
     "day_range_tags",

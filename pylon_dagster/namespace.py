@@ -11,8 +11,9 @@ with another `key_prefix` (say `pylon_us`) gets every name under that prefix, so
 
 The asset graph and the jobs are renamed here, after they are built; the schedules and sensors
 are built with their instance's names (`Settings.key_prefix`), since their code names jobs and
-keys, and are pointed at the renamed jobs here. The code location's own prefix, `pylon`, leaves
-everything as it is.
+keys, and are pointed at the renamed jobs here. An instance may also put every asset in one group
+of its own (`Settings.group_name`): its jobs then select their assets by key, not by group. The
+code location's own prefix, `pylon`, without a group, leaves everything as it is.
 """
 
 from __future__ import annotations
@@ -96,10 +97,11 @@ def instance_resources(prefix: str) -> Callable[[Callable[..., Any]], Callable[.
     return functools.partial(with_resource_parameters, keys=resource_keys(prefix))
 
 
-def namespaced(defs: dg.Definitions, prefix: str) -> dg.Definitions:
+def namespaced(defs: dg.Definitions, prefix: str, group: str | None = None) -> dg.Definitions:
     """`defs` (built for `prefix`: schedules and sensors already carry its names) with the asset
-    graph, jobs and resources renamed into the instance `prefix`."""
-    if prefix == DEFAULT_PREFIX:
+    graph, jobs and resources renamed into the instance `prefix`, and every asset in `group`
+    when one is given (else in its own group's name in the instance)."""
+    if prefix == DEFAULT_PREFIX and group is None:
         return defs
     # The graph as built (its sensors already target the instance's keys: left out here).
     graph = dg.Definitions(
@@ -107,7 +109,8 @@ def namespaced(defs: dg.Definitions, prefix: str) -> dg.Definitions:
     ).resolve_asset_graph()
     keys = {key: instance_key(prefix, key.path[-1]) for key in graph.get_all_asset_keys()}
     assets = [
-        _renamed_assets(a, prefix, keys) for a in [*(defs.assets or ()), *(defs.asset_checks or ())]
+        _renamed_assets(a, prefix, keys, group)
+        for a in [*(defs.assets or ()), *(defs.asset_checks or ())]
     ]
     jobs = {job.name: _renamed_job(job, prefix, graph, keys) for job in defs.jobs or ()}
     return dg.Definitions(
@@ -126,13 +129,16 @@ def namespaced(defs: dg.Definitions, prefix: str) -> dg.Definitions:
 
 
 def _renamed_assets(
-    assets_def: Any, prefix: str, keys: Mapping[dg.AssetKey, dg.AssetKey]
+    assets_def: Any, prefix: str, keys: Mapping[dg.AssetKey, dg.AssetKey], group: str | None
 ) -> dg.AssetsDefinition:
-    """One asset or check definition under the instance's keys, groups, op name and resources."""
+    """One asset or check definition under the instance's keys, groups (`group`, if given),
+    op name and resources."""
     renamed = assets_def.with_attributes(asset_key_replacements=keys)
     if renamed.specs_by_key:  # asset checks have none
         (renamed,) = dg.map_asset_specs(
-            lambda spec: spec.replace_attributes(group_name=instance_name(prefix, spec.group_name)),
+            lambda spec: spec.replace_attributes(
+                group_name=group or instance_name(prefix, spec.group_name)
+            ),
             [renamed],
         )
     mapping = {

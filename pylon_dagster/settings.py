@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.catalog.rate_limits import RateLimitConfig
+from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.redaction import is_header_safe
@@ -103,6 +104,17 @@ class Settings:
     budget_schema: str | None = None
     """The schema keeping the rate budget (`PylonResource.budget_schema`); None: the warehouse
     schema. A `PylonComponent` attribute, no variable."""
+    streams: frozenset[str] = frozenset(STREAMS)
+    """The streams synced (`catalog/streams.py`); the others have no asset, and no job,
+    schedule or sensor serves them. A `PylonComponent` attribute, no variable: the code location
+    syncs every stream."""
+    metrics: bool = True
+    """Whether the support metrics (`assets/analytics.py`) are computed. A `PylonComponent`
+    attribute, no variable."""
+    group_name: str | None = None
+    """The one group every asset of the instance is in; None: the groups of the streams and
+    the metrics, under the instance's prefix (`namespace.py`). A `PylonComponent` attribute, no
+    variable."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, today: date | None = None) -> Settings:

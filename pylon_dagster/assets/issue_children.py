@@ -10,7 +10,7 @@ separate rate budgets, so the two streams are fetched at the same time.
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from pylon_dagster.assets.common import (
     selected_keys,
 )
 from pylon_dagster.assets.partitions import ISSUE_BACKFILL_POLICY
-from pylon_dagster.catalog.streams import children_of, stream
+from pylon_dagster.catalog.streams import Stream, children_of, stream
 from pylon_dagster.pylon.client import PylonClient
 from pylon_dagster.pylon.errors import PylonNotFoundError
 from pylon_dagster.pylon.resource import PylonResource
@@ -146,13 +146,16 @@ def issue_children(
                 yield future.result()
 
 
-def build_issue_children(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """`issue_messages` and `issue_threads` on the same daily partitions as `issues`."""
+def build_issue_children(
+    partitions: dg.PartitionsDefinition, children: Sequence[Stream]
+) -> dg.AssetsDefinition:
+    """The `children` of `issues` synced (`issue_messages`, `issue_threads`: `CHILD_STREAMS`,
+    or those of them an instance includes) on the same daily partitions as `issues`."""
     return dg.multi_asset(
         name="issue_children",
         specs=[
             child_table_spec(child, partitions_def=partitions, automation_condition=CHILD_CONDITION)
-            for child in CHILD_STREAMS
+            for child in children
         ],
         partitions_def=partitions,
         backfill_policy=ISSUE_BACKFILL_POLICY,

@@ -1,6 +1,6 @@
 """Articles and collections of every knowledge base, fetched per knowledge base."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
@@ -33,13 +33,6 @@ def _kb_batches(
         yield ChildBatch(parent_id=kb_id, records=[])
 
 
-@dg.multi_asset(
-    name="knowledge_base_contents",
-    specs=[child_table_spec(child) for child in KB_STREAMS],
-    can_subset=True,
-    pool=PYLON_POOL,
-    retry_policy=PYLON_RETRY_POLICY,
-)
 def knowledge_base_contents(
     context: dg.AssetExecutionContext, pylon: PylonResource, warehouse: PostgresWarehouse
 ) -> Iterator[dg.MaterializeResult]:
@@ -62,3 +55,15 @@ def knowledge_base_contents(
             asset_key=selected[child.name],
             metadata=materialization_metadata(load, client.stats, knowledge_bases=len(current)),
         )
+
+
+def build_knowledge_base_contents(children: Sequence[Stream]) -> dg.AssetsDefinition:
+    """The `children` of `knowledge_bases` synced (`KB_STREAMS`, or those of them an instance
+    includes), fetched per knowledge base."""
+    return dg.multi_asset(
+        name="knowledge_base_contents",
+        specs=[child_table_spec(child) for child in children],
+        can_subset=True,
+        pool=PYLON_POOL,
+        retry_policy=PYLON_RETRY_POLICY,
+    )(knowledge_base_contents)

@@ -17,7 +17,7 @@ from pylon_dagster.assets.common import (
     materialization_metadata,
     reported,
 )
-from pylon_dagster.catalog.streams import Stream, full_refresh_streams
+from pylon_dagster.catalog.streams import Stream
 from pylon_dagster.pylon.resource import PylonResource
 from pylon_dagster.warehouse import PostgresWarehouse
 
@@ -50,6 +50,3 @@ def build_reference_asset(stream: Stream) -> dg.AssetsDefinition:
         )
 
     return _reference_asset
-
-
-reference_assets = [build_reference_asset(stream) for stream in full_refresh_streams()]

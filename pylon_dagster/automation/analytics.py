@@ -1,6 +1,6 @@
 """The support metrics follow their inputs.
 
-`pylon_analytics_follow_inputs` evaluates the automation conditions of the `pylon_analytics` group
+`pylon_analytics_follow_inputs` evaluates the automation conditions of the metrics
 (`assets/analytics.py`) and is on by default (Dagster's own default automation sensor starts
 stopped in open-source deployments).
 
@@ -12,10 +12,10 @@ its materialization; this sensor recomputes exactly them, and the account summar
 
 import dagster as dg
 
+from pylon_dagster.assets.analytics import ACCOUNT_SUMMARY, DAILY_METRICS
 from pylon_dagster.assets.issue_deletions import ISSUE_DELETIONS, METRIC_DAYS
 from pylon_dagster.assets.partitions import stretch_days
 from pylon_dagster.automation.run_requests import day_run_requests
-from pylon_dagster.catalog.metric_tables import ANALYTICS_GROUP
 from pylon_dagster.jobs import account_summary_job, daily_metrics_job
 from pylon_dagster.namespace import DEFAULT_PREFIX, instance_key, instance_name
 from pylon_dagster.settings import Settings
@@ -29,7 +29,10 @@ def build_analytics_sensor(settings: Settings) -> dg.AutomationConditionSensorDe
     prefix = settings.key_prefix
     return dg.AutomationConditionSensorDefinition(
         instance_name(prefix, "pylon_analytics_follow_inputs"),
-        target=dg.AssetSelection.groups(instance_name(prefix, ANALYTICS_GROUP)),
+        # By key, not group: an instance may put every asset in one group of its own.
+        target=dg.AssetSelection.assets(
+            *(instance_key(prefix, key.path[-1]) for key in (DAILY_METRICS, ACCOUNT_SUMMARY))
+        ),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         description="Recomputes the support metrics of every day whose `issues` changed, and "

@@ -5,19 +5,24 @@ them and is on by default (Dagster's own default automation sensor starts stoppe
 deployments).
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
-from pylon_dagster.assets.issue_children import CHILD_STREAMS
+from pylon_dagster.catalog.streams import Stream
 from pylon_dagster.namespace import instance_key, instance_name
 from pylon_dagster.settings import Settings
 
 
-def build_children_sensor(settings: Settings) -> dg.AutomationConditionSensorDefinition:
-    """The sensor of the instance `settings.key_prefix`."""
+def build_children_sensor(
+    settings: Settings, children: Sequence[Stream]
+) -> dg.AutomationConditionSensorDefinition:
+    """The sensor of the instance `settings.key_prefix`, for the `children` of `issues` it
+    syncs (`CHILD_STREAMS`, or some of them)."""
     prefix = settings.key_prefix
     return dg.AutomationConditionSensorDefinition(
         instance_name(prefix, "pylon_children_follow_issues"),
-        target=dg.AssetSelection.assets(*(instance_key(prefix, c.name) for c in CHILD_STREAMS)),
+        target=dg.AssetSelection.assets(*(instance_key(prefix, c.name) for c in children)),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         description="Requests messages and threads for every `issues` partition that materialized.",
