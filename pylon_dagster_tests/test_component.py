@@ -115,6 +115,31 @@ def test_a_scaffolded_instance_loads_once_its_token_variable_is_set(tmp_path: Pa
     assert {"pylon_ca/issues", "pylon_us/issues", "pylon_eu/issues"} <= keys
 
 
+def test_dg_list_defs_shows_an_instance_of_some_streams_without_metrics_in_its_group(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLE, project)
+    declared = project / "src" / "pylon_two_orgs" / "defs" / "pylon_eu" / "defs.yaml"
+    declared.write_text(
+        declared.read_text()
+        + "  streams: [issues, issue_messages, accounts]\n"
+        + "  metrics: false\n"
+        + "  group_name: pylon_eu_support\n"
+    )
+    result = dg_command(project, "list", "defs", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = json.loads(result.stdout)
+    eu = [asset for asset in listed["assets"] if asset["asset_key"].startswith("pylon_eu/")]
+    assert {asset["asset_key"] for asset in eu} == {
+        f"pylon_eu/{table}" for table in ("issues", "issue_messages", "issue_deletions", "accounts")
+    }
+    assert {asset["group_name"] for asset in eu} == {"pylon_eu_support"}
+    names = {item["name"] for section in ("jobs", "sensors") for item in listed[section]}
+    assert "pylon_eu_issues_job" in names and "pylon_us_daily_metrics_job" in names
+    assert not {"pylon_eu_daily_metrics_job", "pylon_eu_analytics_follow_inputs"} & names
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
@@ -126,6 +151,13 @@ def test_a_scaffolded_instance_loads_once_its_token_variable_is_set(tmp_path: Pa
             marks=pytest.mark.slow,
         ),
         (("  key_prefix: pylon_us", "  key_prefix: Pylon-US"), "key_prefix='Pylon-US'"),
+        (
+            (
+                "  key_prefix: pylon_us",
+                "  key_prefix: pylon_us\n  streams: [issue_messages]\n  metrics: false",
+            ),
+            "streams leaves out issues (read by issue_messages)",
+        ),
     ],
 )
 def test_a_bad_attribute_fails_dg_check_defs_on_a_line_naming_it(
@@ -283,6 +315,48 @@ def test_materializing_one_instances_issues_partition_fills_only_its_schema(
     events = postgres_instance.all_logs(result.run_id)
     assert events
     assert not any(US_TOKEN in entry.to_json() for entry in events)
+
+
+def test_an_instance_of_some_streams_runs_its_issues_job_on_those_streams_only(
+    example_environment: EmulatorServer,
+    example_database: str,
+    postgres_instance: dg.DagsterInstance,
+) -> None:
+    """`streams: [issues, issue_messages]`, no metrics, one group: the issues job (what the
+    schedule and the sensors run) fetches the issues and their messages, never their threads."""
+    server = example_environment
+    defs = build_pylon_definitions(
+        api_token=dg.EnvVar("PYLON_US_TOKEN"),
+        api_url=server.url,
+        start_date="2024-01-01",
+        warehouse_url=dg.EnvVar("ANALYTICS_DB_URL"),
+        warehouse_schema="pylon_us",
+        key_prefix="pylon_us",
+        streams=["issues", "issue_messages"],
+        metrics=False,
+        group_name="support",
+    )
+    day = busiest_day(server)
+    job = defs.resolve_job_def("pylon_us_issues_job")
+    result = job.execute_in_process(partition_key=day.isoformat(), instance=postgres_instance)
+    assert result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert materialized == {dg.AssetKey(["pylon_us", t]) for t in ("issues", "issue_messages")}
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+
+    expected = issues_updated_on(server, day)
+    warehouse = PostgresWarehouse(url=example_database, schema_name="pylon_us")
+    assert rows_of(warehouse, "issues") == expected
+    children = {
+        stream: server.emulator.truth(stream) for stream in ("issue_messages", "issue_threads")
+    }
+    messages = {
+        message["id"] for issue in expected for message in children["issue_messages"].get(issue, [])
+    }
+    assert messages
+    assert set(rows_of(warehouse, "issue_messages")) == messages
+    assert any(children["issue_threads"].get(issue) for issue in expected)
+    assert rows_of(warehouse, "issue_threads") == {}
 
 
 # -- the web service, for either instance -----------------------------------------------------------
