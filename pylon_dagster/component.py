@@ -154,7 +154,8 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
     never left out silently: issue_messages and issue_threads need issues, the knowledge base's
     articles and collections need knowledge_bases, and the metrics need issues, issue_statuses
     and accounts (or `metrics: false`). The deletion pass comes with issues. Jobs, schedules and
-    sensors left with nothing to run are left out."""
+    sensors left with nothing to run are left out. The Custom App's sidebar reads issues,
+    accounts and contacts (every table exists all the same: empty when left out)."""
     metrics: bool = True
     """Compute the support metrics: `support_daily_metrics` and `account_support_summary`, with
     their checks, jobs and sensors. Off: the Custom App's sidebar shows no account numbers (it
