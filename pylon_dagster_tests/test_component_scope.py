@@ -7,6 +7,9 @@ asset the instance leaves out. The materialization of a subset is in test_compon
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import dagster as dg
 import pytest
 
@@ -39,8 +42,9 @@ def checked_tables(defs: dg.Definitions) -> set[str]:
     return {check.asset_key.path[-1] for check in defs.resolve_asset_graph().asset_check_keys}
 
 
-def names(definitions: object) -> set[str]:
-    return {definition.name for definition in definitions or ()}  # type: ignore[attr-defined]
+def names(definitions: Iterable[Any] | None) -> set[str]:
+    """The names of jobs, schedules or sensors."""
+    return {definition.name for definition in definitions or ()}
 
 
 def job_tables(defs: dg.Definitions, job: str) -> set[str]:
