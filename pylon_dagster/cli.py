@@ -14,20 +14,25 @@ import click
 
 
 class _Commands(click.Group):
-    """`main`'s commands, `emulator` imported only when it is asked for (or listed by `--help`).
+    """`main`'s commands, `emulator` and `app` imported only when asked for (or listed by `--help`).
 
     The emulator is a sibling package for the demo and the tests: importing the production code,
-    this module included, never loads it.
+    this module included, never loads it. The web service's command loads its server (uvicorn),
+    which no other command needs.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), "emulator"})
+        return sorted({*super().list_commands(ctx), "app", "emulator"})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "emulator":
             from pylon_emulator.cli import emulator
 
             return emulator
+        if cmd_name == "app":
+            from pylon_dagster.webapp.cli import app
+
+            return app
         return super().get_command(ctx, cmd_name)
 
 
@@ -165,12 +170,3 @@ def stop_postgres() -> None:
 
     stopped = stop_embedded_server(state_dir(os.environ))
     click.echo("Embedded Postgres stopped." if stopped else "It was not running.")
-
-
-def _register_commands() -> None:
-    from pylon_dagster.webapp.cli import app
-
-    main.add_command(app)
-
-
-_register_commands()
