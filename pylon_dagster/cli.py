@@ -45,7 +45,7 @@ STOPPED_EXIT_CODE = 130
 
 @contextmanager
 def _kept_for_the_process() -> Iterator[None]:
-    """What the block imports (Dagster, pandas, SQLAlchemy: some 270,000 objects) lives as long
+    """What the block imports (Dagster, pandas, SQLAlchemy: some 380,000 objects) lives as long
     as the process: the garbage collector stops walking it (`gc.freeze`).
 
     Otherwise the collector goes through all of it again and again while it is imported, and
