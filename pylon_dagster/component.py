@@ -32,12 +32,12 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import dagster as dg
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from pylon_dagster.assemble import build_definitions
 from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.catalog.tablespec import is_plain_name
-from pylon_dagster.component_model import attributes_model
+from pylon_dagster.component_model import attributes_model, with_attribute_errors
 from pylon_dagster.component_scaffold import PylonComponentScaffolder
 from pylon_dagster.namespace import DEFAULT_PREFIX
 from pylon_dagster.settings import (
@@ -171,6 +171,13 @@ class PylonComponent(dg.Component, dg.Resolvable, dg.Model):
         """Dagster's model of the attributes, each described, with one error per mistake that
         shows no secret (`component_model`)."""
         return attributes_model(super().model(), cls, frozenset(SECRET_ATTRIBUTES))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_error_per_mistake(cls, data: Any, handler: Any) -> Any:
+        """The component's own validation reports mistakes as its YAML's model does: it checks
+        the types the YAML's model lets through as text (`"{{ ... }}"` may stand for any)."""
+        return with_attribute_errors(data, handler, cls.model_fields, SECRET_ATTRIBUTES)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> PylonComponent:

@@ -12,14 +12,21 @@ each mistake once, an unknown attribute with the closest known one, never showin
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
-from collections.abc import Collection
+import typing
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
+from pydantic_core.core_schema import ErrorType
+
+PYDANTIC_ERROR_TYPES = frozenset(typing.get_args(ErrorType))
+"""The error types pydantic can raise again by name; a validator's own type cannot be."""
+NOT_SHOWN = "(not shown)"
 
 
 @functools.cache
@@ -30,14 +37,11 @@ def attributes_model(
     `component`'s fields and its errors rewritten by `attribute_errors`."""
 
     def one_error_per_mistake(cls: type[BaseModel], data: Any, handler: Any) -> Any:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            raise attribute_errors(error, cls.model_fields, secret) from None
+        return with_attribute_errors(data, handler, cls.model_fields, secret)
 
     validator = model_validator(mode="wrap")(classmethod(one_error_per_mistake))
     described = {
-        name: (field.annotation, FieldInfo.merge_field_infos(field, description=documented))
+        name: (field.annotation, _described(field, documented))
         for name, field in derived.model_fields.items()
         if (documented := component.model_fields[name].description) and not field.description
     }
@@ -50,46 +54,77 @@ def attributes_model(
     )
 
 
+def with_attribute_errors(
+    data: Any, handler: Callable[[Any], Any], known: Collection[str], secret: Collection[str]
+) -> Any:
+    """`handler(data)` (a wrap validator's), its `ValidationError` rewritten by
+    `attribute_errors`."""
+    try:
+        return handler(data)
+    except ValidationError as error:
+        raise attribute_errors(error, known, secret) from None
+
+
 def attribute_errors(
     error: ValidationError, known: Collection[str], secret: Collection[str]
 ) -> ValidationError:
-    """`error` with one error an attribute (the first pydantic gave), an unknown attribute
-    reported as itself with the closest of `known` (which is then not also reported missing), and
-    no value of an unknown or `secret` attribute."""
+    """`error` with one error an attribute (or a list item of it), an unknown attribute reported
+    as itself with the closest of `known` (which is then not also reported missing), and no
+    value of an unknown or `secret` attribute, nor of the attributes as a whole."""
     details = error.errors()
     guesses = {
         str(detail["loc"][0]): difflib.get_close_matches(str(detail["loc"][0]), known, n=1)
         for detail in details
-        if detail["type"] == "extra_forbidden" and len(detail["loc"]) == 1
+        if detail["type"] == "extra_forbidden" and detail["loc"]
     }
     meant = {guess for found in guesses.values() for guess in found}
     rewritten: list[InitErrorDetails] = []
-    reported: set[str] = set()
+    reported: set[tuple[int | str, ...]] = set()
     for detail in details:
         name = str(detail["loc"][0]) if detail["loc"] else ""
-        if name in reported or (detail["type"] == "missing" and name in meant):
-            continue  # one error an attribute: a union's members each report the same value
-        reported.add(name)
+        # A union's members each report the same value (`int | str`: one error for `int`, one
+        # for `str`): the first is kept; a list's items are told apart by their index.
+        loc = (name, *(part for part in detail["loc"][1:] if isinstance(part, int)))
+        if (detail["type"] == "missing" and name in meant) or _reported(loc, reported):
+            continue
+        reported.add(loc)
         if name in guesses:
             found = guesses[name]
             hint = f"did you mean {found[0]!r}?" if found else f"known: {', '.join(sorted(known))}"
             message = f"{name!r} is not an attribute of this component; {hint}"
-            rewritten.append(_value_error(detail["loc"], name, message))
+            rewritten.append(_value_error(loc, message))
         elif detail["type"] == "missing":
-            rewritten.append(_value_error(detail["loc"], name, f"{name!r} is required"))
+            rewritten.append(_value_error(loc, f"{name!r} is required"))
+        elif name in secret or name not in known:
+            rewritten.append(_value_error(loc, f"{detail['msg']} (the value is not shown)"))
+        elif detail["type"] not in PYDANTIC_ERROR_TYPES:
+            rewritten.append(_value_error(loc, detail["msg"], detail["input"]))
         else:
-            shown = name if name in secret else detail["input"]
             rewritten.append(
                 InitErrorDetails(
-                    type=detail["type"],
-                    loc=(name,) if name else (),
-                    input=shown,
-                    ctx=detail.get("ctx", {}),
+                    type=detail["type"], loc=loc, input=detail["input"], ctx=detail.get("ctx", {})
                 )
             )
     return ValidationError.from_exception_data(error.title, rewritten)
 
 
-def _value_error(loc: tuple[int | str, ...], name: str, message: str) -> InitErrorDetails:
-    """A `value_error` at `loc` whose input is the attribute's name, not its value."""
-    return InitErrorDetails(type="value_error", loc=loc, input=name, ctx={"error": message})
+def _reported(loc: tuple[int | str, ...], reported: set[tuple[int | str, ...]]) -> bool:
+    """Whether an error at `loc` repeats one `reported`: the same place, or the attribute as a
+    whole and one of its items."""
+    return loc in reported or any(
+        seen[0] == loc[0] and (len(seen) == 1 or len(loc) == 1) for seen in reported
+    )
+
+
+def _value_error(
+    loc: tuple[int | str, ...], message: str, shown: Any = NOT_SHOWN
+) -> InitErrorDetails:
+    """A `value_error` at `loc` saying `message`, its input `shown` (by default, not shown)."""
+    return InitErrorDetails(type="value_error", loc=loc, input=shown, ctx={"error": message})
+
+
+def _described(field: FieldInfo, description: str) -> FieldInfo:
+    """`field` with `description` (a copy: `field` is the derived model's own)."""
+    described = copy.copy(field)
+    described.description = description
+    return described

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from pylon_dagster import PylonComponent
+from pylon_dagster import PylonComponent, build_pylon_definitions
+from pylon_dagster.component_model import attribute_errors
 
 TOKEN = "{{ env.PYLON_US_TOKEN }}"
 LITERAL_SECRET = "literal-secret-d41d8cd98f00b204"
@@ -81,3 +83,38 @@ def test_every_documented_attribute_is_described_in_the_schema() -> None:
     }
     assert {"api_token", "api_url", "key_prefix", "schedules"} <= set(documented)
     assert {name: properties[name].get("description") for name in documented} == documented
+
+
+def test_bad_items_of_a_list_are_told_apart_by_their_index() -> None:
+    error = validation_error({"api_token": TOKEN, "streams": ["issues", 5, {"a": 1}]})
+    assert [detail["loc"] for detail in error.errors()] == [("streams", 1), ("streams", 2)]
+
+
+def test_the_components_own_validation_reports_as_the_yaml_model_does() -> None:
+    """`build_pylon_definitions(...)` (Python, no YAML model in front) and the types the YAML's
+    model lets through as text (a template may stand for any) meet the component's own
+    validation: the same errors."""
+    with pytest.raises(ValidationError) as raised:
+        build_pylon_definitions(api_tokn=LITERAL_SECRET, key_prefix="pylon_us")
+    (detail,) = raised.value.errors()
+    assert detail["loc"] == ("api_tokn",)
+    assert "did you mean 'api_token'?" in detail["msg"]
+    assert LITERAL_SECRET not in str(raised.value)
+    with pytest.raises(ValidationError) as raised:
+        PylonComponent.resolve_from_yaml(f"api_token: {TOKEN!r}\nstreams: issues")
+    assert [detail["loc"] for detail in raised.value.errors()] == [("streams",)]
+
+
+def test_a_validators_own_error_type_is_reported_not_crashed_on() -> None:
+    class Checked(BaseModel):
+        colour: str
+
+        @field_validator("colour")
+        @classmethod
+        def known_colour(cls, value: str) -> str:
+            raise PydanticCustomError("unknown_colour", "no such colour")
+
+    with pytest.raises(ValidationError) as raised:
+        Checked(colour="mauve")
+    (detail,) = attribute_errors(raised.value, {"colour"}, set()).errors()
+    assert (detail["loc"], detail["msg"]) == (("colour",), "Value error, no such colour")
