@@ -46,7 +46,8 @@ STOPPED_EXIT_CODE = 130
 @contextmanager
 def _kept_for_the_process() -> Iterator[None]:
     """What the block imports (Dagster, pandas, SQLAlchemy: some 380,000 objects) lives as long
-    as the process: the garbage collector stops walking it (`gc.freeze`).
+    as the process: the garbage collector stops walking it. (`gc.freeze` sets aside every object
+    alive at the end of the block: the modules, and the few that were garbage by then.)
 
     Otherwise the collector goes through all of it again and again while it is imported, and
     once more at exit, when the interpreter tears it down object by object: together about a

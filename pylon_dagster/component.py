@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from pylon_dagster.assemble import build_definitions
 from pylon_dagster.catalog.streams import STREAMS
 from pylon_dagster.catalog.tablespec import is_plain_name
-from pylon_dagster.component_model import attributes_model, with_attribute_errors
+from pylon_dagster.component_model import attributes_model, closest, with_attribute_errors
 from pylon_dagster.component_scaffold import PylonComponentScaffolder
 from pylon_dagster.namespace import DEFAULT_PREFIX
 from pylon_dagster.settings import (
@@ -298,11 +298,20 @@ def included_streams(names: Sequence[str] | None) -> frozenset[str]:
     """`streams`, checked: every name a stream's; None: every stream."""
     if names is None:
         return frozenset(STREAMS)
-    unknown = [name for name in names if name not in STREAMS]
-    if unknown or not names:
+    if not names:
         raise ConfigError(
-            f"streams={list(names)!r} must name one or more of the streams "
-            f"{', '.join(STREAMS)} (or be left out: all of them)."
+            f"streams=[] names no stream: name one or more of {', '.join(STREAMS)} (or leave "
+            "it out: all of them)."
+        )
+    if unknown := [name for name in names if name not in STREAMS]:
+        guesses = [
+            f"{name!r} (did you mean {guess!r}?)"
+            if (guess := closest(name, STREAMS))
+            else repr(name)
+            for name in unknown
+        ]
+        raise ConfigError(
+            f"streams names no stream {', '.join(guesses)}: the streams are {', '.join(STREAMS)}."
         )
     return frozenset(names)
 

@@ -73,11 +73,11 @@ def attribute_errors(
     value of an unknown or `secret` attribute, nor of the attributes as a whole."""
     details = error.errors()
     guesses = {
-        str(detail["loc"][0]): difflib.get_close_matches(str(detail["loc"][0]), known, n=1)
+        str(detail["loc"][0]): closest(str(detail["loc"][0]), known)
         for detail in details
         if detail["type"] == "extra_forbidden" and detail["loc"]
     }
-    meant = {guess for found in guesses.values() for guess in found}
+    meant = {guess for guess in guesses.values() if guess}
     rewritten: list[InitErrorDetails] = []
     reported: set[tuple[int | str, ...]] = set()
     for detail in details:
@@ -89,8 +89,8 @@ def attribute_errors(
             continue
         reported.add(loc)
         if name in guesses:
-            found = guesses[name]
-            hint = f"did you mean {found[0]!r}?" if found else f"known: {', '.join(sorted(known))}"
+            guess = guesses[name]
+            hint = f"did you mean {guess!r}?" if guess else f"known: {', '.join(sorted(known))}"
             message = f"{name!r} is not an attribute of this component; {hint}"
             rewritten.append(_value_error(loc, message))
         elif detail["type"] == "missing":
@@ -106,6 +106,12 @@ def attribute_errors(
                 )
             )
     return ValidationError.from_exception_data(error.title, rewritten)
+
+
+def closest(name: str, known: Collection[str]) -> str | None:
+    """The one of `known` that `name` is most likely a misspelling of, if any is close."""
+    found = difflib.get_close_matches(name, list(known), n=1)
+    return found[0] if found else None
 
 
 def _reported(loc: tuple[int | str, ...], reported: set[tuple[int | str, ...]]) -> bool:

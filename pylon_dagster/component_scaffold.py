@@ -4,14 +4,11 @@ written once its token variable is set, named after its folder, with a comment o
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import dagster as dg
 from dagster.components import scaffold_component
 
 from pylon_dagster.catalog.tablespec import is_plain_name
-
-FALLBACK_NAME = "pylon"
 
 TEMPLATE = """\
 type: {type_name}
@@ -32,26 +29,33 @@ attributes:
 """
 
 
-def instance_name(folder: Path) -> str:
-    """A plain lower-case name from the folder's (`pylon-us` becomes `pylon_us`)."""
-    name = re.sub(r"[^a-z0-9_]+", "_", folder.name.lower()).strip("_")[:63]
-    return name if is_plain_name(name) else FALLBACK_NAME
+def instance_name(folder: str) -> str:
+    """A plain lower-case name from a folder's: `pylon-us` becomes `pylon_us`, `2nd-org`
+    becomes `pylon_2nd_org` (a name starts with a letter), `---` becomes `instance`."""
+    name = re.sub(r"[^a-z0-9_]+", "_", folder.lower()).strip("_")[:57] or "instance"
+    return name if is_plain_name(name) else f"pylon_{name}"
 
 
 class PylonComponentScaffolder(dg.Scaffolder):
-    """A YAML instance named after its folder; the Python form is Dagster's own."""
+    """A YAML instance named after its folder (the n-th appended to a `defs.yaml`: with `_n`);
+    the Python form is Dagster's own."""
 
     def scaffold(self, request: dg.ScaffoldRequest) -> None:
         if request.scaffold_format != "yaml":
             scaffold_component(request)
             return
-        name = instance_name(request.target_path)
-        text = TEMPLATE.format(
+        if request.append:  # `target_path` is the `defs.yaml` its instance goes into
+            declared = request.target_path.read_text()
+            count = len(re.findall(r"^type:", declared, flags=re.MULTILINE))
+            name = f"{instance_name(request.target_path.parent.name)}_{count + 1}"
+            request.target_path.write_text(f"{declared}---\n{self._text(request, name)}")
+            return
+        request.target_path.mkdir(parents=True, exist_ok=True)
+        name = instance_name(request.target_path.name)
+        (request.target_path / "defs.yaml").write_text(self._text(request, name))
+
+    @staticmethod
+    def _text(request: dg.ScaffoldRequest, name: str) -> str:
+        return TEMPLATE.format(
             type_name=request.type_name, token_var=f"{name.upper()}_API_TOKEN", name=name
         )
-        if request.append:
-            with request.target_path.open("a") as declared:
-                declared.write(f"---\n{text}")
-        else:
-            request.target_path.mkdir(parents=True, exist_ok=True)
-            (request.target_path / "defs.yaml").write_text(text)

@@ -10,7 +10,7 @@ value, before any data is touched.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from pylon_dagster.catalog.rate_limits import RateLimitConfig
-from pylon_dagster.catalog.streams import STREAMS
+from pylon_dagster.catalog.streams import STREAMS, Stream
 from pylon_dagster.catalog.tablespec import is_plain_name
 from pylon_dagster.dagster_adapter import is_valid_cron
 from pylon_dagster.redaction import is_header_safe
@@ -115,6 +115,10 @@ class Settings:
     """The one group every asset of the instance is in; None: the groups of the streams and
     the metrics, under the instance's prefix (`namespace.py`). A `PylonComponent` attribute, no
     variable."""
+
+    def included(self, streams: Iterable[Stream]) -> list[Stream]:
+        """Those of `streams` this instance syncs (`streams`)."""
+        return [stream for stream in streams if stream.name in self.streams]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, today: date | None = None) -> Settings:

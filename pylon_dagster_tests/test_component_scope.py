@@ -172,9 +172,19 @@ def test_a_stream_left_out_that_an_included_asset_reads_is_one_line_naming_it(
     assert str(error.value) == message
 
 
-@pytest.mark.parametrize("streams", [["issues", "messages"], []])
-def test_streams_naming_no_stream_lists_the_known_ones(streams: list[str]) -> None:
-    with pytest.raises(ConfigError, match=r"^streams=") as error:
+@pytest.mark.parametrize(
+    ("streams", "named"),
+    [
+        (["issues", "isue_messages"], "'isue_messages' (did you mean 'issue_messages'?)"),
+        (["issues", "zzz"], "'zzz':"),
+        ([], "streams=[]"),
+    ],
+)
+def test_streams_naming_no_stream_names_it_and_lists_the_known_ones(
+    streams: list[str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"^streams") as error:
         instance(streams=streams, metrics=False)
     assert "\n" not in str(error.value)
+    assert named in str(error.value)
     assert all(name in str(error.value) for name in STREAMS)

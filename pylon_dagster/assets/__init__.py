@@ -7,7 +7,7 @@ instance may leave out streams or the metrics, so the graph is built from `Setti
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import dagster as dg
@@ -41,7 +41,7 @@ def build_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> Pyl
     A stream left out that an included asset reads is a `ConfigError` (`check_inputs`)."""
     metrics = [build_daily_metrics(partitions), account_support_summary] if settings.metrics else []
     tables = with_table_metadata(
-        [*with_shared_properties(synced_assets(settings.streams, partitions)), *metrics],
+        [*with_shared_properties(synced_assets(settings, partitions)), *metrics],
         settings.warehouse_schema,
     )
     deletions = (
@@ -57,17 +57,17 @@ def build_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> Pyl
 
 
 def synced_assets(
-    streams: Collection[str], partitions: dg.PartitionsDefinition
+    settings: Settings, partitions: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    """The assets of `streams`: `issues`, one multi-asset for the children of each parent
-    (fetched per parent record) and one asset per full-refresh stream."""
-    issue_children = [child for child in CHILD_STREAMS if child.name in streams]
-    kb_children = [child for child in KB_STREAMS if child.name in streams]
+    """The assets of the streams `settings` includes: `issues`, one multi-asset for the children
+    of each parent (fetched per parent record) and one asset per full-refresh stream."""
+    issue_children = settings.included(CHILD_STREAMS)
+    kb_children = settings.included(KB_STREAMS)
     return [
-        *([build_issues(partitions)] if ISSUES_STREAM.name in streams else []),
+        *([build_issues(partitions)] if ISSUES_STREAM.name in settings.streams else []),
         *([build_issue_children(partitions, issue_children)] if issue_children else []),
         *([build_knowledge_base_contents(kb_children)] if kb_children else []),
-        *(build_reference_asset(s) for s in full_refresh_streams() if s.name in streams),
+        *(build_reference_asset(s) for s in settings.included(full_refresh_streams())),
     ]
 
 

@@ -32,7 +32,7 @@ def build_sensors(
 def followers(settings: Settings) -> list[dg.AutomationConditionSensorDefinition]:
     """The automation sensors of what the instance includes: one for the children of `issues`
     it syncs, one for the metrics. (A sensor must not name an asset the instance leaves out.)"""
-    children = [child for child in CHILD_STREAMS if child.name in settings.streams]
+    children = settings.included(CHILD_STREAMS)
     return [
         *([build_children_sensor(settings, children)] if children else []),
         *([build_analytics_sensor(settings)] if settings.metrics else []),
