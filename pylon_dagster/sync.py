@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -258,6 +258,9 @@ def stopped_on_request(runs: Sequence[SyncRun]) -> bool:
     return interrupt_requested() or any(run.stopped for run in runs)
 
 
+SIGNAL_CHECK_SECONDS = 0.5
+"""How soon the main thread runs a stop signal's handler when another thread received it."""
+
 Plan = tuple[str, str, dict[str, str]]
 """(job name, label, run tags) of one run of the sync."""
 
@@ -345,8 +348,7 @@ class _SyncRuns:
         for job_name, _, _ in plans:
             self.defs.resolve_job_def(job_name)  # resolved here, not by several threads at once
         with ThreadPoolExecutor(self.workers, thread_name_prefix="sync-run") as pool:
-            for future in [pool.submit(self._run, plan) for plan in plans]:
-                future.result()
+            wait_answering_signals([pool.submit(self._run, plan) for plan in plans])
         return not self.halted
 
     def _run(self, plan: Plan) -> None:
@@ -369,6 +371,20 @@ class _SyncRuns:
             self.echo(f"  {run.summary}")
         if not run.success and not run.stopped:
             self.echo(f"  {run.error}")
+
+
+def wait_answering_signals(futures: Sequence[Future[Any]]) -> None:
+    """Wait for `futures` (raising the first one's exception), waking every
+    `SIGNAL_CHECK_SECONDS` to run the signal handlers that are due.
+
+    Python runs a signal's handler in the main thread, between two bytecodes. The kernel may hand
+    the signal to any thread; then a main thread blocked in a lock (as `Future.result()` is)
+    would run the handler only once the run it waits for ended, and a run held by Pylon waits for
+    the handler to stop it."""
+    while wait(futures, timeout=SIGNAL_CHECK_SECONDS).not_done:
+        pass
+    for future in futures:
+        future.result()
 
 
 @contextmanager
