@@ -52,7 +52,7 @@ def build_definitions(
         resources=resources,
         executor=RUN_EXECUTOR,
     )
-    return namespaced(built, settings.key_prefix, settings.group_name)
+    return namespaced(built, graph, settings.key_prefix, settings.group_name)
 
 
 def runs_any(job: dg.UnresolvedAssetJobDefinition, graph: AssetGraph) -> bool:

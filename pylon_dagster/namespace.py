@@ -26,7 +26,7 @@ from typing import Any
 
 import dagster as dg
 
-from pylon_dagster.dagster_adapter import op_function, with_renamed_node
+from pylon_dagster.dagster_adapter import AssetGraph, op_function, with_renamed_node
 
 DEFAULT_PREFIX = "pylon"
 RESOURCE_KEYS = ("pylon", "warehouse")
@@ -97,16 +97,16 @@ def instance_resources(prefix: str) -> Callable[[Callable[..., Any]], Callable[.
     return functools.partial(with_resource_parameters, keys=resource_keys(prefix))
 
 
-def namespaced(defs: dg.Definitions, prefix: str, group: str | None = None) -> dg.Definitions:
+def namespaced(
+    defs: dg.Definitions, graph: AssetGraph, prefix: str, group: str | None = None
+) -> dg.Definitions:
     """`defs` (built for `prefix`: schedules and sensors already carry its names) with the asset
     graph, jobs and resources renamed into the instance `prefix`, and every asset in `group`
-    when one is given (else in its own group's name in the instance)."""
+    when one is given (else in its own group's name in the instance). `graph` is the asset graph
+    of `defs` as built: its assets, checks and resources (its sensors already target the
+    instance's keys)."""
     if prefix == DEFAULT_PREFIX and group is None:
         return defs
-    # The graph as built (its sensors already target the instance's keys: left out here).
-    graph = dg.Definitions(
-        assets=defs.assets, asset_checks=defs.asset_checks, resources=defs.resources
-    ).resolve_asset_graph()
     keys = {key: instance_key(prefix, key.path[-1]) for key in graph.get_all_asset_keys()}
     assets = [
         _renamed_assets(a, prefix, keys, group)
@@ -153,7 +153,7 @@ def _renamed_assets(
 
 
 def _renamed_job(
-    job: Any, prefix: str, graph: Any, keys: Mapping[dg.AssetKey, dg.AssetKey]
+    job: Any, prefix: str, graph: AssetGraph, keys: Mapping[dg.AssetKey, dg.AssetKey]
 ) -> dg.UnresolvedAssetJobDefinition:
     """An asset job of the instance: its name, and the same assets and checks under their new
     keys (the selection resolved on the graph it was written for)."""
